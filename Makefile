@@ -1,0 +1,74 @@
+# Every target creates .venv and installs Heeded into it when needed, so on a fresh
+# machine `make demo` and `make test` are the only two commands anyone needs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HEEDED_PORT ?= 8000
+export HEEDED_PORT
+
+.PHONY: demo test test-sqlite test-postgres lint format serve worker bench chromium clean help
+
+help:
+	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
+	@echo "make test    install and run the whole suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
+	@echo "make lint    ruff check and ruff format --check"
+	@echo "make serve   serve the web app and its worker without loading demo data"
+	@echo "make worker  run only the background worker"
+	@echo "make bench   run the benchmarks"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Heeded needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# The browser tests drive Debian's Chromium; it is installed here, never downloaded by a tool.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: $(STAMP)
+	$(BIN)/heeded migrate --noinput
+	$(BIN)/heeded demo --port $(HEEDED_PORT)
+
+serve: $(STAMP)
+	$(BIN)/heeded migrate --noinput
+	$(BIN)/heeded serve --port $(HEEDED_PORT)
+
+worker: $(STAMP)
+	$(BIN)/heeded worker
+
+test: $(STAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/heeded makemigrations --check --dry-run
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; fi
+
+test-sqlite: $(STAMP)
+	@echo "== test suite on SQLite"
+	env -u DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	@echo "== test suite on PostgreSQL"
+	DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/heeded bench
+
+clean:
+	rm -rf $(VENV) var/test*.sqlite3*

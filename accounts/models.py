@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from accounts.choices import Role
+
+
+class User(AbstractUser):
+    """A member of the MSP's staff.
+
+    What a user may see and do follows from ``role``: admins and account managers
+    see every client, technicians only the clients they are assigned to, auditors
+    see everything and change nothing.
+    """
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TECHNICIAN)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def sees_all_clients(self) -> bool:
+        """True for roles that see every client; technicians see only their own."""
+        return self.is_superuser or self.role in {
+            Role.ADMIN,
+            Role.ACCOUNT_MANAGER,
+            Role.AUDITOR,
+        }
+
+    @property
+    def can_write(self) -> bool:
+        """False for auditors, who may read everything and change nothing."""
+        return self.is_active and self.role != Role.AUDITOR
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """A per-user API token. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

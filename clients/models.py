@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from clients.choices import Language, QbrCadence
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone {value!r}.", code="time_zone") from None
+
+
+class Client(models.Model):
+    """A customer company of the MSP."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    industry = models.CharField(max_length=100, blank=True)
+    regulated = models.BooleanField(
+        default=False, help_text="Health, finance or another regulated sector."
+    )
+    account_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_clients",
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_clients",
+        help_text="Technicians who work on this client.",
+    )
+    qbr_cadence_months = models.PositiveSmallIntegerField(
+        choices=QbrCadence.choices, default=QbrCadence.QUARTERLY
+    )
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Rome", validators=[validate_time_zone]
+    )
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class ClientDomain(models.Model):
+    """An e-mail domain of a client, used to decide whether a sender speaks for it."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Contact(models.Model):
+    """A person at a client who may answer recommendations."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=120, blank=True)
+    is_decision_maker = models.BooleanField(default=False)
+    is_escalation_contact = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["client_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("email"), "client", name="contact_unique_email_per_client"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"

@@ -1,0 +1,161 @@
+"""Shared test fixtures: the named personas every test can ask for.
+
+- ``admin``: Ada, the MSP admin.
+- ``manager``: Marco, an account manager (sees every client).
+- ``technician``: Tess, a technician assigned to client A only.
+- ``auditor``: Otto, read-only.
+- ``client_a`` / ``contact_a``: Acme Dental and its decision maker Alice.
+- ``client_b`` / ``contact_b``: Bravo Legal and its decision maker Bob, who must see
+  nothing of client A.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accounts.choices import Role
+from accounts.models import User
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """A fixed 'now' (Monday 2 March 2026, 09:00 UTC) for services that take one."""
+    return NOW
+
+
+def _user(username: str, role: str, **extra: object) -> User:
+    return User.objects.create_user(
+        username=username,
+        email=f"{username}@msp.example",
+        password="correct horse battery staple",
+        role=role,
+        first_name=username.capitalize(),
+        **extra,
+    )
+
+
+@pytest.fixture
+def admin(db) -> User:  # noqa: ANN001
+    return _user("ada", Role.ADMIN)
+
+
+@pytest.fixture
+def manager(db) -> User:  # noqa: ANN001
+    return _user("marco", Role.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def technician(db, client_a) -> User:  # noqa: ANN001
+    user = _user("tess", Role.TECHNICIAN)
+    client_a.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def auditor(db) -> User:  # noqa: ANN001
+    return _user("otto", Role.AUDITOR)
+
+
+@pytest.fixture
+def client_a(admin, now):  # noqa: ANN001, ANN201
+    from clients.services import client_create
+
+    return client_create(
+        name="Acme Dental",
+        domains=["acme-dental.example"],
+        actor=admin,
+        now=now,
+        industry="Dental practice",
+        regulated=True,
+        account_owner=admin,
+    )
+
+
+@pytest.fixture
+def client_b(admin, now):  # noqa: ANN001, ANN201
+    from clients.services import client_create
+
+    return client_create(
+        name="Bravo Legal",
+        domains=["bravo-legal.example"],
+        actor=admin,
+        now=now,
+        industry="Law firm",
+        language="it",
+    )
+
+
+@pytest.fixture
+def contact_a(client_a, admin, now):  # noqa: ANN001, ANN201
+    from clients.services import contact_create
+
+    return contact_create(
+        client=client_a,
+        name="Alice Rossi",
+        email="alice@acme-dental.example",
+        is_decision_maker=True,
+        actor=admin,
+        now=now,
+    )
+
+
+@pytest.fixture
+def contact_b(client_b, admin, now):  # noqa: ANN001, ANN201
+    from clients.services import contact_create
+
+    return contact_create(
+        client=client_b,
+        name="Bob Bianchi",
+        email="bob@bravo-legal.example",
+        is_decision_maker=True,
+        actor=admin,
+        now=now,
+    )
+
+
+@pytest.fixture
+def template_mfa(admin, now):  # noqa: ANN001, ANN201
+    from catalog.services import template_create
+
+    return template_create(
+        key="mfa-remote-access",
+        title="Require MFA for all remote access",
+        body="Enforce multi-factor authentication on VPN, RDP gateways and webmail.",
+        risk_if_ignored="A single phished password gives an attacker remote access.",
+        category="identity",
+        default_severity="critical",
+        control_refs=[
+            {"framework": "CIS v8", "id": "6.4"},
+            {"framework": "NIST CSF 2.0", "id": "PR.AA-03"},
+        ],
+        tags=["mfa"],
+        now=now,
+        actor=admin,
+    )
+
+
+@pytest.fixture
+def draft(client_a, contact_a, template_mfa, admin, now):  # noqa: ANN001, ANN201
+    """A draft recommendation for client A, made from the MFA template."""
+    from recommendations.services import recommendation_create
+
+    return recommendation_create(
+        client=client_a,
+        template_version=template_mfa,
+        actor=admin,
+        now=now,
+        owner=admin,
+        contact=contact_a,
+    )
+
+
+@pytest.fixture
+def presented(draft, admin, now):  # noqa: ANN001, ANN201
+    """The draft, presented to client A (awaiting a response)."""
+    from recommendations.services import recommendation_present
+
+    return recommendation_present(recommendation=draft, actor=admin, now=now)

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include("api.v1.urls")),
+    path("", include("web.urls")),
+]

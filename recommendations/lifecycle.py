@@ -1,0 +1,135 @@
+"""The recommendation lifecycle: one transition table and its typed errors.
+
+Every service in ``recommendations.services`` starts by asking ``check_transition``
+whether its action is allowed from the current status; nothing else decides it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from recommendations.choices import Status
+
+S = Status
+
+
+class Action(enum.StrEnum):
+    PRESENT = "present"
+    ACCEPT = "accept"
+    DEFER = "defer"
+    REJECT = "reject"
+    START_WORK = "start_work"
+    MARK_IMPLEMENTED = "mark_implemented"
+    MARK_VERIFIED = "mark_verified"
+    DRIFT = "drift"
+    WITHDRAW = "withdraw"
+    EXPIRE_DEFERRAL = "expire_deferral"
+    EXPIRE_PLANNED_DATE = "expire_planned_date"
+    MARK_IGNORED = "mark_ignored"
+
+
+# action -> (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
+    Action.PRESENT: (frozenset({S.DRAFT}), S.AWAITING_RESPONSE),
+    # A client may change its mind at any point before the work is done; each
+    # answer is a new Response.
+    Action.ACCEPT: (
+        frozenset({S.AWAITING_RESPONSE, S.ACCEPTED, S.DEFERRED, S.REJECTED, S.IGNORED}),
+        S.ACCEPTED,
+    ),
+    Action.DEFER: (
+        frozenset(
+            {S.AWAITING_RESPONSE, S.ACCEPTED, S.IN_PROGRESS, S.DEFERRED, S.REJECTED, S.IGNORED}
+        ),
+        S.DEFERRED,
+    ),
+    Action.REJECT: (
+        frozenset({S.AWAITING_RESPONSE, S.ACCEPTED, S.IN_PROGRESS, S.DEFERRED, S.IGNORED}),
+        S.REJECTED,
+    ),
+    Action.START_WORK: (frozenset({S.ACCEPTED}), S.IN_PROGRESS),
+    Action.MARK_IMPLEMENTED: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IMPLEMENTED),
+    Action.MARK_VERIFIED: (frozenset({S.ACCEPTED, S.IN_PROGRESS, S.IMPLEMENTED}), S.VERIFIED),
+    Action.DRIFT: (frozenset({S.VERIFIED}), S.ACCEPTED),
+    Action.WITHDRAW: (
+        frozenset(set(S) - {S.VERIFIED, S.WITHDRAWN}),
+        S.WITHDRAWN,
+    ),
+    Action.EXPIRE_DEFERRAL: (frozenset({S.DEFERRED}), S.AWAITING_RESPONSE),
+    Action.EXPIRE_PLANNED_DATE: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), None),
+    Action.MARK_IGNORED: (frozenset({S.AWAITING_RESPONSE}), S.IGNORED),
+}
+
+DECISION_ACTIONS = {"accepted": Action.ACCEPT, "deferred": Action.DEFER, "rejected": Action.REJECT}
+
+
+class Msg:
+    """Stable error messages; tests, the UI and the API rely on their wording."""
+
+    NOT_ALLOWED = "Cannot {action} a recommendation that is {status}."
+    PLANNED_DATE_REQUIRED = "An accepted recommendation needs a planned implementation date."
+    PLANNED_DATE_PAST = "The planned implementation date cannot be in the past."
+    DEFER_DATE_REQUIRED = "A deferral needs the date it is deferred to."
+    DEFER_DATE_NOT_FUTURE = "The deferral date must be in the future."
+    DEFER_JUSTIFICATION_REQUIRED = "A deferral needs a justification."
+    REJECT_JUSTIFICATION_REQUIRED = "A rejection needs a justification."
+    RESPONDER_REQUIRED = "Say who gave the answer."
+    RESPONDER_OTHER_CLIENT = "The responder is not a contact of this client."
+    WITHDRAW_REASON_REQUIRED = "Withdrawing a recommendation needs a reason."
+    DEFERRAL_NOT_DUE = "The deferral has not reached its date yet."
+    PLANNED_DATE_NOT_DUE = "The planned implementation date has not passed yet."
+    PLANNED_DATE_ALREADY_LAPSED = "The lapse of this planned date is already recorded."
+    ATTENDEES_REQUIRED = "A decision taken in a meeting needs its attendees."
+    UNKNOWN_DECISION = "Unknown decision {decision!r}; use accepted, deferred or rejected."
+    TEXT_HASH_MISMATCH = "The text shown does not match the recommendation's text."
+    NOT_DRAFT = "Only a draft can be edited; a presented recommendation keeps its text."
+    NOT_PRESENTABLE = "A recommendation needs a title and a body before it can be presented."
+    NO_DECISION_MAKERS = "The client has no active decision maker to present to."
+
+
+class LifecycleError(Exception):
+    """A refused change. ``field`` names the input at fault, if any."""
+
+    code = "lifecycle_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class TransitionNotAllowed(LifecycleError):
+    code = "transition_not_allowed"
+
+    def __init__(self, action: Action, status: str) -> None:
+        label = Status(status).label.lower()
+        super().__init__(
+            Msg.NOT_ALLOWED.format(action=action.value.replace("_", " "), status=label)
+        )
+        self.action = action
+        self.status = status
+
+
+class MissingField(LifecycleError):
+    code = "required"
+
+
+class InvalidValue(LifecycleError):
+    code = "invalid"
+
+
+class NotDue(LifecycleError):
+    code = "not_due"
+
+
+def allowed_actions(status: str) -> list[Action]:
+    """The actions the table allows from ``status``, in table order."""
+    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def check_transition(action: Action, status: str) -> Status:
+    """Return the status ``action`` leads to from ``status`` or raise TransitionNotAllowed."""
+    sources, target = TRANSITIONS[action]
+    if status not in sources:
+        raise TransitionNotAllowed(action, status)
+    return Status(status) if target is None else target

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from catalog.choices import Category, Severity
+from lib.canonical import canonical_json, sha256_hex
+from recommendations.choices import Channel, Decision, Status
+
+
+def snapshot_sha256(*, title: str, body: str, risk_if_ignored: str) -> str:
+    """SHA-256 of the text a client is shown (docs/ledger.md, "text hash")."""
+    return sha256_hex(
+        canonical_json({"title": title, "body": body, "risk_if_ignored": risk_if_ignored})
+    )
+
+
+class Recommendation(models.Model):
+    """One piece of advice to one client. Its status changes only through
+    ``recommendations.services``; see the transition table in ``lifecycle.py``."""
+
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="recommendations"
+    )
+    template_version = models.ForeignKey(
+        "catalog.TemplateVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The snapshot: what the client is shown, frozen once presented.
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    risk_if_ignored = models.TextField(blank=True)
+    text_sha256 = models.CharField(max_length=64)
+    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    control_refs = models.JSONField(default=list, blank=True)
+    verification_rule = models.TextField(blank=True)
+    custom_fields = models.JSONField(default=list, blank=True)
+    field_values = models.JSONField(default=dict, blank=True)
+
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    tags = models.JSONField(default=list, blank=True)
+    scope = models.TextField(blank=True, help_text="Devices or sites this applies to.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_recommendations",
+        help_text="Follow-up owner at the MSP.",
+    )
+    contact = models.ForeignKey(
+        "clients.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recommendations",
+        help_text="Point of contact at the client.",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    presented_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    planned_for = models.DateField(null=True, blank=True)
+    planned_date_lapsed_on = models.DateField(null=True, blank=True)
+    deferred_until = models.DateField(null=True, blank=True)
+    deferral_count = models.PositiveIntegerField(default=0)
+    review_at = models.DateTimeField(null=True, blank=True)
+    work_started_at = models.DateTimeField(null=True, blank=True)
+    implemented_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    next_action_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweep asks "what is due, earliest first": a partial index keeps it
+            # proportional to the open items, not to everything ever stored.
+            models.Index(
+                fields=["next_action_at"],
+                name="rec_next_action_due",
+                condition=Q(next_action_at__isnull=False),
+            ),
+            models.Index(fields=["client", "status"], name="rec_client_status"),
+            models.Index(fields=["status", "severity"], name="rec_status_severity"),
+            models.Index(fields=["owner", "status"], name="rec_owner_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "external_id"],
+                condition=~Q(external_id=""),
+                name="rec_unique_external_id_per_client",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def compute_next_action_at(self) -> dt.datetime | None:
+        """When the follow-up engine must next look at this item.
+
+        awaiting_response: the response deadline; deferred: the start of the deferral
+        date in the client's time zone; accepted / in_progress: the start of the day
+        after the planned date, until that lapse has been recorded; rejected: the
+        re-review date; every other state: None (nothing is due).
+        """
+        from followup.policy import start_of_day
+
+        if self.status == Status.AWAITING_RESPONSE:
+            return self.response_due_at
+        if self.status == Status.DEFERRED and self.deferred_until:
+            return start_of_day(self.deferred_until, self.client.tz)
+        if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.planned_for:
+            if self.planned_date_lapsed_on == self.planned_for:
+                return None
+            return start_of_day(self.planned_for + dt.timedelta(days=1), self.client.tz)
+        if self.status == Status.REJECTED:
+            return self.review_at
+        return None
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        """True when awaiting a response past its due time, or accepted/in progress
+        past its planned date (in the client's time zone); False in every other state."""
+        if self.status == Status.AWAITING_RESPONSE:
+            return self.response_due_at is not None and self.response_due_at <= now
+        if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.planned_for:
+            return self.planned_for < now.astimezone(self.client.tz).date()
+        return False
+
+
+class Response(models.Model):
+    """A client's decision. Never edited: a change of mind is a new Response."""
+
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.PROTECT, related_name="responses"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    justification = models.TextField(blank=True)
+    planned_for = models.DateField(null=True, blank=True)
+    deferred_until = models.DateField(null=True, blank=True)
+    responder = models.ForeignKey(
+        "clients.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="responses"
+    )
+    responder_name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    attendees = models.TextField(blank=True)
+    shown_text_sha256 = models.CharField(max_length=64)
+    evidence_ref = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField()
+    ledger_seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["recommendation_id", "recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.responder_name}"

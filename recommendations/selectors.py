@@ -1,0 +1,102 @@
+"""Reads of recommendations, scoped to what the acting user may see.
+
+The HTML views and the API both read through these functions, so access control is
+written once, here: what a user may not see does not exist for them (404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from clients.selectors import client_list_for
+from recommendations.choices import Status
+from recommendations.models import Recommendation, Response
+
+
+def recommendation_list_for(
+    user: User,
+    *,
+    client_id: int | None = None,
+    status: Iterable[str] | str | None = None,
+    severity: Iterable[str] | str | None = None,
+    owner_id: int | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    overdue_at: dt.datetime | None = None,
+) -> QuerySet[Recommendation]:
+    """Recommendations the user may see, filtered; related rows a list shows are joined."""
+    qs = Recommendation.objects.filter(client__in=client_list_for(user)).select_related(
+        "client", "owner", "contact"
+    )
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if status:
+        qs = qs.filter(status__in=[status] if isinstance(status, str) else list(status))
+    if severity:
+        qs = qs.filter(severity__in=[severity] if isinstance(severity, str) else list(severity))
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if tag:
+        # JSON containment is not portable to SQLite; tags are short lists, so a
+        # quoted substring match on the JSON text is exact enough and portable.
+        qs = qs.filter(tags__icontains=f'"{tag.strip().lower()}"')
+    if search:
+        qs = qs.filter(Q(title__icontains=search) | Q(client__name__icontains=search))
+    if overdue_at is not None:
+        qs = qs.filter(overdue_q(overdue_at))
+    return qs
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Awaiting a response past its deadline, or accepted/in progress past the planned date.
+
+    The planned-date test uses the UTC date of ``now``; the per-client-time-zone
+    answer is ``Recommendation.is_overdue``.
+    """
+    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | Q(
+        status__in=[Status.ACCEPTED, Status.IN_PROGRESS],
+        planned_for__lt=now.astimezone(dt.UTC).date(),
+    )
+
+
+def recommendation_get_for(user: User, pk: int | str) -> Recommendation:
+    try:
+        return recommendation_list_for(user).get(pk=pk)
+    except (Recommendation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such recommendation.") from None
+
+
+def response_list_for(user: User, recommendation: Recommendation) -> QuerySet[Response]:
+    recommendation_get_for(user, recommendation.pk)
+    return recommendation.responses.select_related("responder", "recorded_by").order_by(
+        "recorded_at", "id"
+    )
+
+
+def status_counts_for(user: User, *, client_id: int | None = None) -> dict[str, int]:
+    """{status: count} for every status, zeros included."""
+    rows = (
+        recommendation_list_for(user, client_id=client_id)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    counts = dict.fromkeys(Status.values, 0)
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def status_severity_matrix_for(user: User) -> dict[tuple[str, str], int]:
+    """{(status, severity): count} for the dashboard grid."""
+    rows = (
+        recommendation_list_for(user)
+        .order_by()
+        .values("status", "severity")
+        .annotate(n=Count("id"))
+    )
+    return {(row["status"], row["severity"]): row["n"] for row in rows}
