@@ -39,29 +39,29 @@ def _user(username: str, role: str, **extra: object) -> User:
 
 
 @pytest.fixture
-def admin(db) -> User:  # noqa: ANN001
+def admin(db) -> User:
     return _user("ada", Role.ADMIN)
 
 
 @pytest.fixture
-def manager(db) -> User:  # noqa: ANN001
+def manager(db) -> User:
     return _user("marco", Role.ACCOUNT_MANAGER)
 
 
 @pytest.fixture
-def technician(db, client_a) -> User:  # noqa: ANN001
+def technician(db, client_a) -> User:
     user = _user("tess", Role.TECHNICIAN)
     client_a.staff.add(user)
     return user
 
 
 @pytest.fixture
-def auditor(db) -> User:  # noqa: ANN001
+def auditor(db) -> User:
     return _user("otto", Role.AUDITOR)
 
 
 @pytest.fixture
-def client_a(admin, now):  # noqa: ANN001, ANN201
+def client_a(admin, now):
     from clients.services import client_create
 
     return client_create(
@@ -76,7 +76,7 @@ def client_a(admin, now):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def client_b(admin, now):  # noqa: ANN001, ANN201
+def client_b(admin, now):
     from clients.services import client_create
 
     return client_create(
@@ -90,7 +90,7 @@ def client_b(admin, now):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def contact_a(client_a, admin, now):  # noqa: ANN001, ANN201
+def contact_a(client_a, admin, now):
     from clients.services import contact_create
 
     return contact_create(
@@ -104,7 +104,7 @@ def contact_a(client_a, admin, now):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def contact_b(client_b, admin, now):  # noqa: ANN001, ANN201
+def contact_b(client_b, admin, now):
     from clients.services import contact_create
 
     return contact_create(
@@ -118,7 +118,7 @@ def contact_b(client_b, admin, now):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def template_mfa(admin, now):  # noqa: ANN001, ANN201
+def template_mfa(admin, now):
     from catalog.services import template_create
 
     return template_create(
@@ -139,7 +139,7 @@ def template_mfa(admin, now):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def draft(client_a, contact_a, template_mfa, admin, now):  # noqa: ANN001, ANN201
+def draft(client_a, contact_a, template_mfa, admin, now):
     """A draft recommendation for client A, made from the MFA template."""
     from recommendations.services import recommendation_create
 
@@ -154,7 +154,7 @@ def draft(client_a, contact_a, template_mfa, admin, now):  # noqa: ANN001, ANN20
 
 
 @pytest.fixture
-def presented(draft, admin, now):  # noqa: ANN001, ANN201
+def presented(draft, admin, now):
     """The draft, presented to client A (awaiting a response)."""
     from recommendations.services import recommendation_present
 
