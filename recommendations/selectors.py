@@ -30,15 +30,17 @@ def recommendation_list_for(
     overdue_at: dt.datetime | None = None,
 ) -> QuerySet[Recommendation]:
     """Recommendations the user may see, filtered; related rows a list shows are joined."""
-    qs = Recommendation.objects.filter(client__in=client_list_for(user)).select_related(
-        "client", "owner", "contact"
-    )
+    qs = Recommendation.objects.select_related("client", "owner", "contact")
+    if not (user.is_authenticated and user.is_active):
+        return qs.none()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    # Equality rather than a one-element IN: it lets the database walk the
+    # (client, status) index in id order for the newest-first list pages.
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
-    if status:
-        qs = qs.filter(status__in=[status] if isinstance(status, str) else list(status))
-    if severity:
-        qs = qs.filter(severity__in=[severity] if isinstance(severity, str) else list(severity))
+    qs = _one_or_many(qs, "status", status)
+    qs = _one_or_many(qs, "severity", severity)
     if owner_id is not None:
         qs = qs.filter(owner_id=owner_id)
     if tag:
@@ -50,6 +52,17 @@ def recommendation_list_for(
     if overdue_at is not None:
         qs = qs.filter(overdue_q(overdue_at))
     return qs
+
+
+def _one_or_many(
+    qs: QuerySet[Recommendation], field: str, value: Iterable[str] | str | None
+) -> QuerySet[Recommendation]:
+    if not value:
+        return qs
+    values = [value] if isinstance(value, str) else list(value)
+    if len(values) == 1:
+        return qs.filter(**{field: values[0]})
+    return qs.filter(**{f"{field}__in": values})
 
 
 def overdue_q(now: dt.datetime) -> Q:

@@ -1,0 +1,53 @@
+"""``heeded bench`` runs end to end on a tiny scale in its own throw-away database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured_database(
+    tmp_path,
+):
+    env = {**os.environ, "HEEDED_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "heeded.cli",
+            "bench",
+            "--appends",
+            "20",
+            "--stored",
+            "300",
+            "--due",
+            "10",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for line in ("append, events/s", "verify, events/s", "due query, ms", "list page of 50, ms"):
+        assert line in result.stdout
+    assert "USING COVERING INDEX rec_next_action_due" in result.stdout
+    assert not (tmp_path / "heeded.sqlite3").exists()
+
+
+def test_the_benchmark_refuses_sizes_too_small_to_mean_anything(tmp_path):
+    env = {**os.environ, "HEEDED_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "heeded.cli", "bench", "--appends", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "--appends must be at least 10" in result.stderr
