@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HEEDED_PORT ?= 8000
 export HEEDED_PORT
 
-.PHONY: demo test test-sqlite test-postgres lint format serve worker bench chromium clean help
+.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium clean help
 
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
@@ -47,9 +47,16 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/heeded makemigrations --check --dry-run
+	$(MAKE) --no-print-directory check-deploy
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; fi
+
+# Production settings must pass Django's deployment checks (throw-away secret and data dir).
+check-deploy: $(STAMP)
+	@tmp=$$(mktemp -d) && HEEDED_DATA_DIR=$$tmp HEEDED_SECRET_KEY=check-deploy-$$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n') \
+	  HEEDED_SECURE_COOKIES=true HEEDED_SSL_REDIRECT=true HEEDED_HSTS_SECONDS=31536000 HEEDED_HSTS_PRELOAD=true \
+	  HEEDED_ALLOWED_HOSTS=heeded.example.com $(BIN)/heeded check --deploy --fail-level WARNING; rc=$$?; rm -rf $$tmp; exit $$rc
 
 test-sqlite: $(STAMP)
 	@echo "== test suite on SQLite"
