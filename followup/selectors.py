@@ -1,0 +1,87 @@
+"""Reads of the outbox and its delivery attempts, scoped to what the acting user may see.
+
+Staff who see every client see every message, including those tied to no client
+(staff notifications); a technician sees the messages of the clients assigned to them.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from clients.selectors import client_list_for
+from followup.choices import OutboxStatus
+from followup.models import DeliveryAttempt, OutboxMessage
+
+
+class Msg:
+    UNKNOWN_STATUS = "Unknown delivery status {status!r}; use one of: {choices}."
+
+
+class UnknownStatus(ValueError):
+    """A status filter that names no outbox status."""
+
+    code = "invalid"
+
+    def __init__(self, status: str) -> None:
+        self.message = Msg.UNKNOWN_STATUS.format(
+            status=status, choices=", ".join(OutboxStatus.values)
+        )
+        super().__init__(self.message)
+        self.field = "status"
+
+
+def _visible(user: User) -> QuerySet[OutboxMessage]:
+    qs = OutboxMessage.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.sees_all_clients:
+        return qs
+    return qs.filter(client__in=client_list_for(user))
+
+
+def outbox_list_for(user: User, *, status: str | None = None) -> QuerySet[OutboxMessage]:
+    """Messages the user may see, newest first, with their client and recommendation
+    joined. ``status`` narrows to one status; an unknown one raises UnknownStatus."""
+    qs = _visible(user).select_related("client", "recommendation")
+    if status:
+        if status not in OutboxStatus.values:
+            raise UnknownStatus(status)
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def outbox_get_for(user: User, pk: int | str) -> OutboxMessage:
+    """One message with its attempts prefetched, or Http404 when it does not exist or
+    the user may not see it."""
+    try:
+        return (
+            _visible(user)
+            .select_related("client", "recommendation")
+            .prefetch_related("attempt_log")
+            .get(pk=pk)
+        )
+    except (OutboxMessage.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such message.") from None
+
+
+def delivery_attempt_list_for(
+    user: User, *, message: OutboxMessage | None = None
+) -> QuerySet[DeliveryAttempt]:
+    """Delivery attempts the user may see (of one message, if given), newest first."""
+    qs = DeliveryAttempt.objects.filter(message__in=_visible(user)).select_related(
+        "message", "message__client"
+    )
+    if message is not None:
+        qs = qs.filter(message=message)
+    return qs.order_by("-finished_at", "-id")
+
+
+def outbox_counts_for(user: User) -> dict[str, int]:
+    """How many visible messages are in each status (every status present, maybe 0)."""
+    counts = dict.fromkeys(OutboxStatus.values, 0)
+    rows = _visible(user).order_by().values_list("status").annotate(n=Count("id"))
+    for status, n in rows:
+        counts[status] = n
+    return counts
