@@ -1,45 +1,68 @@
-"""JSON errors for the API: ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``."""
+"""JSON errors for the API: ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``.
+
+Every refusal has this one shape, whatever raised it: a serializer, a service's
+ValidationError, a lifecycle error (409 when the transition table refuses the action,
+400 for a missing or invalid input), a 404 from a selector, or authentication.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from recommendations.lifecycle import LifecycleError, TransitionNotAllowed
 
+NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
-def _flatten(detail, field: str | None = None) -> list[dict]:
+
+def error(message: str, *, code: str, field: str | None = None) -> dict[str, Any]:
+    return {"field": field, "code": code, "message": message}
+
+
+def _join(parent: str | None, key: Any) -> str | None:
+    name = None if key in NON_FIELD_KEYS else str(key)
+    if parent is None:
+        return name
+    return parent if name is None else f"{parent}.{name}"
+
+
+def flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
+    """DRF's nested error detail as a flat list; nested fields are dotted (``a.0.b``)."""
     if isinstance(detail, dict):
         items = []
         for key, value in detail.items():
-            name = None if key in ("non_field_errors", "__all__") else key
-            items.extend(_flatten(value, f"{field}.{name}" if field and name else (name or field)))
+            items.extend(flatten(value, _join(field, key)))
         return items
     if isinstance(detail, list):
         items = []
         for value in detail:
-            items.extend(_flatten(value, field))
+            items.extend(flatten(value, field))
         return items
-    return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+    return [error(str(detail), code=getattr(detail, "code", None) or "invalid", field=field)]
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, LifecycleError):
-        code = status.HTTP_409_CONFLICT if isinstance(exc, TransitionNotAllowed) else 400
-        return Response(
-            {"errors": [{"field": exc.field, "code": exc.code, "message": exc.message}]},
-            status=code,
+        code = (
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, TransitionNotAllowed)
+            else status.HTTP_400_BAD_REQUEST
         )
+        return Response({"errors": [error(exc.message, code=exc.code, field=exc.field)]}, code)
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        exc = ValidationError(detail)
+        # get_error_detail keeps each message's code (unique, required, ...).
+        exc = ValidationError(get_error_detail(exc))
     if isinstance(exc, DjangoPermissionDenied):
+        message = str(exc) or "You do not have permission to perform this action."
         return Response(
-            {"errors": [{"field": None, "code": "permission_denied", "message": str(exc)}]},
+            {"errors": [error(message, code="permission_denied")]},
             status=status.HTTP_403_FORBIDDEN,
         )
     response = drf_exception_handler(exc, context)
@@ -48,13 +71,12 @@ def exception_handler(exc, context):
     detail = response.data
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         errors = [
-            {
-                "field": None,
-                "code": getattr(detail["detail"], "code", "error"),
-                "message": str(detail["detail"]),
-            }
+            error(
+                str(detail["detail"]),
+                code=getattr(detail["detail"], "code", None) or "error",
+            )
         ]
     else:
-        errors = _flatten(detail)
+        errors = flatten(detail)
     response.data = {"errors": errors}
     return response

@@ -1,1 +1,31 @@
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+from api.v1 import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("clients", views.ClientViewSet, basename="client")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("templates", views.TemplateViewSet, basename="template")
+router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "clients/<int:client_id>/ledger/events/",
+        views.LedgerEventList.as_view(),
+        name="client-ledger-events",
+    ),
+    path(
+        "clients/<int:client_id>/ledger/head/",
+        views.LedgerHead.as_view(),
+        name="client-ledger-head",
+    ),
+    # The API description is public: it is the same document as docs/openapi.yaml.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path("docs/", views.SwaggerDocsView.as_view(url_name="api:schema"), name="docs"),
+]
