@@ -151,6 +151,14 @@ def recommendation_create(
             ).extend(messages)
         definitions, values = [], {}
     clean_tags = sorted({t.strip().lower() for t in (tags or []) if t and t.strip()})
+    external_id = external_id.strip()
+    if (
+        external_id
+        and Recommendation.objects.filter(client=client, external_id=external_id).exists()
+    ):
+        errors.setdefault("external_id", []).append(
+            f"This client already has a recommendation with external id {external_id!r}."
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -174,7 +182,7 @@ def recommendation_create(
             scope=scope.strip(),
             owner=owner,
             contact=contact,
-            external_id=external_id.strip(),
+            external_id=external_id,
             status=Status.DRAFT,
             created_at=now,
             created_by=actor if isinstance(actor, User) else None,

@@ -202,3 +202,17 @@ def test_a_template_revision_does_not_change_what_was_presented(presented, templ
     template_revise(template=template_mfa.template, now=now, title="New title", body="New body")
     presented.refresh_from_db()
     assert presented.title == "Require MFA for all remote access"
+
+
+def test_an_external_id_is_unique_per_client(client_a, client_b, admin, now):
+    from recommendations.models import Recommendation
+
+    fields = {"actor": admin, "now": now, "title": "T", "body": "B", "severity": "low"}
+    services.recommendation_create(client=client_a, external_id="SHEET-7", **fields)
+    with pytest.raises(ValidationError) as refused:
+        services.recommendation_create(client=client_a, external_id=" SHEET-7 ", **fields)
+    assert refused.value.message_dict == {
+        "external_id": ["This client already has a recommendation with external id 'SHEET-7'."]
+    }
+    services.recommendation_create(client=client_b, external_id="SHEET-7", **fields)
+    assert Recommendation.objects.filter(external_id="SHEET-7").count() == 2
