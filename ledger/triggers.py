@@ -1,7 +1,7 @@
 """Database triggers that make ``ledger_event`` append-only.
 
 Installed by a migration on SQLite and PostgreSQL. The production PostgreSQL role
-set-up (docs/operations.md) adds a second wall: the application role has only
+set-up (docs/ledger.md §9) adds a second wall: the application role has only
 INSERT and SELECT on the table.
 """
 
