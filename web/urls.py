@@ -5,4 +5,15 @@ from web import views
 app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("clients/", views.client_list, name="client_list"),
+    path("clients/<int:pk>/", views.client_detail, name="client_detail"),
+    path("recommendations/", views.recommendation_list, name="recommendation_list"),
+    path("recommendations/new/", views.recommendation_create, name="recommendation_create"),
+    path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation_detail"),
+    path(
+        "recommendations/<int:pk>/<slug:action>/",
+        views.recommendation_action,
+        name="recommendation_action",
+    ),
+    path("deliveries/", views.delivery_list, name="delivery_list"),
 ]

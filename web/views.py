@@ -1,7 +1,563 @@
+"""Pages of the staff UI.
+
+Reads go through the selectors (a client the user may not see is a 404), writes
+through the services, with ``now`` and the acting user passed in. A refused change
+renders the same page again, with the service's message on the field it names, the
+user's input kept, status 400, and nothing stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, DateField, F, IntegerField, OuterRef, Subquery, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog.choices import Severity
+from catalog.models import TemplateVersion
+from clients.selectors import client_get_for, client_list_for, contact_list_for
+from followup.selectors import outbox_list_for
+from ledger.selectors import event_list_for, head_for
+from recommendations import services
+from recommendations.choices import OPEN_STATUSES, Status
+from recommendations.lifecycle import DECISION_ACTIONS, Action, LifecycleError, allowed_actions
+from recommendations.models import Recommendation
+from recommendations.selectors import (
+    overdue_q,
+    recommendation_get_for,
+    recommendation_list_for,
+    response_list_for,
+    status_severity_matrix_for,
+)
+from web.forms import (
+    ActionForm,
+    MarkImplementedForm,
+    MarkVerifiedForm,
+    OutboxFilterForm,
+    PresentForm,
+    RecommendationCreateForm,
+    RecommendationFilterForm,
+    ResponseForm,
+    StartWorkForm,
+    WithdrawForm,
+    add_service_error,
+)
+
+PAGE_SIZE = 50
+DASHBOARD_OVERDUE_LIMIT = 50
+DASHBOARD_RECENT_LIMIT = 10
+
+
+def _is_htmx_partial(request: HttpRequest) -> bool:
+    """An htmx request that wants only the results, not a whole page.
+
+    A history restore (the user went back and htmx's cache missed) needs the page.
+    """
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _render_list(
+    request: HttpRequest, page: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    response = render(request, partial if _is_htmx_partial(request) else page, context)
+    # The same URL answers with a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _require_writer(request: HttpRequest) -> None:
+    if not request.user.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+
+
+# --- dashboard ---------------------------------------------------------------------
 
 
 @login_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Heeded")
+    user, now = request.user, timezone.now()
+    matrix = status_severity_matrix_for(user)
+    severities = list(Severity)
+    rows = []
+    for status in Status:
+        cells = [
+            (severity, matrix.get((status.value, severity.value), 0)) for severity in severities
+        ]
+        rows.append({"status": status, "cells": cells, "total": sum(n for _, n in cells)})
+    column_totals = [
+        (severity, sum(matrix.get((s.value, severity.value), 0) for s in Status))
+        for severity in severities
+    ]
+    overdue = recommendation_list_for(user, overdue_at=now)
+    overdue_rows = (
+        overdue.annotate(
+            # Awaiting items are late against a moment, accepted ones against a day;
+            # both are compared as days so the oldest comes first either way.
+            due_on=Case(
+                When(status=Status.AWAITING_RESPONSE, then=TruncDate("response_due_at")),
+                default=F("planned_for"),
+                output_field=DateField(),
+            )
+        )
+        .order_by("due_on", "response_due_at", "id")
+        .all()[:DASHBOARD_OVERDUE_LIMIT]
+    )
+    recent = (
+        recommendation_list_for(user)
+        .filter(decided_at__isnull=False)
+        .order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
+    )
+    totals = {
+        "open": sum(n for (status, _), n in matrix.items() if status in OPEN_STATUSES),
+        "awaiting": sum(
+            n for (status, _), n in matrix.items() if status == Status.AWAITING_RESPONSE
+        ),
+        "done": sum(
+            n
+            for (status, _), n in matrix.items()
+            if status in (Status.IMPLEMENTED, Status.VERIFIED)
+        ),
+        "all": sum(matrix.values()),
+    }
+    overdue_list = list(overdue_rows)
+    context = {
+        "rows": rows,
+        "severities": severities,
+        "column_totals": column_totals,
+        "totals": totals,
+        "overdue": overdue_list,
+        "overdue_count": (
+            overdue.count() if len(overdue_list) == DASHBOARD_OVERDUE_LIMIT else len(overdue_list)
+        ),
+        "overdue_limit": DASHBOARD_OVERDUE_LIMIT,
+        "recent": recent,
+        "now": now,
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+# --- clients -----------------------------------------------------------------------
+
+
+def _count_per_client(recommendations) -> Coalesce:
+    """A correlated COUNT of ``recommendations`` for each client row: one query for
+    the whole list, however many clients there are."""
+    counted = (
+        recommendations.filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@login_required
+@require_GET
+def client_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    # The outer query is already scoped to the clients the user may see, so the
+    # counts may read Recommendation directly.
+    clients = (
+        client_list_for(request.user)
+        .select_related("account_owner")
+        .annotate(
+            open_count=_count_per_client(Recommendation.objects.filter(status__in=OPEN_STATUSES)),
+            overdue_count=_count_per_client(Recommendation.objects.filter(overdue_q(now))),
+            total_count=_count_per_client(Recommendation.objects.all()),
+        )
+        .order_by("name")
+    )
+    return render(request, "web/client_list.html", {"clients": clients})
+
+
+@login_required
+@require_GET
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user, now = request.user, timezone.now()
+    client = client_get_for(user, pk)
+    recommendations = list(
+        recommendation_list_for(user, client_id=client.pk).order_by("-created_at", "-id")
+    )
+    groups = []
+    for status in Status:
+        items = [r for r in recommendations if r.status == status]
+        if items:
+            groups.append({"status": status, "items": items})
+    context = {
+        "client": client,
+        "domains": client.domains.all(),
+        "contacts": contact_list_for(user, client=client).order_by("-is_active", "name"),
+        "staff": client.staff.order_by("username"),
+        "groups": groups,
+        "total": len(recommendations),
+        "overdue_count": sum(1 for r in recommendations if r.is_overdue(now)),
+        "head": head_for(client),
+        "now": now,
+    }
+    return render(request, "web/client_detail.html", context)
+
+
+# --- recommendations list ------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def recommendation_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    form = RecommendationFilterForm(request.GET or None, user=request.user)
+    filters = form.filters()
+    overdue = filters.pop("overdue")
+    recommendations = recommendation_list_for(
+        request.user, overdue_at=now if overdue else None, **filters
+    )
+    page = Paginator(recommendations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "now": now,
+        "filtered": any(v for v in filters.values()) or overdue,
+    }
+    return _render_list(
+        request, "web/recommendation_list.html", "web/_recommendation_results.html", context
+    )
+
+
+# --- one recommendation: the page and its actions --------------------------------------
+
+
+@dataclass(frozen=True)
+class UiAction:
+    """An action form on the recommendation page and the service behind it."""
+
+    slug: str
+    title: str
+    button: str
+    form_class: type[ActionForm]
+    lifecycle: tuple[Action, ...]
+    perform: Callable[[Any, Any, dt.datetime], str]
+    danger: bool = False
+
+    def allowed(self, status: str) -> bool:
+        return any(action in allowed_actions(status) for action in self.lifecycle)
+
+    def form(self, rec: Recommendation, user: Any, data: Any = None) -> ActionForm:
+        extra: dict[str, Any] = {}
+        if self.form_class is ResponseForm:
+            allowed = allowed_actions(rec.status)
+            extra["allowed"] = [d for d, a in DECISION_ACTIONS.items() if a in allowed]
+        return self.form_class(data, recommendation=rec, user=user, **extra)
+
+
+def _day(value: dt.date | dt.datetime | None) -> str:
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value)
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
+
+
+def _present(form: PresentForm, user: Any, now: dt.datetime) -> str:
+    rec = services.recommendation_present(recommendation=form.recommendation, actor=user, now=now)
+    return f"Presented to the client; a response is due by {_day(rec.response_due_at)}."
+
+
+def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
+    data = form.cleaned_data
+    response = services.response_record(
+        recommendation=form.recommendation,
+        decision=data["decision"],
+        channel=data["channel"],
+        now=now,
+        recorded_by=user,
+        responder=data.get("responder"),
+        responder_name=data.get("responder_name", ""),
+        justification=data.get("justification", ""),
+        planned_for=data.get("planned_for"),
+        deferred_until=data.get("deferred_until"),
+        attendees=data.get("attendees", ""),
+        shown_text_sha256=data.get("shown_text_sha256", ""),
+    )
+    decision = {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}
+    return f"{decision[response.decision]}: the answer of {response.responder_name} is recorded."
+
+
+def _start_work(form: StartWorkForm, user: Any, now: dt.datetime) -> str:
+    services.recommendation_start_work(
+        recommendation=form.recommendation, actor=user, now=now, note=form.cleaned_data["note"]
+    )
+    return "Work started."
+
+
+def _mark_implemented(form: MarkImplementedForm, user: Any, now: dt.datetime) -> str:
+    services.recommendation_mark_implemented(
+        recommendation=form.recommendation,
+        actor=user,
+        now=now,
+        note=form.cleaned_data["note"],
+        evidence_ref=form.cleaned_data["evidence_ref"],
+    )
+    return "Marked as implemented."
+
+
+def _mark_verified(form: MarkVerifiedForm, user: Any, now: dt.datetime) -> str:
+    services.recommendation_mark_verified(
+        recommendation=form.recommendation,
+        actor=user,
+        now=now,
+        note=form.cleaned_data["note"],
+        evidence_ref=form.cleaned_data["evidence_ref"],
+    )
+    return "Marked as verified."
+
+
+def _withdraw(form: WithdrawForm, user: Any, now: dt.datetime) -> str:
+    services.recommendation_withdraw(
+        recommendation=form.recommendation, actor=user, now=now, reason=form.cleaned_data["reason"]
+    )
+    return "Withdrawn."
+
+
+UI_ACTIONS = [
+    UiAction(
+        "present", "Present to the client", "Present", PresentForm, (Action.PRESENT,), _present
+    ),
+    UiAction(
+        "respond",
+        "Record the client's answer",
+        "Record answer",
+        ResponseForm,
+        (Action.ACCEPT, Action.DEFER, Action.REJECT),
+        _respond,
+    ),
+    UiAction(
+        "start-work", "Start work", "Start work", StartWorkForm, (Action.START_WORK,), _start_work
+    ),
+    UiAction(
+        "mark-implemented",
+        "Mark implemented",
+        "Mark implemented",
+        MarkImplementedForm,
+        (Action.MARK_IMPLEMENTED,),
+        _mark_implemented,
+    ),
+    UiAction(
+        "mark-verified",
+        "Mark verified",
+        "Mark verified",
+        MarkVerifiedForm,
+        (Action.MARK_VERIFIED,),
+        _mark_verified,
+    ),
+    UiAction(
+        "withdraw",
+        "Withdraw",
+        "Withdraw",
+        WithdrawForm,
+        (Action.WITHDRAW,),
+        _withdraw,
+        danger=True,
+    ),
+]
+UI_ACTIONS_BY_SLUG = {action.slug: action for action in UI_ACTIONS}
+# The step a status usually waits for: its form is shown open, the others folded.
+PRIMARY_ACTION = {
+    Status.DRAFT: "present",
+    Status.AWAITING_RESPONSE: "respond",
+    Status.ACCEPTED: "start-work",
+    Status.IN_PROGRESS: "mark-implemented",
+    Status.IMPLEMENTED: "mark-verified",
+    Status.DEFERRED: "respond",
+    Status.REJECTED: "respond",
+    Status.IGNORED: "respond",
+}
+
+
+def _render_recommendation(
+    request: HttpRequest,
+    rec: Recommendation,
+    *,
+    failed: ActionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user, now = request.user, timezone.now()
+    panels = []
+    refused: list[str] = []
+    if user.can_write:
+        for ui in UI_ACTIONS:
+            if not ui.allowed(rec.status):
+                continue
+            form = failed if failed is not None and failed.slug == ui.slug else ui.form(rec, user)
+            panels.append(
+                {
+                    "action": ui,
+                    "form": form,
+                    "open": form.is_bound or ui.slug == PRIMARY_ACTION.get(rec.status),
+                }
+            )
+    if failed is not None and not any(p["form"] is failed for p in panels):
+        # The action is not offered in this status (a stale page, a forged post):
+        # its errors still have to be read, above the actions that are offered.
+        refused = [str(m) for errors in failed.errors.values() for m in errors]
+    version = (
+        TemplateVersion.objects.select_related("template")
+        .filter(pk=rec.template_version_id)
+        .first()
+        if rec.template_version_id
+        else None
+    )
+    custom_fields = [
+        {"definition": d, "value": rec.field_values.get(d["key"])} for d in rec.custom_fields or []
+    ]
+    context = {
+        "rec": rec,
+        "version": version,
+        "custom_fields": custom_fields,
+        "responses": response_list_for(user, rec),
+        "events": event_list_for(user, rec.client, recommendation_id=rec.pk, newest_first=False),
+        "panels": panels,
+        "refused": refused,
+        "now": now,
+        "is_overdue": rec.is_overdue(now),
+    }
+    return render(request, "web/recommendation_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_recommendation(request, recommendation_get_for(request.user, pk))
+
+
+@login_required
+@require_POST
+def recommendation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    rec = recommendation_get_for(request.user, pk)
+    _require_writer(request)
+    ui = UI_ACTIONS_BY_SLUG.get(action)
+    if ui is None:
+        raise Http404("No such action.")
+    form = ui.form(rec, request.user, request.POST)
+    if form.is_valid():
+        try:
+            message = ui.perform(form, request.user, timezone.now())
+        except (LifecycleError, ValidationError) as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect("web:recommendation_detail", pk=rec.pk)
+    return _render_recommendation(request, rec, failed=form, status=400)
+
+
+# --- creating a recommendation --------------------------------------------------------
+
+
+def _latest_template_versions():
+    """The current version of every active catalog template, in one query."""
+    latest = (
+        TemplateVersion.objects.filter(template=OuterRef("template"))
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    return (
+        TemplateVersion.objects.select_related("template")
+        .filter(template__is_active=True, number=Subquery(latest))
+        .order_by("template__category", "title")
+    )
+
+
+def _template_version(raw: str | None) -> TemplateVersion | None:
+    if not raw:
+        return None
+    try:
+        return TemplateVersion.objects.select_related("template").get(
+            pk=int(raw), template__is_active=True
+        )
+    except (TemplateVersion.DoesNotExist, ValueError):
+        raise Http404("No such template.") from None
+
+
+def _initial_from(request: HttpRequest, version: TemplateVersion | None) -> dict[str, Any]:
+    initial: dict[str, Any] = {"owner": request.user.pk}
+    client = request.GET.get("client")
+    if client and client.isdigit():
+        initial["client"] = int(client)
+    if version is not None:
+        initial.update(
+            title=version.title,
+            body=version.body,
+            risk_if_ignored=version.risk_if_ignored,
+            severity=version.template.default_severity,
+            category=version.template.category,
+            tags=", ".join(version.template.tags),
+        )
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recommendation_create(request: HttpRequest) -> HttpResponse:
+    _require_writer(request)
+    user = request.user
+    if request.method == "POST":
+        version = _template_version(request.POST.get("template_version"))
+        form = RecommendationCreateForm(request.POST, user=user, version=version)
+        if form.is_valid():
+            try:
+                rec = services.recommendation_create(
+                    actor=user, now=timezone.now(), **form.service_kwargs()
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc, field_map=form.field_map())
+            else:
+                messages.success(request, "Draft created. Present it when it is ready.")
+                return redirect("web:recommendation_detail", pk=rec.pk)
+        return render(
+            request,
+            "web/recommendation_form.html",
+            {"form": form, "version": version},
+            status=400,
+        )
+
+    template_id, adhoc = request.GET.get("template"), request.GET.get("adhoc")
+    if not template_id and not adhoc:
+        context = {"versions": _latest_template_versions(), "client_id": request.GET.get("client")}
+        return render(request, "web/recommendation_pick.html", context)
+    version = _template_version(template_id)
+    form = RecommendationCreateForm(
+        user=user, version=version, initial=_initial_from(request, version)
+    )
+    return render(request, "web/recommendation_form.html", {"form": form, "version": version})
+
+
+# --- deliveries ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def delivery_list(request: HttpRequest) -> HttpResponse:
+    form = OutboxFilterForm(request.GET or None)
+    status = form.cleaned_data.get("status") if form.is_valid() else None
+    page = Paginator(outbox_list_for(request.user, status=status or None), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return _render_list(
+        request,
+        "web/delivery_list.html",
+        "web/_delivery_results.html",
+        {"form": form, "page": page, "status": status},
+    )

@@ -1,0 +1,196 @@
+"""Small presentation helpers of the staff UI: badges, hashes, ledger events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html
+
+from catalog.choices import Severity
+from followup.choices import OutboxStatus
+from ledger.models import Event
+from recommendations.choices import Channel, Decision, Status
+from recommendations.models import Recommendation
+
+register = template.Library()
+
+EVENT_LABELS = {
+    "client.created": "Client created",
+    "contact.added": "Contact added",
+    "recommendation.created": "Created",
+    "recommendation.present": "Presented",
+    "recommendation.accept": "Accepted",
+    "recommendation.defer": "Deferred",
+    "recommendation.reject": "Rejected",
+    "recommendation.start_work": "Work started",
+    "recommendation.mark_implemented": "Marked implemented",
+    "recommendation.mark_verified": "Verified",
+    "recommendation.drift": "Drift: evidence lost",
+    "recommendation.withdraw": "Withdrawn",
+    "recommendation.expire_deferral": "Deferral expired",
+    "recommendation.expire_planned_date": "Planned date passed",
+    "recommendation.mark_ignored": "Marked ignored",
+}
+
+# The data fields of an event worth showing in a timeline, in this order; the rest
+# (hashes of the text, raw ids) stay in the evidence pack.
+EVENT_FIELDS = [
+    ("responder_name", "Answered by"),
+    ("channel", "Channel"),
+    ("recorded_by", "Recorded by"),
+    ("attendees", "Attendees"),
+    ("planned_for", "Planned for"),
+    ("deferred_until", "Deferred until"),
+    ("justification", "Justification"),
+    ("reason", "Reason"),
+    ("note", "Note"),
+    ("evidence_ref", "Evidence"),
+    ("response_due_at", "Response due"),
+    ("recipients", "Sent to"),
+    ("severity", "Severity"),
+    ("owner", "Owner"),
+    ("text_sha256", "Text SHA-256"),
+]
+
+
+def _label(choices: type, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+@register.simple_tag
+def status_badge(status: str) -> str:
+    return format_html('<span class="badge status-{}">{}</span>', status, _label(Status, status))
+
+
+@register.simple_tag
+def severity_badge(severity: str) -> str:
+    return format_html(
+        '<span class="badge severity-{}">{}</span>', severity, _label(Severity, severity)
+    )
+
+
+@register.simple_tag
+def outbox_badge(status: str) -> str:
+    return format_html(
+        '<span class="badge outbox-{}">{}</span>', status, _label(OutboxStatus, status)
+    )
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return _label(Status, status)
+
+
+@register.filter
+def decision_label(decision: str) -> str:
+    return {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}.get(
+        decision, _label(Decision, decision)
+    )
+
+
+@register.filter
+def channel_label(channel: str) -> str:
+    return _label(Channel, channel)
+
+
+@register.filter
+def short_hash(value: str, length: int = 12) -> str:
+    return (value or "")[: int(length)]
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return EVENT_LABELS.get(kind, kind)
+
+
+@register.filter
+def event_transition(event: Event) -> str:
+    """'Draft → Awaiting response' when the event moved the status, else ''."""
+    source, target = event.data.get("from"), event.data.get("to")
+    if not source or not target or source == target:
+        return ""
+    return f"{_label(Status, source)} → {_label(Status, target)}"
+
+
+def _show(key: str, value: Any) -> str:
+    if key == "channel":
+        return _label(Channel, value)
+    if key == "severity":
+        return _label(Severity, value)
+    if key == "text_sha256":
+        return f"{value[:16]}…"
+    if key == "recipients" and isinstance(value, list):
+        return ", ".join(value)
+    if key in ("planned_for", "deferred_until"):
+        try:
+            return formats.date_format(dt.date.fromisoformat(value), "j M Y")
+        except (TypeError, ValueError):
+            return str(value)
+    if key == "response_due_at":
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return formats.date_format(timezone.localtime(moment), "j M Y H:i")
+    return str(value)
+
+
+@register.filter
+def event_details(event: Event) -> list[tuple[str, str]]:
+    """The key data fields of an event as (label, text) pairs, empty ones left out."""
+    data = event.data or {}
+    return [
+        (label, _show(key, data[key]))
+        for key, label in EVENT_FIELDS
+        if data.get(key) not in (None, "", [])
+    ]
+
+
+@register.filter
+def field_value(value: Any) -> str:
+    """A custom field value as a person reads it."""
+    if value is True:
+        return "Yes"
+    if value is False:
+        return "No"
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+@register.simple_tag
+def overdue_since(rec: Recommendation) -> dt.date | dt.datetime | None:
+    """What an overdue item is late against: the response deadline or the planned date."""
+    if rec.status == Status.AWAITING_RESPONSE:
+        return rec.response_due_at
+    return rec.planned_for
+
+
+@register.simple_tag
+def days_late(rec: Recommendation, now: dt.datetime) -> int:
+    """Whole days past the response deadline or the planned date (0 when not late)."""
+    if rec.status == Status.AWAITING_RESPONSE and rec.response_due_at:
+        return max((now - rec.response_due_at).days, 0)
+    if rec.planned_for:
+        return max((now.astimezone(rec.client.tz).date() - rec.planned_for).days, 0)
+    return 0
+
+
+@register.simple_tag
+def is_overdue(rec: Recommendation, now: dt.datetime) -> bool:
+    return rec.is_overdue(now)
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context: template.Context, *names: str) -> str:
+    """' aria-current="page"' when the current view is one of ``names``."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    if match is not None and match.url_name in names:
+        return format_html(' aria-current="{}"', "page")
+    return ""
