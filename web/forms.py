@@ -122,6 +122,23 @@ class RecommendationFilterForm(forms.Form):
         }
 
 
+class TemplatePickForm(forms.Form):
+    """Narrows the catalog on the first step of a new recommendation."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, key or tag"}),
+    )
+    category = forms.ChoiceField(choices=_blank("Any category", Category.choices), required=False)
+
+    def filters(self) -> dict[str, str]:
+        if not self.is_valid():
+            return {}
+        return {k: v.strip() for k, v in self.cleaned_data.items() if v and v.strip()}
+
+
 class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(choices=_blank("Any status", OutboxStatus.choices), required=False)
 

@@ -17,7 +17,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, DateField, F, IntegerField, OuterRef, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -51,6 +61,7 @@ from web.forms import (
     RecommendationFilterForm,
     ResponseForm,
     StartWorkForm,
+    TemplatePickForm,
     WithdrawForm,
     add_service_error,
 )
@@ -466,18 +477,23 @@ def recommendation_action(request: HttpRequest, pk: int, action: str) -> HttpRes
 # --- creating a recommendation --------------------------------------------------------
 
 
-def _latest_template_versions():
+def _latest_template_versions(*, q: str = "", category: str = ""):
     """The current version of every active catalog template, in one query."""
     latest = (
         TemplateVersion.objects.filter(template=OuterRef("template"))
         .order_by("-number")
         .values("number")[:1]
     )
-    return (
-        TemplateVersion.objects.select_related("template")
-        .filter(template__is_active=True, number=Subquery(latest))
-        .order_by("template__category", "title")
+    versions = TemplateVersion.objects.select_related("template").filter(
+        template__is_active=True, number=Subquery(latest)
     )
+    if category:
+        versions = versions.filter(template__category=category)
+    if q:
+        versions = versions.filter(
+            Q(title__icontains=q) | Q(template__key__icontains=q) | Q(template__tags__icontains=q)
+        )
+    return versions.order_by("template__category", "title")
 
 
 def _template_version(raw: str | None) -> TemplateVersion | None:
@@ -535,8 +551,15 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
 
     template_id, adhoc = request.GET.get("template"), request.GET.get("adhoc")
     if not template_id and not adhoc:
-        context = {"versions": _latest_template_versions(), "client_id": request.GET.get("client")}
-        return render(request, "web/recommendation_pick.html", context)
+        pick = TemplatePickForm(request.GET)
+        context = {
+            "form": pick,
+            "versions": _latest_template_versions(**pick.filters()),
+            "client_id": request.GET.get("client", ""),
+        }
+        return _render_list(
+            request, "web/recommendation_pick.html", "web/_template_results.html", context
+        )
     version = _template_version(template_id)
     form = RecommendationCreateForm(
         user=user, version=version, initial=_initial_from(request, version)

@@ -37,6 +37,37 @@ def test_the_first_step_lists_the_catalog_templates(login, manager, template_mfa
     assert 'href="/recommendations/new/?adhoc=1"' in html
 
 
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("q=immutable", {"offsite-backup"}),
+        ("q=MFA", {"mfa-remote-access"}),
+        ("category=identity", {"mfa-remote-access"}),
+        ("category=backup&q=mfa", set()),
+    ],
+)
+def test_the_catalog_can_be_searched(login, manager, template_mfa, template_fields, query, shown):
+    response = login(manager).get(f"{URL}?{query}")
+
+    assert {v.template.key for v in response.context["versions"]} == shown
+    if not shown:
+        assert b"No template matches." in response.content
+
+
+def test_the_catalog_search_answers_htmx_with_the_results_only(login, manager, template_mfa):
+    response = login(manager).get(f"{URL}?q=mfa", headers={"HX-Request": "true"})
+
+    assert b"<html" not in response.content
+    assert template_mfa.title.encode() in response.content
+
+
+def test_the_chosen_client_is_carried_through_the_catalog(login, manager, template_mfa, client_a):
+    html = login(manager).get(f"{URL}?client={client_a.pk}").content.decode()
+
+    assert f'<input type="hidden" name="client" value="{client_a.pk}">' in html
+    assert f"?template={template_mfa.pk}&amp;client={client_a.pk}" in html
+
+
 def test_the_template_form_is_prefilled_and_renders_custom_fields_by_type(
     login, manager, template_fields, client_a
 ):
