@@ -18,7 +18,15 @@ class NotCanonical(TypeError):
 
 
 def _check(value: Any, path: str) -> None:
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotCanonical(
+                f"{path}: text holds an unpaired surrogate, not valid UTF-8"
+            ) from None
+        return
+    if value is None or isinstance(value, bool):
         return
     if isinstance(value, int):
         return
