@@ -228,6 +228,33 @@ DEFAULT_FROM_EMAIL = env_str("HEEDED_FROM_EMAIL", "Heeded <heeded@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 HEEDED_MESSAGE_ID_DOMAIN = env_str("HEEDED_MESSAGE_ID_DOMAIN", "heeded.localhost")
 
+# --- Client answers -------------------------------------------------------------
+
+
+def _encryption_keys() -> list[str]:
+    configured = env_list("HEEDED_ENCRYPTION_KEYS")
+    if configured:
+        return configured
+    # Embedded default, like the secret key: one Fernet key per data directory.
+    key_file = DATA_DIR / "encryption.keys"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        key_file.write_text(Fernet.generate_key().decode("ascii") + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+    return [k.strip() for k in key_file.read_text(encoding="utf-8").split(",") if k.strip()]
+
+
+# Fernet keys for evidence at rest, newest first; older keys still decrypt.
+HEEDED_ENCRYPTION_KEYS = _encryption_keys()
+# Days a signed answer link stays valid.
+HEEDED_ANSWER_LINK_DAYS = env_int("HEEDED_ANSWER_LINK_DAYS", 30, minimum=1, maximum=365)
+# Replies go to this address with a token added: replies+TOKEN@example.com.
+HEEDED_REPLY_ADDRESS = env_str("HEEDED_REPLY_ADDRESS", "replies@heeded.localhost")
+# The authserv-id of the MSP's own mail server, whose Authentication-Results header
+# is trusted; empty means only Heeded's own DKIM check counts.
+HEEDED_TRUSTED_AUTHSERV_ID = env_str("HEEDED_TRUSTED_AUTHSERV_ID", "")
+
 # --- Outbox and worker ----------------------------------------------------------
 HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimum=5)
