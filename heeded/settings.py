@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "recommendations",
     "ledger",
     "followup",
+    "answers",
     "api",
     "web",
 ]
