@@ -75,6 +75,9 @@ class LinkAttempt(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.method} {self.outcome} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class Submission(models.Model):
     """The evidence of a web answer: the exact form posted, encrypted at rest."""
@@ -97,6 +100,9 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.channel} answer to {self.recommendation_id} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class AuthorityRule(models.Model):
     """Which severities a contact may decide. A client without any rule lets every
@@ -116,6 +122,9 @@ class AuthorityRule(models.Model):
             models.UniqueConstraint(fields=["contact"], name="authority_one_rule_per_contact")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id} may decide {', '.join(self.severities) or 'nothing'}"
+
     def allows(self, severity: str) -> bool:
         return severity in self.severities
 
@@ -130,6 +139,9 @@ class AnswerPolicy(models.Model):
         default=False,
         help_text="Rejecting a critical item needs two different authorised contacts.",
     )
+
+    def __str__(self) -> str:
+        return f"answer policy of {self.client_id}"
 
 
 class Proposal(models.Model):
@@ -164,6 +176,9 @@ class Proposal(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"proposal to {self.decision} {self.recommendation_id} ({self.status})"
+
 
 class PortalCode(models.Model):
     """A one-time sign-in code for the client portal; only its hash is stored."""
@@ -181,6 +196,9 @@ class PortalCode(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"portal code for {self.contact_id}"
+
 
 class Meeting(models.Model):
     """Decisions taken in a meeting or by phone, recorded by staff."""
@@ -197,6 +215,9 @@ class Meeting(models.Model):
 
     class Meta:
         ordering = ["-held_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} on {self.held_on}"
 
 
 class InboundMessage(models.Model):
@@ -248,4 +269,3 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"inbound {self.pk} ({self.outcome})"
-
