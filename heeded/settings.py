@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "answers",
     "api",
     "web",
+    "tracker",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from clients.models import Client
+from followup.models import OutboxMessage
+from ledger.models import Event
+from ledger.verify import verify_all
+from recommendations.models import Recommendation, Response
+from tracker.reader import UnreadableFile
+from tracker.services import tracker_import
+from tracker.tests.conftest import csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+MESSY_ERRORS = [
+    "row 3, column Giustificazione: A rejection needs a justification.",
+    "row 6, column Recommendation: duplicate of row 2; each recommendation may appear once.",
+    "row 7, column Data: '31/02/2025' is not a real date.",
+    "row 8, column Cliente: no client is called 'Zeta Srl' (use --create-missing to add it).",
+    "row 9, column Follow-up owner: no staff member is called 'Giovanni Verdi' "
+    "(use --create-missing to add them).",
+    "row 10, column Deferred until: A deferral needs the date it is deferred to.",
+    "row 11, column Planned implementation date: "
+    "The planned implementation date cannot be in the past.",
+    "row 13, column Categoria di risposta: 'maybe' is not a response category; use Accepted, "
+    "Deferred, Rejected, Ignored (or Accettata, Posticipata, Rifiutata, Ignorata), "
+    "or leave it blank.",
+]
+
+
+def _stored() -> tuple[int, int, int, int]:
+    return (
+        Recommendation.objects.count(),
+        Response.objects.count(),
+        Event.objects.count(),
+        OutboxMessage.objects.count(),
+    )
+
+
+def test_it_reports_every_bad_row_of_a_messy_sheet_and_imports_nothing(world, messy, now):
+    before = _stored()
+    report = tracker_import(source=messy, filename="messy.csv", actor=world["admin"], now=now)
+    assert [str(e) for e in report.errors] == MESSY_ERRORS
+    assert (report.created, report.unchanged, report.updated, report.refused) == (3, 0, 0, 8)
+    assert not report.committed
+    assert _stored() == before
+
+
+def test_a_dry_run_writes_nothing_even_when_every_row_is_valid(world, now):
+    sheet = csv_bytes("Client,Recommendation,Date made", "Acme Dental,Enable MFA,2025-01-10")
+    before = _stored()
+    report = tracker_import(source=sheet, actor=world["admin"], now=now, dry_run=True)
+    assert (report.created, report.refused, report.committed) == (1, 0, False)
+    assert report.summary() == (
+        "dry run of upload: created 1, unchanged 0, updated 0, refused 0; nothing was written"
+    )
+    assert _stored() == before
+
+
+def test_skip_invalid_imports_the_good_rows_with_their_history(world, messy, now):
+    report = tracker_import(
+        source=messy, filename="messy.csv", actor=world["admin"], now=now, skip_invalid=True
+    )
+    assert report.committed and (report.created, report.refused) == (3, 8)
+    mfa = Recommendation.objects.get(title="Enable MFA on the VPN")
+    assert mfa.status == "accepted" and mfa.severity == "high"
+    assert mfa.planned_date_lapsed_on == dt.date(2025, 2, 28)
+    assert mfa.created_at.date() == dt.date(2025, 1, 15) and mfa.owner == world["admin"]
+    response = mfa.responses.get()
+    assert response.channel == "import" and response.recorded_by == world["admin"]
+    assert response.evidence_ref == f"sha256:{report.file_sha256}#row=2"
+    backups = Recommendation.objects.get(title__startswith="Keep an offsite copy")
+    assert backups.status == "deferred" and backups.deferred_until == dt.date(2026, 9, 1)
+    training = Recommendation.objects.get(title="Security awareness training")
+    assert training.status == "awaiting_response"
+    assert training.presented_at.date() == dt.date(2025, 3, 4)
+    # Presenting history must not e-mail the client today.
+    assert not OutboxMessage.objects.exists()
+    marks = Event.objects.filter(kind="tracker.imported").order_by("data__row")
+    assert [(e.data["row"], e.data["outcome"]) for e in marks] == [
+        (2, "created"),
+        (4, "created"),
+        (5, "created"),
+    ]
+    assert {e.data["file_sha256"] for e in marks} == {report.file_sha256}
+    assert verify_all().ok
+
+
+def test_importing_the_same_file_again_changes_nothing(world, messy, now):
+    tracker_import(source=messy, actor=world["admin"], now=now, skip_invalid=True)
+    before = _stored()
+    again = tracker_import(source=messy, actor=world["admin"], now=now, skip_invalid=True)
+    assert (again.created, again.unchanged, again.updated, again.refused) == (0, 3, 0, 8)
+    assert _stored() == before
+
+
+def test_a_changed_answer_is_recorded_as_a_new_response(world, now):
+    header = "Client,Recommendation,Date made,Response category,Justification,Planned date"
+    first = csv_bytes(header, "Acme Dental,Enable MFA,2025-01-10,Rejected,Too costly,")
+    tracker_import(source=first, actor=world["admin"], now=now)
+    second = csv_bytes(header, "Acme Dental,Enable MFA,2025-01-10,Accepted,,2026-04-30")
+    report = tracker_import(source=second, actor=world["admin"], now=now)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    rec = Recommendation.objects.get()
+    assert [r.decision for r in rec.responses.all()] == ["rejected", "accepted"]
+    assert rec.status == "accepted" and rec.planned_for == dt.date(2026, 4, 30)
+    blank = csv_bytes(header, "Acme Dental,Enable MFA,2025-01-10,,,")
+    report = tracker_import(source=blank, actor=world["admin"], now=now)
+    assert [str(e) for e in report.errors] == [
+        "row 2, column Response category: the response category is blank, but a response is "
+        "already recorded; an answer cannot be taken back, only replaced by a new one."
+    ]
+    assert rec.responses.count() == 2
+
+
+def test_create_missing_adds_clients_and_owners(world, now):
+    sheet = csv_bytes(
+        "Cliente;Raccomandazione;Data;Responsabile del follow-up",
+        "Zeta Srl;Segment the guest Wi-Fi;2025-01-01;Giovanni Verdi",
+    )
+    report = tracker_import(source=sheet, actor=world["admin"], now=now, create_missing=True)
+    assert report.created == 1, report.errors
+    rec = Recommendation.objects.get(client__name="Zeta Srl")
+    assert rec.owner.get_full_name() == "Giovanni Verdi" and not rec.owner.has_usable_password()
+    assert verify_all().ok
+
+
+def test_a_technician_cannot_import_into_a_client_they_do_not_see(technician, contact_b, now):
+    sheet = csv_bytes("Client,Recommendation,Date made", "Bravo Legal,Enable MFA,2025-01-10")
+    report = tracker_import(source=sheet, actor=technician, now=now, create_missing=True)
+    assert [str(e) for e in report.errors] == [
+        "row 2, column Client: no client is called 'Bravo Legal'; only an admin or an account "
+        "manager may add clients."
+    ]
+    assert Client.objects.count() == 2 and not Recommendation.objects.exists()
+
+
+def test_an_auditor_may_not_import(auditor, now):
+    with pytest.raises(PermissionDenied):
+        tracker_import(source=b"Client,Recommendation,Date made\r\n", actor=auditor, now=now)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"Client;Notes\r\nAcme;x\r\n", "The sheet has no Recommendation or Date made column"),
+        (b"Client,Cliente,Recommendation,Date\r\n", "Columns 'Client' and 'Cliente' both mean"),
+        (b"PK\x03\x04garbage", "The workbook cannot be read"),
+    ],
+)
+def test_an_unreadable_file_is_refused_as_a_whole(world, now, data, message):
+    with pytest.raises(UnreadableFile, match=message):
+        tracker_import(source=data, actor=world["admin"], now=now)
+    assert not Recommendation.objects.exists()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from recommendations.models import Recommendation
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> int:
+    try:
+        call_command("import", *args)
+    except SystemExit as exit_:
+        return int(exit_.code)
+    raise AssertionError("the command must exit with a status")
+
+
+def test_it_exits_1_and_prints_located_errors_when_a_row_is_refused(world, tmp_path, messy, capsys):
+    path = tmp_path / "messy.csv"
+    path.write_bytes(messy)
+    assert _run(str(path), "--as", "ada") == 1
+    out, err = capsys.readouterr()
+    assert "row 3, column Giustificazione: A rejection needs a justification." in err
+    assert out.strip() == (
+        "messy.csv: created 3, unchanged 0, updated 0, refused 8; nothing was imported because "
+        "a row was refused (fix the rows above, or import the rest with --skip-invalid)"
+    )
+    assert not Recommendation.objects.exists()
+
+
+def test_it_exits_0_when_every_row_is_accepted_and_2_when_the_file_is_unreadable(
+    world, tmp_path, capsys
+):
+    good = tmp_path / "good.csv"
+    good.write_text("Client,Recommendation,Date made\nAcme Dental,Enable MFA,2025-01-10\n")
+    assert _run(str(good), "--as", "ada") == 0
+    assert capsys.readouterr().out.strip() == (
+        "imported good.csv: created 1, unchanged 0, updated 0, refused 0"
+    )
+    assert _run(str(tmp_path / "missing.csv"), "--as", "ada") == 2
+    assert "Cannot open" in capsys.readouterr().err
+    assert _run(str(good), "--as", "nobody") == 2
+    assert Recommendation.objects.count() == 1
