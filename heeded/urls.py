@@ -3,5 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.v1.urls")),
+    path("", include("answers.urls")),
     path("", include("web.urls")),
 ]

@@ -1,0 +1,80 @@
+"""Reads of the answers app."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from answers.choices import Outcome
+from answers.models import AnswerLink, InboundMessage, Proposal, Submission
+from answers.services import token_sha256
+from clients.selectors import client_list_for
+from ledger.models import Anchor
+from recommendations.models import Recommendation, Response
+
+
+def link_by_token(token: str) -> AnswerLink | None:
+    """The link a token names, or None for an unknown (or tampered) token."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        AnswerLink.objects.select_related("contact", "client")
+        .prefetch_related(
+            Prefetch(
+                "recommendations",
+                queryset=Recommendation.objects.select_related("client").order_by("pk"),
+            )
+        )
+        .filter(token_sha256=token_sha256(token))
+        .first()
+    )
+
+
+def link_answers(link: AnswerLink) -> dict[str, object]:
+    """What was answered through a link: submissions, responses, proposals, anchor."""
+    submissions = list(Submission.objects.filter(link=link).order_by("pk"))
+    refs = [f"submission:{s.pk}" for s in submissions]
+    return {
+        "submissions": submissions,
+        "responses": list(
+            Response.objects.filter(evidence_ref__in=refs).select_related("recommendation")
+        ),
+        "proposals": list(
+            Proposal.objects.filter(evidence_ref__in=refs).select_related("recommendation")
+        ),
+        "anchor": Anchor.objects.filter(reference__in=refs[:1]).first() if refs else None,
+    }
+
+
+def link_list_for(user: User, recommendation: Recommendation) -> QuerySet[AnswerLink]:
+    """The links of a recommendation the user may see (404 for another client's)."""
+    if not client_list_for(user).filter(pk=recommendation.client_id).exists():
+        raise Http404
+    return (
+        AnswerLink.objects.filter(recommendations=recommendation)
+        .select_related("contact", "response")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def review_queue_for(user: User, *, include_reviewed: bool = False) -> QuerySet[InboundMessage]:
+    """Inbound messages not counted, for clients the user sees (unmatched ones, which
+    have no client, only for staff who see every client)."""
+    qs = InboundMessage.objects.exclude(outcome=Outcome.RECORDED).select_related(
+        "client", "contact", "recommendation", "reviewed_by"
+    )
+    if not include_reviewed:
+        qs = qs.filter(reviewed_at__isnull=True)
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.sees_all_clients:
+        return qs
+    return qs.filter(client__in=client_list_for(user))
+
+
+def inbound_get_for(user: User, pk: int) -> InboundMessage:
+    message = review_queue_for(user, include_reviewed=True).filter(pk=pk).first()
+    if message is None:
+        raise Http404
+    return message

@@ -1,0 +1,556 @@
+"""Writes of the answers app: issuing links, recording answers (or proposals when the
+contact lacks authority), meetings. Each runs in one transaction; a refusal raises
+``AnswerRefused`` or a ``LifecycleError`` and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.models import User
+from answers import crypto
+from answers.choices import ProposalStatus
+from answers.errors import AnswerRefused, Msg
+from answers.models import AnswerLink, AnswerPolicy, AuthorityRule, Meeting, Proposal, Submission
+from catalog.choices import Severity
+from clients.models import Client, Contact
+from followup.services import outbox_enqueue_email
+from ledger.actors import actor_label
+from ledger.models import Anchor
+from ledger.services import anchor_record, event_append
+from lib.canonical import canonical_json, sha256_hex
+from recommendations.choices import Channel, Decision
+from recommendations.lifecycle import (
+    DECISION_ACTIONS,
+    Action,
+    allowed_actions,
+    check_transition,
+)
+from recommendations.lifecycle import Msg as LifecycleMsg
+from recommendations.models import Recommendation, Response, snapshot_sha256
+from recommendations.services import response_record
+
+DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
+NO_AUTHORITY_REASON = "the contact may not decide this severity"
+CONSENT_STATEMENTS = {
+    "en": "I am authorised to decide for {client}.",
+    "it": "Sono autorizzato a decidere per {client}.",
+}
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def language_of(client: Client) -> str:
+    return client.language if client.language in CONSENT_STATEMENTS else "en"
+
+
+def consent_statement(client: Client) -> str:
+    return CONSENT_STATEMENTS[language_of(client)].format(client=client.name)
+
+
+def link_url(token: str) -> str:
+    return f"{settings.HEEDED_BASE_URL}/answer/{token}/"
+
+
+def reply_address(link: AnswerLink) -> str:
+    """The Reply-To for a presentation e-mail: replies+TOKEN@domain."""
+    local, _, domain = settings.HEEDED_REPLY_ADDRESS.partition("@")
+    return f"{local}+{link.reply_token}@{domain}"
+
+
+# --- authority ---------------------------------------------------------------------
+
+
+def contact_may_decide(contact: Contact, severity: str) -> bool:
+    """True when the contact is active and, if the client has authority rules, a rule
+    grants it this severity; without rules every decision maker may decide."""
+    if not contact.is_active:
+        return False
+    rules = {r.contact_id: r for r in AuthorityRule.objects.filter(client_id=contact.client_id)}
+    if rules:
+        rule = rules.get(contact.pk)
+        return rule is not None and rule.allows(severity)
+    return contact.is_decision_maker
+
+
+def authorised_contacts(client: Client, severity: str) -> list[Contact]:
+    """The active contacts of ``client`` who may decide ``severity``."""
+    contacts = Contact.objects.filter(client=client, is_active=True).order_by("name", "pk")
+    return [c for c in contacts if contact_may_decide(c, severity)]
+
+
+def authority_set(
+    *, client: Client, contact: Contact, severities: list[str], actor: User, now: dt.datetime
+) -> AuthorityRule:
+    """Say which severities ``contact`` may decide (an empty list: none)."""
+    if contact.client_id != client.pk:
+        raise AnswerRefused(LifecycleMsg.RESPONDER_OTHER_CLIENT, field="contact")
+    unknown = sorted(set(severities) - set(Severity.values))
+    if unknown:
+        raise AnswerRefused(f"Unknown severity {unknown[0]!r}.", field="severities")
+    with transaction.atomic():
+        rule, _ = AuthorityRule.objects.update_or_create(
+            contact=contact, defaults={"client": client, "severities": sorted(set(severities))}
+        )
+        event_append(
+            client=client,
+            kind="answers.authority_set",
+            actor=actor_label(actor),
+            at=now,
+            data={"contact": contact.email, "severities": rule.severities},
+        )
+    return rule
+
+
+# --- links -------------------------------------------------------------------------
+
+
+def link_issue(
+    *,
+    contact: Contact,
+    recommendations: list[Recommendation],
+    now: dt.datetime,
+    created_by: User | None = None,
+) -> tuple[AnswerLink, str]:
+    """Create a link for one contact and one (or a batch of) recommendation(s); return
+    it with its token, which is never stored (only its SHA-256 is)."""
+    token = secrets.token_urlsafe(32)
+    link = AnswerLink.objects.create(
+        client_id=contact.client_id,
+        contact=contact,
+        is_batch=len(recommendations) > 1,
+        token_sha256=token_sha256(token),
+        reply_token=secrets.token_hex(10),
+        text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
+        created_at=now,
+        created_by=created_by,
+        expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
+    )
+    link.recommendations.set(recommendations)
+    return link, token
+
+
+def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:
+    """E-mail the link's contact (only them) fresh links for the recommendations of an
+    expired link that still wait for a decision. Once per link; False when refused."""
+    from recommendations.notifications import present_to
+
+    with transaction.atomic():
+        link = (
+            AnswerLink.objects.select_for_update().select_related("contact__client").get(pk=link.pk)
+        )
+        if link.used_at is not None or now < link.expires_at or not link.contact.is_active:
+            return False
+        if link.attempts.filter(outcome="renewed").exists():
+            return False
+        recs = [
+            r
+            for r in link.recommendations.select_related("client").order_by("pk")
+            if Action.ACCEPT in allowed_actions(r.status)
+        ]
+        if not recs:
+            return False
+        present_to(link.contact, recs, now=now, resend=f"link{link.pk}")
+    return True
+
+
+# --- answers -----------------------------------------------------------------------
+
+
+@dataclass
+class AnswerItem:
+    recommendation: Recommendation
+    decision: str
+    planned_for: dt.date | None = None
+    deferred_until: dt.date | None = None
+    justification: str = ""
+
+
+@dataclass
+class AnswerOutcome:
+    submissions: list[Submission] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    anchor: Anchor | None = None
+
+
+def _check_item(item: AnswerItem, rec: Recommendation, today: dt.date) -> None:
+    if item.decision not in DECISION_ACTIONS:
+        raise AnswerRefused(Msg.DECISION_REQUIRED, field="decision", code="required")
+    check_transition(DECISION_ACTIONS[item.decision], rec.status)
+    justification = item.justification.strip()
+    if item.decision == Decision.ACCEPTED:
+        if item.planned_for is None:
+            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_REQUIRED, field="planned_for")
+        if item.planned_for < today:
+            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_PAST, field="planned_for")
+    elif item.decision == Decision.DEFERRED:
+        if item.deferred_until is None:
+            raise AnswerRefused(LifecycleMsg.DEFER_DATE_REQUIRED, field="deferred_until")
+        if item.deferred_until <= today:
+            raise AnswerRefused(LifecycleMsg.DEFER_DATE_NOT_FUTURE, field="deferred_until")
+        if not justification:
+            raise AnswerRefused(LifecycleMsg.DEFER_JUSTIFICATION_REQUIRED, field="justification")
+    elif not justification:
+        raise AnswerRefused(LifecycleMsg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
+
+
+def _record(
+    *,
+    rec: Recommendation,
+    contact: Contact,
+    item: AnswerItem,
+    responder_name: str,
+    channel: str,
+    evidence_ref: str,
+    now: dt.datetime,
+) -> Response | Proposal:
+    """Record the decision, or a proposal when the contact lacks authority or when it
+    is the first half of a dual approval."""
+    if not contact_may_decide(contact, rec.severity):
+        return _propose(
+            rec=rec,
+            contact=contact,
+            item=item,
+            responder_name=responder_name,
+            channel=channel,
+            evidence_ref=evidence_ref,
+            reason=NO_AUTHORITY_REASON,
+            now=now,
+        )
+    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
+    first: Proposal | None = None
+    if (
+        policy is not None
+        and policy.dual_approval_reject_critical
+        and rec.severity == Severity.CRITICAL
+        and item.decision == Decision.REJECTED
+    ):
+        first = (
+            Proposal.objects.select_for_update()
+            .filter(
+                recommendation=rec,
+                decision=Decision.REJECTED,
+                status=ProposalStatus.OPEN,
+                reason=DUAL_APPROVAL_REASON,
+            )
+            .exclude(contact=contact)
+            .first()
+        )
+        if first is None:
+            return _propose(
+                rec=rec,
+                contact=contact,
+                item=item,
+                responder_name=responder_name,
+                channel=channel,
+                evidence_ref=evidence_ref,
+                reason=DUAL_APPROVAL_REASON,
+                now=now,
+            )
+    response = response_record(
+        recommendation=rec,
+        decision=item.decision,
+        channel=channel,
+        now=now,
+        responder=contact,
+        responder_name=responder_name,
+        justification=item.justification,
+        planned_for=item.planned_for,
+        deferred_until=item.deferred_until,
+        shown_text_sha256=rec.text_sha256,
+        evidence_ref=evidence_ref if first is None else f"{evidence_ref} {first.evidence_ref}",
+    )
+    if first is not None:
+        Proposal.objects.filter(pk=first.pk).update(
+            status=ProposalStatus.CONFIRMED, response=response
+        )
+    Proposal.objects.filter(recommendation=rec, status=ProposalStatus.OPEN).update(
+        status=ProposalStatus.SUPERSEDED
+    )
+    return response
+
+
+def _propose(
+    *,
+    rec: Recommendation,
+    contact: Contact,
+    item: AnswerItem,
+    responder_name: str,
+    channel: str,
+    evidence_ref: str,
+    reason: str,
+    now: dt.datetime,
+) -> Proposal:
+    routed = [c for c in authorised_contacts(rec.client, rec.severity) if c.pk != contact.pk]
+    proposal = Proposal.objects.create(
+        recommendation=rec,
+        contact=contact,
+        decision=item.decision,
+        planned_for=item.planned_for if item.decision == Decision.ACCEPTED else None,
+        deferred_until=item.deferred_until if item.decision == Decision.DEFERRED else None,
+        justification=item.justification.strip(),
+        responder_name=responder_name,
+        channel=channel,
+        evidence_ref=evidence_ref,
+        reason=reason,
+        routed_to=[c.email for c in routed],
+        created_at=now,
+    )
+    event_append(
+        client=rec.client,
+        kind="answers.proposal",
+        actor=actor_label(contact),
+        at=now,
+        recommendation_id=rec.pk,
+        data={
+            "proposal": proposal.pk,
+            "decision": proposal.decision,
+            "planned_for": proposal.planned_for.isoformat() if proposal.planned_for else None,
+            "deferred_until": (
+                proposal.deferred_until.isoformat() if proposal.deferred_until else None
+            ),
+            "justification": proposal.justification,
+            "responder": contact.email,
+            "responder_name": responder_name,
+            "channel": channel,
+            "reason": reason,
+            "routed_to": proposal.routed_to,
+            "shown_text_sha256": rec.text_sha256,
+            "evidence_ref": evidence_ref,
+        },
+    )
+    language = language_of(rec.client)
+    for target in routed:
+        link, token = link_issue(contact=target, recommendations=[rec], now=now)
+        context = {
+            "rec": rec,
+            "client": rec.client,
+            "contact": target,
+            "proposal": proposal,
+            "url": link_url(token),
+        }
+        outbox_enqueue_email(
+            key=f"proposal:{proposal.pk}:{target.pk}",
+            to=[target.email],
+            subject=render_to_string(f"emails/proposal.{language}.subject.txt", context).strip(),
+            text=render_to_string(f"emails/proposal.{language}.txt", context),
+            reply_to=[reply_address(link)],
+            now=now,
+            client=rec.client,
+            recommendation_id=rec.pk,
+        )
+    return proposal
+
+
+def _payload(form: dict[str, str], **extra: object) -> bytes:
+    clean = {k: str(v) for k, v in form.items() if k != "csrfmiddlewaretoken"}
+    return canonical_json({"form": clean, **{k: v for k, v in extra.items()}})
+
+
+def answer_submit(
+    *,
+    contact: Contact,
+    items: list[AnswerItem],
+    typed_name: str,
+    consent: bool,
+    channel: str,
+    now: dt.datetime,
+    link: AnswerLink | None = None,
+    form: dict[str, str] | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+) -> AnswerOutcome:
+    """Record a contact's answer from a signed link or the portal. A link is claimed
+    with a conditional update, so of many concurrent submissions exactly one counts;
+    any refusal rolls the claim back with everything else."""
+    typed_name = typed_name.strip()
+    user_agent = user_agent[:400]
+    outcome = AnswerOutcome()
+    with transaction.atomic():
+        if link is not None:
+            claimed = AnswerLink.objects.filter(
+                pk=link.pk, used_at__isnull=True, expires_at__gt=now
+            ).update(used_at=now)
+            if not claimed:
+                fresh = AnswerLink.objects.get(pk=link.pk)
+                if fresh.used_at is not None:
+                    raise AnswerRefused(Msg.LINK_USED, code="used")
+                raise AnswerRefused(Msg.LINK_EXPIRED, code="expired")
+        contact = Contact.objects.select_related("client").get(pk=contact.pk)
+        if not contact.is_active:
+            raise AnswerRefused(Msg.CONTACT_INACTIVE, field="contact")
+        if not items:
+            raise AnswerRefused(Msg.DECISION_REQUIRED, field="decision", code="required")
+        today = now.astimezone(contact.client.tz).date()
+        recs = []
+        for item in items:
+            rec = Recommendation.objects.select_related("client").get(pk=item.recommendation.pk)
+            if rec.client_id != contact.client_id or (
+                link is not None and str(rec.pk) not in link.text_sha256
+            ):
+                raise AnswerRefused(Msg.NOT_IN_LINK, code="not_found")
+            presented = link.text_sha256[str(rec.pk)] if link is not None else rec.text_sha256
+            actual = snapshot_sha256(
+                title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
+            )
+            if not rec.text_sha256 or actual != rec.text_sha256 or presented != rec.text_sha256:
+                raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
+            _check_item(item, rec, today)
+            recs.append(rec)
+        if not typed_name:
+            raise AnswerRefused(Msg.NAME_REQUIRED, field="typed_name", code="required")
+        if not consent:
+            raise AnswerRefused(
+                Msg.CONSENT_REQUIRED.format(client=contact.client.name),
+                field="consent",
+                code="required",
+            )
+        statement = consent_statement(contact.client)
+        for item, rec in zip(items, recs, strict=True):
+            plain = _payload(
+                form or {},
+                channel=channel,
+                link=link.pk if link is not None else None,
+                contact=contact.email,
+                typed_name=typed_name,
+                consent=statement,
+                recommendation=rec.pk,
+                text_sha256=rec.text_sha256,
+                ip=ip,
+                user_agent=user_agent,
+                at=now.astimezone(dt.UTC).isoformat(),
+            )
+            submission = Submission.objects.create(
+                channel=channel,
+                link=link,
+                contact=contact,
+                recommendation=rec,
+                at=now,
+                ip=ip,
+                user_agent=user_agent,
+                text_sha256=rec.text_sha256,
+                payload_encrypted=crypto.encrypt(plain),
+                payload_sha256=sha256_hex(plain),
+            )
+            outcome.submissions.append(submission)
+            result = _record(
+                rec=rec,
+                contact=contact,
+                item=item,
+                responder_name=typed_name,
+                channel=channel,
+                evidence_ref=f"submission:{submission.pk}",
+                now=now,
+            )
+            if isinstance(result, Response):
+                outcome.responses.append(result)
+            else:
+                outcome.proposals.append(result)
+        if link is not None and len(outcome.responses) == 1 and not link.is_batch:
+            AnswerLink.objects.filter(pk=link.pk).update(response=outcome.responses[0])
+        _confirm(contact=contact, outcome=outcome, now=now)
+    return outcome
+
+
+def _confirm(*, contact: Contact, outcome: AnswerOutcome, now: dt.datetime) -> None:
+    """Anchor the head that now includes the answer, and e-mail the contact a receipt
+    quoting it, so the answer can be checked against the ledger later."""
+    first = outcome.submissions[0]
+    outcome.anchor = anchor_record(
+        client=contact.client,
+        at=now,
+        purpose="answer confirmation",
+        reference=f"submission:{first.pk}",
+    )
+    language = language_of(contact.client)
+    context = {
+        "client": contact.client,
+        "contact": contact,
+        "responses": outcome.responses,
+        "proposals": outcome.proposals,
+        "anchor": outcome.anchor,
+    }
+    outbox_enqueue_email(
+        key=f"answer-confirmation:{first.pk}",
+        to=[contact.email],
+        subject=render_to_string(
+            f"emails/answer_confirmation.{language}.subject.txt", context
+        ).strip(),
+        text=render_to_string(f"emails/answer_confirmation.{language}.txt", context),
+        now=now,
+        client=contact.client,
+        recommendation_id=first.recommendation_id,
+    )
+
+
+# --- meetings ----------------------------------------------------------------------
+
+
+@dataclass
+class MeetingDecision:
+    recommendation: Recommendation
+    decision: str
+    responder_name: str
+    planned_for: dt.date | None = None
+    deferred_until: dt.date | None = None
+    justification: str = ""
+    responder: Contact | None = None
+
+
+def meeting_record(
+    *,
+    client: Client,
+    channel: str,
+    held_on: dt.date,
+    attendees: str,
+    decisions: list[MeetingDecision],
+    recorded_by: User,
+    now: dt.datetime,
+    notes: str = "",
+) -> tuple[Meeting, list[Response]]:
+    """Record the decisions staff took down in a meeting or a call, all or none."""
+    if channel not in (Channel.MEETING, Channel.PHONE):
+        raise AnswerRefused(f"Unknown channel {channel!r}.", field="channel")
+    if not attendees.strip():
+        raise AnswerRefused(Msg.ATTENDEES_REQUIRED, field="attendees", code="required")
+    if not decisions:
+        raise AnswerRefused(Msg.NO_DECISIONS, field="decisions", code="required")
+    if any(d.recommendation.client_id != client.pk for d in decisions):
+        raise AnswerRefused(Msg.OTHER_CLIENT, field="decisions")
+    with transaction.atomic():
+        meeting = Meeting.objects.create(
+            client=client,
+            channel=channel,
+            held_on=held_on,
+            attendees=attendees.strip(),
+            notes=notes.strip(),
+            recorded_by=recorded_by,
+            recorded_at=now,
+        )
+        responses = [
+            response_record(
+                recommendation=d.recommendation,
+                decision=d.decision,
+                channel=channel,
+                now=now,
+                recorded_by=recorded_by,
+                responder=d.responder,
+                responder_name=d.responder_name,
+                justification=d.justification,
+                planned_for=d.planned_for,
+                deferred_until=d.deferred_until,
+                attendees=meeting.attendees,
+                evidence_ref=f"meeting:{meeting.pk}",
+            )
+            for d in decisions
+        ]
+    return meeting, responses

@@ -1,0 +1,28 @@
+"""Fixtures of the answers tests: the raw tokens presenting e-mails carry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from followup.models import OutboxMessage
+
+LINK_RE = re.compile(r"/answer/([A-Za-z0-9_-]+)/")
+
+
+def links_in(message: OutboxMessage) -> list[str]:
+    """The answer-link tokens of a queued e-mail, in the order they appear."""
+    return LINK_RE.findall(message.payload["text"])
+
+
+def mail_to(address: str, *, key_prefix: str = "present:") -> OutboxMessage:
+    return OutboxMessage.objects.filter(
+        payload__to=[address], idempotency_key__startswith=key_prefix
+    ).latest("pk")
+
+
+@pytest.fixture
+def token_a(presented, contact_a) -> str:
+    """The token of the link presenting ``presented`` to Alice."""
+    return links_in(mail_to(contact_a.email))[0]

@@ -1,0 +1,165 @@
+"""The public answer page behind a signed link. No login: the link is the credential.
+
+Every request is logged as a LinkAttempt. Only a valid, unused, unexpired link whose
+recommendations still carry the exact text presented shows the form; a used link shows
+what was answered, an expired one offers a new link, anything else shows one generic
+page. None of those change anything.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from answers import selectors, services
+from answers.choices import LinkState
+from answers.errors import AnswerRefused, Msg
+from answers.forms import DecisionForm, SignatureForm
+from answers.models import AnswerLink, LinkAttempt
+from recommendations.choices import Channel, Status
+from recommendations.lifecycle import LifecycleError
+from recommendations.models import Recommendation, snapshot_sha256
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def log_attempt(
+    request: HttpRequest, link: AnswerLink | None, outcome: str, detail: str = ""
+) -> None:
+    LinkAttempt.objects.create(
+        link=link,
+        at=timezone.now(),
+        method=request.method or "",
+        outcome=outcome,
+        detail=detail[:1000],
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token is in the URL: keep it out of Referer headers and caches.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return _private(render(request, template, context, status=status))
+
+
+def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
+    """True when every recommendation still shows the exact text presented."""
+    for rec in recs:
+        actual = snapshot_sha256(
+            title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
+        )
+        if actual != rec.text_sha256 or link.text_sha256.get(str(rec.pk)) != rec.text_sha256:
+            return False
+    return True
+
+
+def _forms(request: HttpRequest, recs: list[Recommendation], batch: bool) -> list[DecisionForm]:
+    data = request.POST if request.method == "POST" else None
+    return [DecisionForm(data, prefix=f"r{rec.pk}" if batch else None) for rec in recs]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    now = timezone.now()
+    link = selectors.link_by_token(token)
+    if link is None:
+        log_attempt(request, None, "invalid")
+        return _page(request, "answers/invalid.html", {}, status=404)
+    state = link.state(now)
+    if state != LinkState.OPEN:
+        log_attempt(request, link, state)
+        return _closed(request, link, token, state)
+    recs = list(link.recommendations.all())
+    if not text_intact(link, recs):
+        log_attempt(request, link, "text_changed")
+        return _page(request, "answers/invalid.html", {"reason": Msg.TEXT_CHANGED}, status=409)
+    forms = _forms(request, recs, link.is_batch)
+    signature = SignatureForm(request.POST if request.method == "POST" else None)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        if all(f.is_valid() for f in forms) and signature.is_valid():
+            items = [
+                services.AnswerItem(recommendation=rec, **form.cleaned_data)
+                for rec, form in zip(recs, forms, strict=True)
+            ]
+            try:
+                outcome = services.answer_submit(
+                    contact=link.contact,
+                    items=items,
+                    typed_name=signature.cleaned_data["typed_name"],
+                    consent=signature.cleaned_data["consent"],
+                    channel=Channel.SIGNED_LINK,
+                    now=now,
+                    link=link,
+                    form=request.POST.dict(),
+                    ip=client_ip(request),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            except (AnswerRefused, LifecycleError) as exc:
+                log_attempt(request, link, "refused", exc.message)
+                if isinstance(exc, AnswerRefused) and exc.code in ("used", "expired"):
+                    link.refresh_from_db()
+                    return _closed(request, link, token, link.state(now))
+                error, status = exc.message, 400
+            else:
+                log_attempt(request, link, "answered")
+                context = {
+                    "link": link,
+                    "just_now": True,
+                    "submissions": outcome.submissions,
+                    "responses": outcome.responses,
+                    "proposals": outcome.proposals,
+                    "anchor": outcome.anchor,
+                }
+                return _page(request, "answers/answered.html", context)
+        else:
+            log_attempt(request, link, "refused", "invalid form")
+            error, status = "Check the dates you entered.", 400
+    else:
+        log_attempt(request, link, "shown")
+    context = {
+        "link": link,
+        "client": link.client,
+        "rows": list(zip(recs, forms, strict=True)),
+        "signature": signature,
+        "consent_statement": services.consent_statement(link.client),
+        "error": error,
+        "open_statuses": [Status.AWAITING_RESPONSE],
+    }
+    return _page(request, "answers/answer.html", context, status=status)
+
+
+def _closed(request: HttpRequest, link: AnswerLink, token: str, state: str) -> HttpResponse:
+    """The page of a used or expired link: it shows, it changes nothing."""
+    if state == LinkState.USED:
+        context = {"link": link, **selectors.link_answers(link)}
+        return _page(request, "answers/answered.html", context)
+    return _page(request, "answers/expired.html", {"link": link, "token": token}, status=410)
+
+
+@never_cache
+@require_POST
+def renew(request: HttpRequest, token: str) -> HttpResponse:
+    """Send a fresh link for an expired one, to the contact's own address only."""
+    now = timezone.now()
+    link = selectors.link_by_token(token)
+    if link is None or link.state(now) != LinkState.EXPIRED:
+        log_attempt(request, link, "renew_refused")
+        return _page(request, "answers/invalid.html", {}, status=404)
+    sent = services.link_renew(link=link, now=now)
+    log_attempt(request, link, "renewed" if sent else "renew_refused")
+    return _page(request, "answers/renewed.html", {"sent": sent})
