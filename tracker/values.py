@@ -183,4 +183,9 @@ def text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return str(value).strip()
+    value = str(value).strip()
+    # Export writes a leading apostrophe before anything a spreadsheet could run as a
+    # formula; reading it back removes it, so the text round-trips unchanged.
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
+    return value
