@@ -20,6 +20,7 @@ class Msg:
     TOO_MANY_CODES = "Too many sign-in requests; try again later."
     CODE_INVALID = "This sign-in link is not valid or has expired."
     NOTHING_TO_PRESENT = "Choose at least one draft recommendation to present."
+    ONE_CLIENT_PER_BATCH = "Present one client's recommendations at a time."
 
 
 class AnswerRefused(Exception):

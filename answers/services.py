@@ -34,7 +34,7 @@ from recommendations.lifecycle import (
 )
 from recommendations.lifecycle import Msg as LifecycleMsg
 from recommendations.models import Recommendation, Response, snapshot_sha256
-from recommendations.services import response_record
+from recommendations.services import recommendation_present, response_record
 
 DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
 NO_AUTHORITY_REASON = "the contact may not decide this severity"
@@ -160,6 +160,32 @@ def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:
             return False
         present_to(link.contact, recs, now=now, resend=f"link{link.pk}")
     return True
+
+
+def recommendations_present(
+    *, recommendations: list[Recommendation], actor: User, now: dt.datetime
+) -> list[Recommendation]:
+    """Present several drafts of one client at once: each decision maker gets one
+    e-mail with a link per recommendation and a batch link for all of them."""
+    from recommendations.notifications import collecting_batch, present_to
+
+    if not recommendations:
+        raise AnswerRefused(Msg.NOTHING_TO_PRESENT, field="recommendations", code="required")
+    if len({r.client_id for r in recommendations}) > 1:
+        raise AnswerRefused(Msg.ONE_CLIENT_PER_BATCH, field="recommendations")
+    with transaction.atomic():
+        with collecting_batch() as collected:
+            done = [
+                recommendation_present(recommendation=r, actor=actor, now=now)
+                for r in recommendations
+            ]
+        per_contact: dict[int, tuple[Contact, list[Recommendation]]] = {}
+        for rec, recipients in collected:
+            for contact in recipients:
+                per_contact.setdefault(contact.pk, (contact, []))[1].append(rec)
+        for contact, recs in per_contact.values():
+            present_to(contact, recs, now=now)
+    return done
 
 
 # --- answers -----------------------------------------------------------------------
