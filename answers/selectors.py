@@ -9,8 +9,10 @@ from accounts.models import User
 from answers.choices import Outcome
 from answers.models import AnswerLink, InboundMessage, Proposal, Submission
 from answers.services import token_sha256
+from clients.models import Contact
 from clients.selectors import client_list_for
 from ledger.models import Anchor
+from recommendations.choices import Status
 from recommendations.models import Recommendation, Response
 
 
@@ -45,6 +47,32 @@ def link_answers(link: AnswerLink) -> dict[str, object]:
         ),
         "anchor": Anchor.objects.filter(reference__in=refs[:1]).first() if refs else None,
     }
+
+
+def portal_recommendations(contact: Contact) -> QuerySet[Recommendation]:
+    """What a contact sees in the portal: its own client's presented items."""
+    return (
+        Recommendation.objects.filter(client_id=contact.client_id)
+        .exclude(status=Status.DRAFT)
+        .select_related("client")
+        .order_by("-presented_at", "-pk")
+    )
+
+
+def portal_recommendation_get(contact: Contact, pk: int) -> Recommendation:
+    """One of the contact's client's items, or 404 (another client's, or a draft)."""
+    rec = portal_recommendations(contact).filter(pk=pk).first()
+    if rec is None:
+        raise Http404
+    return rec
+
+
+def portal_responses(rec: Recommendation) -> list[Response]:
+    return list(
+        Response.objects.filter(recommendation=rec)
+        .select_related("responder", "recorded_by")
+        .order_by("-recorded_at", "-pk")
+    )
 
 
 def link_list_for(user: User, recommendation: Recommendation) -> QuerySet[AnswerLink]:

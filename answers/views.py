@@ -8,8 +8,11 @@ page. None of those change anything.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -17,10 +20,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from answers import selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
-from answers.forms import DecisionForm, SignatureForm
+from answers.forms import DecisionForm, PortalSignInForm, SignatureForm
 from answers.models import AnswerLink, LinkAttempt
+from clients.models import Contact
 from recommendations.choices import Channel, Status
-from recommendations.lifecycle import LifecycleError
+from recommendations.lifecycle import Action, LifecycleError, allowed_actions
 from recommendations.models import Recommendation, snapshot_sha256
 
 
@@ -163,3 +167,124 @@ def renew(request: HttpRequest, token: str) -> HttpResponse:
     sent = services.link_renew(link=link, now=now)
     log_attempt(request, link, "renewed" if sent else "renew_refused")
     return _page(request, "answers/renewed.html", {"sent": sent})
+
+
+# --- client portal -----------------------------------------------------------------
+# Contacts are not Django users: the portal keeps its own session key, so a staff
+# login and a contact sign-in never grant each other anything.
+
+PORTAL_SESSION_KEY = "portal_contact_id"
+
+
+def _portal_contact(request: HttpRequest) -> Contact | None:
+    pk = request.session.get(PORTAL_SESSION_KEY)
+    if pk is None:
+        return None
+    return Contact.objects.select_related("client").filter(pk=pk, is_active=True).first()
+
+
+def portal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        contact = _portal_contact(request)
+        if contact is None:
+            return redirect("answers:portal_sign_in")
+        return view(request, contact, *args, **kwargs)
+
+    return wrapper
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def portal_sign_in(request: HttpRequest) -> HttpResponse:
+    form = PortalSignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.portal_code_request(
+            email=form.cleaned_data["email"], now=timezone.now(), ip=client_ip(request)
+        )
+        # The same page whether the address is known, unknown or rate-limited.
+        return _page(request, "portal/sign_in_sent.html", {})
+    return _page(request, "portal/sign_in.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def portal_sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a button: mail scanners that follow links must not spend it.
+    if request.method == "GET":
+        return _page(request, "portal/sign_in_confirm.html", {})
+    try:
+        contact = services.portal_sign_in(token=token, now=timezone.now())
+    except AnswerRefused as exc:
+        return _page(
+            request,
+            "portal/sign_in.html",
+            {"form": PortalSignInForm(), "error": exc.message},
+            status=400,
+        )
+    request.session.cycle_key()
+    request.session[PORTAL_SESSION_KEY] = contact.pk
+    return redirect("answers:portal_home")
+
+
+@require_POST
+def portal_sign_out(request: HttpRequest) -> HttpResponse:
+    request.session.pop(PORTAL_SESSION_KEY, None)
+    request.session.cycle_key()
+    return redirect("answers:portal_sign_in")
+
+
+@never_cache
+@portal_required
+def portal_home(request: HttpRequest, contact: Contact) -> HttpResponse:
+    recs = list(selectors.portal_recommendations(contact))
+    context = {
+        "contact": contact,
+        "open": [r for r in recs if r.status == Status.AWAITING_RESPONSE],
+        "others": [r for r in recs if r.status != Status.AWAITING_RESPONSE],
+    }
+    return _page(request, "portal/home.html", context)
+
+
+@never_cache
+@portal_required
+@require_http_methods(["GET", "POST"])
+def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> HttpResponse:
+    rec = selectors.portal_recommendation_get(contact, pk)
+    can_answer = Action.ACCEPT in allowed_actions(rec.status)
+    form = DecisionForm(request.POST if request.method == "POST" else None)
+    signature = SignatureForm(request.POST if request.method == "POST" else None)
+    error, status = "", 200
+    if request.method == "POST":
+        if not can_answer:
+            error, status = Msg.NOT_OPEN, 400
+        elif form.is_valid() and signature.is_valid():
+            try:
+                services.answer_submit(
+                    contact=contact,
+                    items=[services.AnswerItem(recommendation=rec, **form.cleaned_data)],
+                    typed_name=signature.cleaned_data["typed_name"],
+                    consent=signature.cleaned_data["consent"],
+                    channel=Channel.PORTAL,
+                    now=timezone.now(),
+                    form=request.POST.dict(),
+                    ip=client_ip(request),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            except (AnswerRefused, LifecycleError) as exc:
+                error, status = exc.message, 400
+            else:
+                return redirect("answers:portal_recommendation", pk=rec.pk)
+        else:
+            error, status = "Check the dates you entered.", 400
+    context = {
+        "contact": contact,
+        "rec": rec,
+        "form": form if can_answer else None,
+        "signature": signature,
+        "consent_statement": services.consent_statement(contact.client),
+        "responses": selectors.portal_responses(rec),
+        "proposals": list(rec.proposals.order_by("-created_at")),
+        "error": error,
+    }
+    return _page(request, "portal/recommendation.html", context, status=status)
