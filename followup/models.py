@@ -69,3 +69,151 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.message_id}: {'ok' if self.ok else self.error}"
+
+
+class ClientPolicy(models.Model):
+    """A client's contract tier: overrides of the default follow-up policy
+    (``followup.policy.DEFAULT``). Blank day counts keep the default."""
+
+    client = models.OneToOneField(
+        "clients.Client", on_delete=models.CASCADE, related_name="followup_policy"
+    )
+    tier = models.CharField(max_length=60, help_text="Contract tier, e.g. 'Gold'.")
+    critical_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    high_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    medium_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    low_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    business_days = models.BooleanField(default=False)
+    reminders = models.BooleanField(default=True)
+    level2_after_days = models.PositiveSmallIntegerField(default=3)
+    level3_after_days = models.PositiveSmallIntegerField(default=4)
+    max_deferrals = models.PositiveSmallIntegerField(default=2)
+    rejection_review_months = models.PositiveSmallIntegerField(default=12)
+    review_at_next_qbr = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.tier} policy of {self.client_id}"
+
+    def as_policy(self):  # -> followup.policy.Policy (import kept local: no cycle)
+        from followup.policy import RESPONSE_DAYS, Policy
+
+        days = {str(k): v for k, v in RESPONSE_DAYS.items()}
+        for severity in list(days):
+            value = getattr(self, f"{severity}_days")
+            if value:
+                days[severity] = value
+        return Policy(
+            response_days=days,
+            business_days=self.business_days,
+            reminders=self.reminders,
+            level2_after_days=self.level2_after_days,
+            level3_after_days=self.level3_after_days,
+            max_deferrals=self.max_deferrals,
+            rejection_review_months=self.rejection_review_months,
+            review_at_next_qbr=self.review_at_next_qbr,
+        )
+
+
+class FollowupStep(models.Model):
+    """One step the sweep acted on (a reminder, an escalation level, an expiry).
+
+    The UNIQUE (recommendation, key) constraint is the claim: a step is inserted in
+    the same transaction as its effects, so however many sweeps run, each step of
+    each cycle happens exactly once. ``notified_at`` stays empty until the grouped
+    notice naming it has been queued (the sweep's second phase), so a crash between
+    the two phases loses nothing: the next sweep finds the step still to announce.
+    """
+
+    recommendation = models.ForeignKey(
+        "recommendations.Recommendation", on_delete=models.PROTECT, related_name="followup_steps"
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=120)
+    cycle = models.CharField(max_length=80)
+    name = models.CharField(max_length=20)
+    level = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField()
+    acted_at = models.DateTimeField()
+    worker = models.CharField(max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    notices = models.ManyToManyField(OutboxMessage, blank=True, related_name="followup_steps")
+
+    class Meta:
+        ordering = ["acted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recommendation", "key"], name="step_once_per_cycle"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["client", "name"],
+                name="step_to_notify",
+                condition=Q(notified_at__isnull=True),
+            ),
+            models.Index(fields=["recommendation", "cycle"], name="step_rec_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} of recommendation {self.recommendation_id}"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PLANNED = "planned", "Planned (accepted)"
+    WAITING = "waiting", "Waiting (deferred)"
+    CLOSED = "closed", "Closed"
+
+
+class Ticket(models.Model):
+    """A unit of follow-up work on one recommendation, built in (optionally mirrored
+    to a PSA through ``external_ref``). At most one is open per recommendation: it is
+    updated, never duplicated."""
+
+    recommendation = models.ForeignKey(
+        "recommendations.Recommendation", on_delete=models.PROTECT, related_name="tickets"
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=250)
+    status = models.CharField(
+        max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN
+    )
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    assignee = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    external_ref = models.CharField(max_length=100, blank=True)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recommendation"],
+                condition=~Q(status="closed"),
+                name="ticket_one_open_per_recommendation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="ticket_status_updated"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class TicketNote(models.Model):
+    """A line in a ticket's history: who, when, what."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notes")
+    at = models.DateTimeField()
+    author = models.CharField(max_length=150)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on #{self.ticket_id} by {self.author}"

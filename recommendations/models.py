@@ -114,10 +114,12 @@ class Recommendation(models.Model):
         after the planned date, until that lapse has been recorded; rejected: the
         re-review date; every other state: None (nothing is due).
         """
-        from followup.policy import start_of_day
+        from followup.policy import first_step_at, start_of_day
 
         if self.status == Status.AWAITING_RESPONSE:
-            return self.response_due_at
+            # The first reminder of the follow-up ladder, else the deadline itself;
+            # the sweep moves it along the ladder (followup.policy.next_step).
+            return first_step_at(self) if self.response_due_at else None
         if self.status == Status.DEFERRED and self.deferred_until:
             return start_of_day(self.deferred_until, self.client.tz)
         if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.planned_for:

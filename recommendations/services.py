@@ -18,6 +18,7 @@ from catalog.fields import clean_definitions, clean_values
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from followup import policy
+from followup.tickets import ticket_on_response
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
@@ -230,7 +231,9 @@ def recommendation_present(
             title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
         )
         rec.presented_at = now
-        rec.response_due_at = policy.response_due_at(severity=rec.severity, presented_at=now)
+        rec.response_due_at = policy.response_due_at(
+            severity=rec.severity, presented_at=now, client=rec.client
+        )
         notifications.presented(rec, recipients, now=now)
         return {
             "text_sha256": rec.text_sha256,
@@ -299,7 +302,7 @@ def response_record(
         else:
             if not justification:
                 raise MissingField(Msg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
-            rec.review_at = policy.rejection_review_at(decided_at=now)
+            rec.review_at = policy.rejection_review_at(decided_at=now, client=rec.client)
             rec.deferred_until = None
         rec.decided_at = now
         return {
@@ -325,7 +328,7 @@ def response_record(
     with transaction.atomic():
         rec, event = _transition(recommendation, action, actor=actor, now=now, apply=apply)
         data = event.data
-        return Response.objects.create(
+        response = Response.objects.create(
             recommendation=rec,
             decision=decision,
             justification=data["justification"],
@@ -341,6 +344,9 @@ def response_record(
             recorded_at=now,
             ledger_seq=event.seq,
         )
+        # The recommendation's open follow-up ticket gets the decision as a note.
+        ticket_on_response(response)
+        return response
 
 
 def recommendation_start_work(
@@ -440,7 +446,9 @@ def recommendation_expire_deferral(
             raise NotDue(Msg.DEFERRAL_NOT_DUE)
         lapsed = rec.deferred_until
         rec.deferred_until = None
-        rec.response_due_at = policy.response_due_at(severity=rec.severity, presented_at=now)
+        rec.response_due_at = policy.response_due_at(
+            severity=rec.severity, presented_at=now, client=rec.client
+        )
         return {
             "deferred_until": _iso(lapsed),
             "deferral_count": rec.deferral_count,

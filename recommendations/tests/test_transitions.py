@@ -20,7 +20,8 @@ def test_presenting_queues_one_email_per_decision_maker_and_starts_the_clock(
     rec = services.recommendation_present(recommendation=draft, actor=admin, now=now)
     assert rec.status == Status.AWAITING_RESPONSE
     assert rec.response_due_at == now + 7 * DAY  # critical
-    assert rec.next_action_at == rec.response_due_at
+    # The follow-up engine looks first at the halfway reminder (followup.policy).
+    assert rec.next_action_at == rec.response_due_at - 3 * DAY
     messages = list(OutboxMessage.objects.filter(recommendation=rec))
     assert [m.payload["to"] for m in messages] == [[contact_a.email]]
     assert rec.text_sha256 in messages[0].payload["text"]
@@ -63,7 +64,7 @@ def test_a_deferral_expires_only_on_its_date_and_asks_again(presented, admin, co
     assert rec.status == Status.AWAITING_RESPONSE
     assert rec.deferred_until is None
     assert rec.response_due_at == on_time + 7 * DAY
-    assert rec.next_action_at == rec.response_due_at
+    assert rec.next_action_at == rec.response_due_at - 3 * DAY
 
 
 def test_a_planned_date_lapses_once(presented, admin, contact_a, now):

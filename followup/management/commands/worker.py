@@ -1,4 +1,4 @@
-"""``heeded worker``: deliver the outbox (and, later, run the follow-up sweep).
+"""``heeded worker``: run the follow-up sweep and deliver the outbox.
 
 The loop is a list of steps, each "do one unit of work, return whether there was
 any". A pass runs the steps in turn until none finds work; between passes the worker
@@ -22,6 +22,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from followup.delivery import deliver_due
+from followup.sweep import sweep
 
 Step = Callable[[], bool]
 
@@ -67,7 +68,7 @@ class Command(BaseCommand):
 
     def steps(self) -> list[Step]:
         """The units of work, in the order a pass tries them."""
-        return [self.deliver_step]
+        return [self.sweep_step, self.deliver_step]
 
     def loop(self) -> None:
         idle = settings.HEEDED_WORKER_IDLE_SECONDS
@@ -100,6 +101,15 @@ class Command(BaseCommand):
         return worked
 
     # --- steps -----------------------------------------------------------------
+
+    def sweep_step(self) -> bool:
+        """Act on due follow-up steps and queue their notices; True if any."""
+        actions = sweep(
+            now=timezone.now(),
+            worker=self.worker_id,
+            report=lambda action: self.say(f"sweep: {action.line()}"),
+        )
+        return bool(actions)
 
     def deliver_step(self) -> bool:
         """Deliver the earliest due outbox message; True if there was one."""

@@ -1,0 +1,205 @@
+"""Built-in tickets: one open ticket per recommendation, updated rather than duplicated.
+
+Each service runs in one transaction with its ledger event. Ticket rows are not
+locked with SELECT … FOR UPDATE: the partial unique constraint
+``ticket_one_open_per_recommendation`` is what keeps a second open ticket out, and
+the sweep already holds the recommendation's row lock when it opens one, so taking a
+ticket lock after the ledger head (locked by the lifecycle) could only add deadlocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from followup.models import Ticket, TicketNote, TicketStatus
+from ledger.actors import Actor, actor_label
+from ledger.services import event_append
+from recommendations.choices import Decision
+from recommendations.models import Recommendation, Response
+
+
+class Msg:
+    NOTE_REQUIRED = "A note needs some text."
+    ALREADY_CLOSED = "This ticket is already closed."
+    ASSIGNEE_INACTIVE = "The assignee's account is disabled."
+    ASSIGNEE_CANNOT_SEE = "The assignee cannot see this client."
+    CLOSE_REASON_REQUIRED = "Closing a ticket needs a reason."
+
+
+class TicketError(Exception):
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _require_writer(actor: Actor) -> None:
+    if isinstance(actor, User) and not actor.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+
+
+def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data: object) -> None:
+    event_append(
+        client=ticket.client,
+        kind=f"ticket.{kind}",
+        actor=actor_label(actor),
+        at=now,
+        recommendation_id=ticket.recommendation_id,
+        data={"ticket": ticket.pk, "status": ticket.status, **data},
+    )
+
+
+def _note(ticket: Ticket, *, actor: Actor, text: str, now: dt.datetime) -> TicketNote:
+    return TicketNote.objects.create(ticket=ticket, at=now, author=actor_label(actor), text=text)
+
+
+def open_ticket_of(recommendation_id: int) -> Ticket | None:
+    return (
+        Ticket.objects.filter(recommendation_id=recommendation_id)
+        .exclude(status=TicketStatus.CLOSED)
+        .select_related("client")
+        .first()
+    )
+
+
+def ticket_open_or_update(
+    *,
+    recommendation: Recommendation,
+    actor: Actor,
+    now: dt.datetime,
+    note: str,
+    escalation_level: int | None = None,
+) -> tuple[Ticket, bool]:
+    """Open the recommendation's ticket, or add ``note`` to the one already open
+    (raising its escalation level, never lowering it). Returns (ticket, opened)."""
+    _require_writer(actor)
+    with transaction.atomic():
+        ticket = open_ticket_of(recommendation.pk)
+        opened = ticket is None
+        if ticket is None:
+            try:
+                with transaction.atomic():
+                    ticket = Ticket.objects.create(
+                        recommendation=recommendation,
+                        client=recommendation.client,
+                        title=f"Follow up: {recommendation.title}"[:250],
+                        status=TicketStatus.OPEN,
+                        escalation_level=escalation_level or 0,
+                        assignee=recommendation.owner,
+                        opened_at=now,
+                        updated_at=now,
+                    )
+            except IntegrityError:
+                # Another transaction opened it first: update that one instead.
+                ticket = open_ticket_of(recommendation.pk)
+                assert ticket is not None
+                opened = False
+        if not opened:
+            if escalation_level is not None and escalation_level > ticket.escalation_level:
+                ticket.escalation_level = escalation_level
+            ticket.updated_at = now
+            ticket.save(update_fields=["escalation_level", "updated_at"])
+        _note(ticket, actor=actor, text=note, now=now)
+        _event(
+            ticket,
+            "opened" if opened else "updated",
+            actor=actor,
+            now=now,
+            escalation_level=ticket.escalation_level,
+            note=note,
+        )
+    return ticket, opened
+
+
+def ticket_note_add(*, ticket: Ticket, actor: Actor, text: str, now: dt.datetime) -> TicketNote:
+    """Add a note; an empty one is refused and nothing is stored."""
+    _require_writer(actor)
+    text = text.strip()
+    if not text:
+        raise TicketError(Msg.NOTE_REQUIRED, field="text")
+    with transaction.atomic():
+        note = _note(ticket, actor=actor, text=text, now=now)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        ticket.updated_at = now
+        _event(ticket, "note", actor=actor, now=now, note=text)
+    return note
+
+
+def ticket_assign(
+    *, ticket: Ticket, assignee: User | None, actor: Actor, now: dt.datetime
+) -> Ticket:
+    """Give the ticket to a staff member who can see its client (or to nobody)."""
+    from clients.selectors import client_list_for
+
+    _require_writer(actor)
+    if assignee is not None:
+        if not assignee.is_active:
+            raise TicketError(Msg.ASSIGNEE_INACTIVE, field="assignee")
+        if not client_list_for(assignee).filter(pk=ticket.client_id).exists():
+            raise TicketError(Msg.ASSIGNEE_CANNOT_SEE, field="assignee")
+    with transaction.atomic():
+        ticket.assignee = assignee
+        ticket.updated_at = now
+        ticket.save(update_fields=["assignee", "updated_at"])
+        who = assignee.get_username() if assignee else None
+        _note(ticket, actor=actor, text=f"Assigned to {who or 'nobody'}.", now=now)
+        _event(ticket, "assigned", actor=actor, now=now, assignee=who)
+    return ticket
+
+
+def ticket_close(*, ticket: Ticket, actor: Actor, now: dt.datetime, reason: str) -> Ticket:
+    """Close the ticket with a reason (kept as its last note)."""
+    _require_writer(actor)
+    reason = reason.strip()
+    if not reason:
+        raise TicketError(Msg.CLOSE_REASON_REQUIRED, field="reason")
+    if ticket.status == TicketStatus.CLOSED:
+        raise TicketError(Msg.ALREADY_CLOSED, field="status")
+    with transaction.atomic():
+        _close(ticket, actor=actor, now=now, note=reason)
+    return ticket
+
+
+def _close(ticket: Ticket, *, actor: Actor, now: dt.datetime, note: str) -> None:
+    ticket.status = TicketStatus.CLOSED
+    ticket.closed_at = ticket.updated_at = now
+    ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    _note(ticket, actor=actor, text=note, now=now)
+    _event(ticket, "closed", actor=actor, now=now, note=note)
+
+
+def ticket_on_response(response: Response) -> Ticket | None:
+    """The client answered: note the decision on the open ticket, if any, and move it
+    on (accepted: planned; deferred: waiting; rejected: closed). Runs inside
+    ``response_record``'s transaction."""
+    ticket = open_ticket_of(response.recommendation_id)
+    if ticket is None:
+        return None
+    now = response.recorded_at
+    parts = [f"Client answered: {response.get_decision_display()} by {response.responder_name}"]
+    parts.append(f"via {response.get_channel_display()} on {now.date().isoformat()}.")
+    if response.justification:
+        parts.append(f"Justification: {response.justification}")
+    if response.planned_for:
+        parts.append(f"Planned for {response.planned_for.isoformat()}.")
+    if response.deferred_until:
+        parts.append(f"Deferred until {response.deferred_until.isoformat()}.")
+    note = " ".join(parts)
+    actor = "followup"
+    if response.decision == Decision.REJECTED:
+        _close(ticket, actor=actor, now=now, note=note)
+        return ticket
+    ticket.status = (
+        TicketStatus.PLANNED if response.decision == Decision.ACCEPTED else TicketStatus.WAITING
+    )
+    ticket.updated_at = now
+    ticket.save(update_fields=["status", "updated_at"])
+    _note(ticket, actor=actor, text=note, now=now)
+    _event(ticket, "updated", actor=actor, now=now, decision=response.decision, note=note)
+    return ticket
