@@ -6,173 +6,495 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clients', '0001_initial'),
-        ('recommendations', '0001_initial'),
+        ("clients", "0001_initial"),
+        ("recommendations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnswerLink',
+            name="AnswerLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_batch', models.BooleanField(default=False)),
-                ('token_sha256', models.CharField(max_length=64, unique=True)),
-                ('reply_token', models.CharField(max_length=40, unique=True)),
-                ('text_sha256', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.client')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='answer_links', to='clients.contact')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recommendations', models.ManyToManyField(related_name='answer_links', to='recommendations.recommendation')),
-                ('response', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recommendations.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_batch", models.BooleanField(default=False)),
+                ("token_sha256", models.CharField(max_length=64, unique=True)),
+                ("reply_token", models.CharField(max_length=40, unique=True)),
+                ("text_sha256", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="answer_links",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recommendations",
+                    models.ManyToManyField(
+                        related_name="answer_links", to="recommendations.recommendation"
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="recommendations.response",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AnswerPolicy',
+            name="AnswerPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dual_approval_reject_critical', models.BooleanField(default=False, help_text='Rejecting a critical item needs two different authorised contacts.')),
-                ('client', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='answer_policy', to='clients.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "dual_approval_reject_critical",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Rejecting a critical item needs two different authorised contacts.",
+                    ),
+                ),
+                (
+                    "client",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answer_policy",
+                        to="clients.client",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LinkAttempt',
+            name="LinkAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('method', models.CharField(max_length=8)),
-                ('outcome', models.CharField(max_length=20)),
-                ('detail', models.TextField(blank=True)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=400)),
-                ('link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to='answers.answerlink')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("method", models.CharField(max_length=8)),
+                ("outcome", models.CharField(max_length=20)),
+                ("detail", models.TextField(blank=True)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=400)),
+                (
+                    "link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attempts",
+                        to="answers.answerlink",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('signed_link', 'Signed link'), ('portal', 'Client portal'), ('email', 'Verified e-mail'), ('meeting', 'Meeting / QBR'), ('phone', 'Phone, noted by staff'), ('staff', 'Recorded by staff'), ('import', 'Imported spreadsheet')], max_length=20)),
-                ('held_on', models.DateField()),
-                ('attendees', models.TextField()),
-                ('notes', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField()),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.client')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("signed_link", "Signed link"),
+                            ("portal", "Client portal"),
+                            ("email", "Verified e-mail"),
+                            ("meeting", "Meeting / QBR"),
+                            ("phone", "Phone, noted by staff"),
+                            ("staff", "Recorded by staff"),
+                            ("import", "Imported spreadsheet"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("held_on", models.DateField()),
+                ("attendees", models.TextField()),
+                ("notes", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-held_on', '-id'],
+                "ordering": ["-held_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PortalCode',
+            name="PortalCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_sha256', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='portal_codes', to='clients.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code_sha256", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="portal_codes",
+                        to="clients.contact",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('accepted', 'Accept'), ('deferred', 'Defer'), ('rejected', 'Reject')], max_length=10)),
-                ('planned_for', models.DateField(blank=True, null=True)),
-                ('deferred_until', models.DateField(blank=True, null=True)),
-                ('justification', models.TextField(blank=True)),
-                ('responder_name', models.CharField(max_length=200)),
-                ('channel', models.CharField(choices=[('signed_link', 'Signed link'), ('portal', 'Client portal'), ('email', 'Verified e-mail'), ('meeting', 'Meeting / QBR'), ('phone', 'Phone, noted by staff'), ('staff', 'Recorded by staff'), ('import', 'Imported spreadsheet')], max_length=20)),
-                ('evidence_ref', models.CharField(blank=True, max_length=200)),
-                ('reason', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('open', 'Waiting for an authorised contact'), ('confirmed', 'Confirmed'), ('superseded', 'Superseded')], default='open', max_length=12)),
-                ('routed_to', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField()),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.contact')),
-                ('recommendation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='recommendations.recommendation')),
-                ('response', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recommendations.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "Accept"),
+                            ("deferred", "Defer"),
+                            ("rejected", "Reject"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("planned_for", models.DateField(blank=True, null=True)),
+                ("deferred_until", models.DateField(blank=True, null=True)),
+                ("justification", models.TextField(blank=True)),
+                ("responder_name", models.CharField(max_length=200)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("signed_link", "Signed link"),
+                            ("portal", "Client portal"),
+                            ("email", "Verified e-mail"),
+                            ("meeting", "Meeting / QBR"),
+                            ("phone", "Phone, noted by staff"),
+                            ("staff", "Recorded by staff"),
+                            ("import", "Imported spreadsheet"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("evidence_ref", models.CharField(blank=True, max_length=200)),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Waiting for an authorised contact"),
+                            ("confirmed", "Confirmed"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="open",
+                        max_length=12,
+                    ),
+                ),
+                ("routed_to", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "recommendation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposals",
+                        to="recommendations.recommendation",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="recommendations.response",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('signed_link', 'Signed link'), ('portal', 'Client portal'), ('email', 'Verified e-mail'), ('meeting', 'Meeting / QBR'), ('phone', 'Phone, noted by staff'), ('staff', 'Recorded by staff'), ('import', 'Imported spreadsheet')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=400)),
-                ('text_sha256', models.CharField(max_length=64)),
-                ('payload_encrypted', models.BinaryField()),
-                ('payload_sha256', models.CharField(max_length=64)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.contact')),
-                ('link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='answers.answerlink')),
-                ('recommendation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recommendations.recommendation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("signed_link", "Signed link"),
+                            ("portal", "Client portal"),
+                            ("email", "Verified e-mail"),
+                            ("meeting", "Meeting / QBR"),
+                            ("phone", "Phone, noted by staff"),
+                            ("staff", "Recorded by staff"),
+                            ("import", "Imported spreadsheet"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=400)),
+                ("text_sha256", models.CharField(max_length=64)),
+                ("payload_encrypted", models.BinaryField()),
+                ("payload_sha256", models.CharField(max_length=64)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submissions",
+                        to="answers.answerlink",
+                    ),
+                ),
+                (
+                    "recommendation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="recommendations.recommendation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuthorityRule',
+            name="AuthorityRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('severities', models.JSONField(default=list, help_text='Severities this contact may decide.')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authority_rules', to='clients.client')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authority_rules', to='clients.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "severities",
+                    models.JSONField(default=list, help_text="Severities this contact may decide."),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authority_rules",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authority_rules",
+                        to="clients.contact",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['client_id', 'contact_id'],
-                'constraints': [models.UniqueConstraint(fields=('contact',), name='authority_one_rule_per_contact')],
+                "ordering": ["client_id", "contact_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("contact",), name="authority_one_rule_per_contact"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField()),
-                ('raw_encrypted', models.BinaryField()),
-                ('raw_sha256', models.CharField(max_length=64)),
-                ('message_id', models.CharField(blank=True, max_length=998)),
-                ('from_address', models.CharField(blank=True, max_length=320)),
-                ('subject', models.CharField(blank=True, max_length=998)),
-                ('outcome', models.CharField(choices=[('recorded', 'Recorded as the decision'), ('proposal', 'Recorded as a proposal (no authority)'), ('unverified', 'Kept as unverified evidence'), ('unmatched', 'Not matched to a presentation'), ('unreadable', 'Unreadable')], max_length=12)),
-                ('reason', models.TextField(blank=True)),
-                ('verification', models.JSONField(blank=True, default=dict)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_note', models.TextField(blank=True)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.client')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.contact')),
-                ('link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='answers.answerlink')),
-                ('recommendation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound_messages', to='recommendations.recommendation')),
-                ('response', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recommendations.response')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
+                ("raw_encrypted", models.BinaryField()),
+                ("raw_sha256", models.CharField(max_length=64)),
+                ("message_id", models.CharField(blank=True, max_length=998)),
+                ("from_address", models.CharField(blank=True, max_length=320)),
+                ("subject", models.CharField(blank=True, max_length=998)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("recorded", "Recorded as the decision"),
+                            ("proposal", "Recorded as a proposal (no authority)"),
+                            ("unverified", "Kept as unverified evidence"),
+                            ("unmatched", "Not matched to a presentation"),
+                            ("unreadable", "Unreadable"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("verification", models.JSONField(blank=True, default=dict)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_note", models.TextField(blank=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replies",
+                        to="answers.answerlink",
+                    ),
+                ),
+                (
+                    "recommendation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound_messages",
+                        to="recommendations.recommendation",
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="recommendations.response",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['outcome', 'reviewed_at'], name='inbound_review_queue')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["outcome", "reviewed_at"], name="inbound_review_queue")
+                ],
             },
         ),
     ]
