@@ -21,6 +21,7 @@ from answers.models import (
     AnswerLink,
     AnswerPolicy,
     AuthorityRule,
+    InboundMessage,
     Meeting,
     PortalCode,
     Proposal,
@@ -652,3 +653,37 @@ def portal_sign_in(*, token: str, now: dt.datetime) -> Contact:
     if not claimed or code is None or not code.contact.is_active:
         raise AnswerRefused(Msg.CODE_INVALID, code="invalid")
     return code.contact
+
+
+# --- encryption at rest --------------------------------------------------------------
+
+ROTATE_BATCH = 200
+
+
+def evidence_rotate() -> dict[str, int]:
+    """Re-encrypt every evidence blob with the newest key, in batches, each batch in
+    one transaction; returns the count per kind. Raises InvalidToken (and stops) when a
+    blob was made with a key no longer configured."""
+    counts: dict[str, int] = {}
+    for model, field_name, label in (
+        (InboundMessage, "raw_encrypted", "inbound e-mails"),
+        (Submission, "payload_encrypted", "form submissions"),
+    ):
+        done = 0
+        last = 0
+        while True:
+            with transaction.atomic():
+                rows = list(
+                    model.objects.select_for_update()
+                    .filter(pk__gt=last)
+                    .order_by("pk")
+                    .values_list("pk", field_name)[:ROTATE_BATCH]
+                )
+                for pk, blob in rows:
+                    model.objects.filter(pk=pk).update(**{field_name: crypto.rotate(blob)})
+            if not rows:
+                break
+            done += len(rows)
+            last = rows[-1][0]
+        counts[label] = done
+    return counts
