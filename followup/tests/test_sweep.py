@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -132,10 +133,13 @@ def test_notices_group_a_clients_items_by_severity_oldest_first(
 
 def test_a_replayed_day_does_the_same_thing_again(presented, admin, client_a, now):
     _rec(client_a, admin, now - 2 * DAY, severity="critical")
+    at = now + 12 * DAY
     runs = []
     for _ in range(2):
         with transaction.atomic():
-            runs.append([a.line() for a in sweep(now=now + 12 * DAY)])
+            # Ticket numbers come from a sequence, which a rollback does not rewind.
+            lines = [re.sub(r"ticket #\d+", "ticket", a.line()) for a in sweep(now=at)]
+            runs.append(lines)
             keys = sorted(OutboxMessage.objects.values_list("idempotency_key", flat=True))
             runs.append(keys)
             transaction.set_rollback(True)

@@ -1,0 +1,129 @@
+"""Sweeps in real processes: three at once act on each step exactly once, and one
+killed with SIGKILL in the middle loses nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from followup.models import FollowupStep, Ticket
+from followup.policy import Step
+from followup.sweep import sweep
+from followup.tests.support import (
+    EVENT_TIMEOUT,
+    child_env,
+    database_url_of_this_run,
+    heeded,
+    start,
+    stop,
+)
+from heeded.testing import requires_postgres
+from ledger.models import Event
+from recommendations.services import recommendation_create, recommendation_present
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = dt.timedelta(days=1)
+ITEMS_PER_CLIENT = 8
+
+
+def _present(client, contact, admin, at, i):
+    rec = recommendation_create(
+        client=client,
+        actor=admin,
+        now=at,
+        title=f"Item {i}",
+        body="Do it.",
+        severity="critical",
+        owner=admin,
+        contact=contact,
+    )
+    return recommendation_present(recommendation=rec, actor=admin, now=at)
+
+
+def _assert_each_step_acted_and_announced_once(recs) -> None:
+    for rec in recs:
+        steps = list(FollowupStep.objects.filter(recommendation=rec))
+        assert [s.name for s in steps] == [Step.ESCALATION_1], rec.pk
+        assert steps[0].notified_at is not None
+        audiences = sorted(m.idempotency_key.split(":")[3] for m in steps[0].notices.all())
+        assert audiences == ["client", "staff"], rec.pk
+    assert Ticket.objects.count() == len(recs)
+    assert Event.objects.filter(kind="followup.step").count() == len(recs)
+    assert Event.objects.filter(kind="ticket.opened").count() == len(recs)
+
+
+def test_three_concurrent_sweep_processes_act_on_each_step_once(
+    client_a, client_b, contact_a, contact_b, admin, now
+):
+    recs = [
+        _present(client, contact, admin, now + dt.timedelta(minutes=i), i)
+        for i in range(ITEMS_PER_CLIENT)
+        for client, contact in ((client_a, contact_a), (client_b, contact_b))
+    ]
+    at = (now + 8 * DAY).isoformat()
+    env = child_env(DATABASE_URL=database_url_of_this_run())
+    children = [
+        start([*heeded(), "sweep", "--now", at, "--worker-id", f"s{i}"], env=env) for i in range(3)
+    ]
+    try:
+        codes = [c.process.wait(EVENT_TIMEOUT * 2) for c in children]
+        outputs = [c.rest() for c in children]
+    finally:
+        for child in children:
+            stop(child)
+
+    assert codes == [0, 0, 0], outputs
+    acted = sum(text.count(" escalation-1 recommendation #") for text in outputs)
+    assert acted == len(recs), outputs
+    _assert_each_step_acted_and_announced_once(recs)
+    workers = set(FollowupStep.objects.values_list("worker", flat=True))
+    print(
+        f"steps per worker: { {w: FollowupStep.objects.filter(worker=w).count() for w in workers} }"
+    )
+
+
+@requires_postgres
+def test_a_sweep_killed_mid_way_loses_no_step(client_a, client_b, contact_a, contact_b, admin, now):
+    first = _present(client_a, contact_a, admin, now, 1)
+    second = _present(client_b, contact_b, admin, now + dt.timedelta(minutes=1), 2)
+    env = child_env(DATABASE_URL=database_url_of_this_run())
+    with transaction.atomic():
+        # Hold client B's ledger lock: the child acts on A, commits, then blocks
+        # inside B's transaction, where it is killed.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4845, client_b.pk])
+        child = start([*heeded(), "sweep", "--now", (now + 8 * DAY).isoformat()], env=env)
+        try:
+            child.wait_for(f"escalation-1 recommendation #{first.pk}")
+            deadline = time.monotonic() + EVENT_TIMEOUT
+            while not _someone_waits_for_a_lock():
+                assert time.monotonic() < deadline, "the child never blocked on client B"
+                time.sleep(0.05)
+            os.kill(child.process.pid, signal.SIGKILL)
+            assert child.process.wait(EVENT_TIMEOUT) == -signal.SIGKILL
+        finally:
+            stop(child)
+
+    # A's step committed but was never announced; B's step rolled back with the kill.
+    (left,) = FollowupStep.objects.all()
+    assert (left.recommendation_id, left.notified_at) == (first.pk, None)
+
+    actions = sweep(now=now + 8 * DAY)
+    assert [a.text.split(" ")[0] for a in actions].count("notice") == 4
+    _assert_each_step_acted_and_announced_once([first, second])
+    assert sweep(now=now + 8 * DAY) == []
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
