@@ -258,3 +258,29 @@ def test_a_whole_reply_from_bytes_to_decision():
     assert result == ParsedReply(
         "deferred", dt.date(2026, 10, 31), "aspettiamo il rinnovo delle licenze", None
     )
+
+
+def test_a_gmail_style_html_reply_keeps_only_the_new_text():
+    message = EmailMessage()
+    message.set_content(
+        '<div dir="ltr">ACCEPT 2026-04-30</div><br><div class="gmail_quote">'
+        '<div dir="ltr" class="gmail_attr">On Mon, 2 Mar 2026 at 09:00, Heeded &lt;'
+        "answers@msp.example&gt; wrote:<br></div>"
+        '<blockquote class="gmail_quote">Reply REJECT with a reason.</blockquote></div>',
+        subtype="html",
+    )
+    assert reply_text(parsed(message.as_bytes())) == "ACCEPT 2026-04-30"
+
+
+def test_an_outlook_style_html_reply_keeps_only_the_new_text():
+    message = EmailMessage()
+    message.set_content(
+        "<div>RIFIUTO abbiamo gi&agrave; un altro prodotto</div><hr>"
+        '<div id="divRplyFwdMsg"><b>Da:</b> Heeded &lt;answers@msp.example&gt;<br>'
+        "<b>Inviato:</b> luned&igrave; 2 marzo 2026 09:00<br><b>Oggetto:</b> MFA</div>"
+        "<div>Rispondete ACCETTO con una data.</div>",
+        subtype="html",
+    )
+    text = reply_text(parsed(message.as_bytes()))
+    assert text == "RIFIUTO abbiamo già un altro prodotto"
+    assert parse_reply(text, today=TODAY).reason == "abbiamo già un altro prodotto"

@@ -722,3 +722,20 @@ def test_a_failing_dns_resolver_leaves_the_message_uncounted(ed_client):
     refused(verdict, "The message could not be checked (RuntimeError).")
     assert verdict.checks["error"] == "RuntimeError: resolver down"
     assert verdict.from_address == "alice@client.example"
+
+
+def test_a_signed_message_delivered_with_bare_newlines_counts(rsa_client, ed_client, dns):
+    raw = ed_client.sign(rsa_client.sign(mail())).replace(b"\r\n", b"\n")
+    verdict = check(raw, dnsfunc=dns)
+    assert verdict.counted
+    assert [s["a"] for s in verdict.checks["dkim"]["signatures"]] == ["ed25519-sha256"]
+
+
+def test_the_evidence_lists_every_signature_that_did_not_count(ed_evil, rsa_client, dns):
+    raw = ed_evil.sign(rsa_client.sign(mail()).replace(b"ACCEPT", b"REJECT"))
+    verdict = check(raw, dnsfunc=dns, trusted=None)
+    assert [(s["d"], s["counts"]) for s in verdict.checks["dkim"]["signatures"]] == [
+        ("evil.example", False),
+        ("client.example", False),
+    ]
+    assert verdict.checks["counted_by"] is None
