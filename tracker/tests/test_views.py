@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from recommendations.models import Recommendation
+from tracker.tests.conftest import csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+GOOD = csv_bytes(
+    "Cliente;Raccomandazione;Data;Categoria di risposta;Giustificazione",
+    "Acme Dental;Enable MFA;2025-01-10;Rifiutata;Troppo costoso",
+    "Bravo Legal;Offsite backups;2025-02-10;;",
+)
+
+
+@pytest.fixture
+def staff(client, world, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    client.force_login(world["admin"])
+    return client
+
+
+def _preview(client, data: bytes, **extra):
+    upload = SimpleUploadedFile("sheet.csv", data, content_type="text/csv")
+    return client.post(reverse("tracker:tracker_preview"), {"file": upload, **extra})
+
+
+def test_the_preview_shows_the_would_be_result_and_confirming_imports_it(staff):
+    page = staff.get(reverse("tracker:tracker"))
+    assert page.status_code == 200 and b'id="import-form"' in page.content
+    preview = _preview(staff, GOOD)
+    assert preview.status_code == 200
+    assert "dry run of sheet.csv: created 2, unchanged 0, updated 0, refused 0" in (
+        preview.content.decode()
+    )
+    assert not Recommendation.objects.exists()
+    confirm = preview.context["confirm"]
+    done = staff.post(reverse("tracker:tracker_confirm"), confirm.initial, follow=True)
+    assert "imported sheet.csv: created 2, unchanged 0, updated 0, refused 0" in (
+        done.content.decode()
+    )
+    assert Recommendation.objects.count() == 2
+
+
+def test_refused_rows_are_listed_and_cannot_be_confirmed(staff):
+    bad = GOOD.replace(b"Troppo costoso", b"")
+    preview = _preview(staff, bad)
+    html = preview.content.decode()
+    assert "A rejection needs a justification." in html and 'id="import-errors"' in html
+    assert "tracker/confirm/" not in html
+    assert not Recommendation.objects.exists()
+
+
+def test_an_unreadable_file_is_reported_under_the_file_field(staff):
+    response = _preview(staff, b"Client;Notes\r\nAcme;x\r\n")
+    assert response.status_code == 400
+    assert (
+        response.context["form"]
+        .errors["file"][0]
+        .startswith("The sheet has no Recommendation or Date made column")
+    )
+    assert '<p class="field-error">The sheet has no Recommendation' in response.content.decode()
+
+
+def test_a_confirmation_for_a_file_never_previewed_imports_nothing(staff):
+    token = "0" * 64
+    response = staff.post(
+        reverse("tracker:tracker_confirm"), {"token": token, "filename": "x.csv"}, follow=True
+    )
+    assert "That preview is no longer valid; upload the file again." in response.content.decode()
+    assert not Recommendation.objects.exists()
+
+
+def test_an_auditor_may_download_but_not_import(client, auditor, world):
+    client.force_login(auditor)
+    assert b'id="import-form"' not in client.get(reverse("tracker:tracker")).content
+    assert _preview(client, GOOD).status_code == 403
+    response = client.get(reverse("tracker:tracker_export"), {"format": "csv", "language": "en"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_technician_downloads_only_their_clients_rows(staff, client, technician, world):
+    _ = staff  # the admin imports both clients' rows first
+    preview = _preview(staff, GOOD)
+    staff.post(reverse("tracker:tracker_confirm"), preview.context["confirm"].initial)
+    client.force_login(technician)
+    response = client.get(reverse("tracker:tracker_export"), {"format": "csv", "language": "it"})
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert "Acme Dental" in text and "Bravo Legal" not in text
+    xlsx = client.get(reverse("tracker:tracker_export"), {"format": "xlsx", "language": "en"})
+    assert xlsx["Content-Disposition"].startswith('attachment; filename="heeded-tracker-')

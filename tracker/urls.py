@@ -1,0 +1,11 @@
+from django.urls import path
+
+from tracker import views
+
+app_name = "tracker"
+urlpatterns = [
+    path("", views.tracker_page, name="tracker"),
+    path("preview/", views.tracker_preview, name="tracker_preview"),
+    path("confirm/", views.tracker_confirm, name="tracker_confirm"),
+    path("export/", views.tracker_export, name="tracker_export"),
+]

@@ -1,0 +1,146 @@
+"""The tracker page: upload a sheet, see what importing it would do (a dry run),
+confirm; and download the sheet of what the user may see."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tracker.export import csv_chunks, export_rows, write_xlsx
+from tracker.forms import ConfirmForm, ExportForm, ImportForm
+from tracker.reader import UnreadableFile
+from tracker.services import tracker_import
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _require_writer(request: HttpRequest) -> None:
+    if not request.user.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+
+
+def _upload_path(user_id: int, token: str) -> Path:
+    # Kept between the preview and the confirmation, per user; the token is the
+    # file's SHA-256, so a confirmation imports exactly the file that was previewed.
+    folder = Path(settings.DATA_DIR) / "tracker-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{user_id}-{token}"
+
+
+def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpResponse:
+    context.setdefault("form", ImportForm() if request.user.can_write else None)
+    context.setdefault("export_form", ExportForm(user=request.user))
+    return render(request, "tracker/tracker.html", context, status=status)
+
+
+@login_required
+@require_GET
+def tracker_page(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@login_required
+@require_POST
+def tracker_preview(request: HttpRequest) -> HttpResponse:
+    _require_writer(request)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, status=400, form=form)
+    upload = form.cleaned_data["file"]
+    data = upload.read()
+    options = {
+        "sheet": form.cleaned_data["sheet"] or None,
+        "skip_invalid": form.cleaned_data["skip_invalid"],
+        "create_missing": form.cleaned_data["create_missing"],
+    }
+    try:
+        report = tracker_import(
+            source=data,
+            filename=upload.name,
+            actor=request.user,
+            now=timezone.now(),
+            dry_run=True,
+            **options,
+        )
+    except UnreadableFile as exc:
+        field = "sheet" if "sheet" in str(exc) and options["sheet"] else "file"
+        form.add_error(field, str(exc))
+        return _page(request, status=400, form=form)
+    token = hashlib.sha256(data).hexdigest()
+    _upload_path(request.user.pk, token).write_bytes(data)
+    confirm = ConfirmForm(
+        initial={
+            "token": token,
+            "filename": upload.name,
+            **options,
+            "sheet": options["sheet"] or "",
+        }
+    )
+    return _page(request, form=form, report=report, confirm=confirm)
+
+
+@login_required
+@require_POST
+def tracker_confirm(request: HttpRequest) -> HttpResponse:
+    _require_writer(request)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That preview is no longer valid; upload the file again.")
+        return redirect("tracker:tracker")
+    path = _upload_path(request.user.pk, form.cleaned_data["token"])
+    if not path.is_file():
+        messages.error(request, "That preview is no longer valid; upload the file again.")
+        return redirect("tracker:tracker")
+    try:
+        report = tracker_import(
+            source=path.read_bytes(),
+            filename=form.cleaned_data["filename"],
+            actor=request.user,
+            now=timezone.now(),
+            sheet=form.cleaned_data["sheet"] or None,
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            create_missing=form.cleaned_data["create_missing"],
+        )
+    except UnreadableFile as exc:
+        messages.error(request, str(exc))
+        return redirect("tracker:tracker")
+    path.unlink(missing_ok=True)
+    if report.committed:
+        messages.success(request, report.summary())
+        return redirect("tracker:tracker")
+    return _page(request, status=400, report=report)
+
+
+@login_required
+@require_GET
+def tracker_export(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return _page(request, status=400, export_form=form)
+    language, fmt = form.cleaned_data["language"], form.cleaned_data["format"]
+    client = form.cleaned_data["client"]
+    rows = export_rows(request.user, language=language, client_id=client.pk if client else None)
+    stem = f"heeded-{client.slug if client else 'tracker'}-{timezone.now():%Y-%m-%d}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            (chunk.encode("utf-8") for chunk in csv_chunks(rows, language=language)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
+    # xlsxwriter needs a seekable file to zip the workbook; the spooled file stays in
+    # memory for small exports and moves to disk for large ones.
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    write_xlsx(out, rows, language=language)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=f"{stem}.xlsx", content_type=XLSX_TYPE)
