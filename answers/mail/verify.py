@@ -15,6 +15,7 @@ A message counts only if all of these hold (docs/inbound-mail.md explains each o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Collection
@@ -84,7 +85,13 @@ class _Refused(Exception):
 
 
 def normalise_domain(domain: str) -> str:
-    return domain.strip().lower()
+    """Lower-case ASCII form; an internationalised name becomes its xn-- (IDNA) form."""
+    domain = domain.strip().lower()
+    if not domain.isascii():
+        # Left as is when it is no valid IDNA name: it then matches no (ASCII) From domain.
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
+    return domain
 
 
 def domain_is_within(domain: str, parent: str) -> bool:

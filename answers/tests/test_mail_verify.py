@@ -739,3 +739,16 @@ def test_the_evidence_lists_every_signature_that_did_not_count(ed_evil, rsa_clie
         ("client.example", False),
     ]
     assert verdict.checks["counted_by"] is None
+
+
+def test_an_internationalised_client_domain_matches_its_ascii_form(ed_client, dns):
+    raw = ed_client.sign(mail(b"From: Anna <anna@xn--caff-8oa.example>"))
+    verdict = check(raw, dnsfunc=dns, allowed=["client.example", "Caffè.example"])
+    assert verdict.checks["allowed_domains"] == ["client.example", "xn--caff-8oa.example"]
+    assert verdict.checks["allowed_domain_matched"] == "xn--caff-8oa.example"
+    refused(
+        verdict,
+        "anna@xn--caff-8oa.example is not authenticated: there is no Authentication-Results "
+        "header from mx.msp.example, and the DKIM signature of client.example is not aligned "
+        "with xn--caff-8oa.example.",
+    )
