@@ -12,11 +12,12 @@ from django.http import Http404
 from accounts.models import User
 from clients.selectors import client_list_for
 from followup.choices import OutboxStatus
-from followup.models import DeliveryAttempt, OutboxMessage
+from followup.models import DeliveryAttempt, OutboxMessage, Ticket, TicketStatus
 
 
 class Msg:
     UNKNOWN_STATUS = "Unknown delivery status {status!r}; use one of: {choices}."
+    UNKNOWN_TICKET_STATUS = "Unknown ticket status {status!r}; use one of: {choices}."
 
 
 class UnknownStatus(ValueError):
@@ -24,9 +25,11 @@ class UnknownStatus(ValueError):
 
     code = "invalid"
 
-    def __init__(self, status: str) -> None:
-        self.message = Msg.UNKNOWN_STATUS.format(
-            status=status, choices=", ".join(OutboxStatus.values)
+    def __init__(
+        self, status: str, *, choices: list[str] | None = None, template: str = Msg.UNKNOWN_STATUS
+    ) -> None:
+        self.message = template.format(
+            status=status, choices=", ".join(choices or OutboxStatus.values)
         )
         super().__init__(self.message)
         self.field = "status"
@@ -85,3 +88,47 @@ def outbox_counts_for(user: User) -> dict[str, int]:
     for status, n in rows:
         counts[status] = n
     return counts
+
+
+# --- tickets -------------------------------------------------------------------------
+
+
+def _visible_tickets(user: User) -> QuerySet[Ticket]:
+    qs = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.sees_all_clients:
+        return qs
+    return qs.filter(client__in=client_list_for(user))
+
+
+def ticket_list_for(
+    user: User, *, status: str | None = None, assignee: User | None = None, open_only: bool = False
+) -> QuerySet[Ticket]:
+    """Tickets the user may see, most recently updated first, with client,
+    recommendation and assignee joined. An unknown ``status`` raises UnknownStatus."""
+    qs = _visible_tickets(user).select_related("client", "recommendation", "assignee")
+    if status:
+        if status not in TicketStatus.values:
+            raise UnknownStatus(
+                status, choices=TicketStatus.values, template=Msg.UNKNOWN_TICKET_STATUS
+            )
+        qs = qs.filter(status=status)
+    if open_only:
+        qs = qs.exclude(status=TicketStatus.CLOSED)
+    if assignee is not None:
+        qs = qs.filter(assignee=assignee)
+    return qs.order_by("-updated_at", "-id")
+
+
+def ticket_get_for(user: User, pk: int | str) -> Ticket:
+    """One ticket with its notes, or Http404 when missing or not visible."""
+    try:
+        return (
+            _visible_tickets(user)
+            .select_related("client", "recommendation", "assignee")
+            .prefetch_related("notes")
+            .get(pk=pk)
+        )
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such ticket.") from None

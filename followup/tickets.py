@@ -182,8 +182,9 @@ def ticket_on_response(response: Response) -> Ticket | None:
     if ticket is None:
         return None
     now = response.recorded_at
-    parts = [f"Client answered: {response.get_decision_display()} by {response.responder_name}"]
-    parts.append(f"via {response.get_channel_display()} on {now.date().isoformat()}.")
+    day = now.astimezone(ticket.client.tz).date().isoformat()
+    parts = [f"Client answered: {response.decision.capitalize()} by {response.responder_name}"]
+    parts.append(f"via {response.get_channel_display()} on {day}.")
     if response.justification:
         parts.append(f"Justification: {response.justification}")
     if response.planned_for:

@@ -3,7 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.v1.urls")),
-    path("tracker/", include("tracker.urls")),
+    path("followup/", include("followup.urls")),
     path("", include("answers.urls")),
     path("", include("web.urls")),
 ]
