@@ -4,6 +4,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.v1.urls")),
     path("followup/", include("followup.urls")),
+    path("tracker/", include("tracker.urls")),
     path("", include("answers.urls")),
     path("", include("web.urls")),
 ]
