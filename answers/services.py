@@ -492,30 +492,42 @@ def answer_submit(
                 outcome.proposals.append(result)
         if link is not None and len(outcome.responses) == 1 and not link.is_batch:
             AnswerLink.objects.filter(pk=link.pk).update(response=outcome.responses[0])
-        _confirm(contact=contact, outcome=outcome, now=now)
+        first = outcome.submissions[0]
+        outcome.anchor = confirm_answer(
+            contact=contact,
+            responses=outcome.responses,
+            proposals=outcome.proposals,
+            reference=f"submission:{first.pk}",
+            recommendation_id=first.recommendation_id,
+            now=now,
+        )
     return outcome
 
 
-def _confirm(*, contact: Contact, outcome: AnswerOutcome, now: dt.datetime) -> None:
+def confirm_answer(
+    *,
+    contact: Contact,
+    responses: list[Response],
+    proposals: list[Proposal],
+    reference: str,
+    recommendation_id: int,
+    now: dt.datetime,
+) -> Anchor:
     """Anchor the head that now includes the answer, and e-mail the contact a receipt
     quoting it, so the answer can be checked against the ledger later."""
-    first = outcome.submissions[0]
-    outcome.anchor = anchor_record(
-        client=contact.client,
-        at=now,
-        purpose="answer confirmation",
-        reference=f"submission:{first.pk}",
+    anchor = anchor_record(
+        client=contact.client, at=now, purpose="answer confirmation", reference=reference
     )
     language = language_of(contact.client)
     context = {
         "client": contact.client,
         "contact": contact,
-        "responses": outcome.responses,
-        "proposals": outcome.proposals,
-        "anchor": outcome.anchor,
+        "responses": responses,
+        "proposals": proposals,
+        "anchor": anchor,
     }
     outbox_enqueue_email(
-        key=f"answer-confirmation:{first.pk}",
+        key=f"answer-confirmation:{reference}",
         to=[contact.email],
         subject=render_to_string(
             f"emails/answer_confirmation.{language}.subject.txt", context
@@ -523,8 +535,9 @@ def _confirm(*, contact: Contact, outcome: AnswerOutcome, now: dt.datetime) -> N
         text=render_to_string(f"emails/answer_confirmation.{language}.txt", context),
         now=now,
         client=contact.client,
-        recommendation_id=first.recommendation_id,
+        recommendation_id=recommendation_id,
     )
+    return anchor
 
 
 # --- meetings ----------------------------------------------------------------------

@@ -1,0 +1,266 @@
+"""Answers by e-mail, end to end: `heeded mail-in` and `heeded mail-poll` with real
+DKIM signatures (fresh Ed25519 keys, DNS answered by a function), and every refusal."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import mailbox
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.management import call_command
+
+from answers import crypto
+from answers.choices import Outcome
+from answers.inbound import inbound_receive
+from answers.models import AnswerLink, InboundMessage, Proposal
+from answers.selectors import review_queue_for
+from answers.services import authority_set
+from clients.services import contact_create
+from followup.models import OutboxMessage
+from ledger.models import Anchor, Event
+from recommendations.choices import Channel, Status
+from recommendations.models import Response
+
+PAGE_NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+
+class Key:
+    def __init__(self, domain: str, selector: str = "s1") -> None:
+        private = ed25519.Ed25519PrivateKey.generate()
+        self.domain, self.selector = domain, selector
+        self.seed = base64.b64encode(private.private_bytes_raw())
+        public = base64.b64encode(private.public_key().public_bytes_raw()).decode()
+        self.record = f"v=DKIM1; k=ed25519; p={public}".encode()
+
+    def sign(self, message: bytes) -> bytes:
+        return (
+            dkim.sign(
+                message,
+                self.selector.encode(),
+                self.domain.encode(),
+                self.seed,
+                signature_algorithm=b"ed25519-sha256",
+                canonicalize=(b"relaxed", b"relaxed"),
+            )
+            + message
+        )
+
+
+ACME = Key("acme-dental.example")
+EVIL = Key("evil.example")
+
+
+def dns(name: bytes, timeout: int = 5) -> bytes | None:
+    return {f"{k.selector}._domainkey.{k.domain}.".encode(): k.record for k in (ACME, EVIL)}.get(
+        name
+    )
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine, settings):
+    time_machine.move_to(PAGE_NOW, tick=False)
+    settings.HEEDED_TRUSTED_AUTHSERV_ID = "mx.msp.example"
+
+
+@pytest.fixture
+def link(presented, contact_a) -> AnswerLink:
+    return AnswerLink.objects.get(contact=contact_a)
+
+
+def reply(
+    to: str,
+    body: str = "ACCEPT 2026-04-30\r\n\r\n> On Monday Heeded wrote:\r\n> REJECT quoted\r\n",
+    *,
+    sender: str = "Alice Rossi <alice@acme-dental.example>",
+    extra: str = "",
+) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: Re: Require MFA\r\n"
+        f"Date: Mon, 02 Mar 2026 11:00:00 +0100\r\nMessage-ID: <r{abs(hash(body + to))}@acme>\r\n"
+        f"{extra}\r\n{body}"
+    ).encode()
+
+
+def to(link: AnswerLink) -> str:
+    return f"replies+{link.reply_token}@heeded.localhost"
+
+
+def mail_in(raw: bytes) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command("mail-in", stdin=io.BytesIO(raw), stdout=out)
+    except SystemExit as exit_:
+        return int(exit_.code), out.getvalue().strip()
+    return 0, out.getvalue().strip()
+
+
+def receive(raw: bytes) -> InboundMessage:
+    return inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns).message
+
+
+def test_a_signed_reply_is_recorded_with_its_evidence_and_a_receipt(link, presented, contact_a):
+    raw = ACME.sign(reply(to(link)))
+    result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+    assert result.exit_code == 0
+    assert result.line.startswith("recorded: Accept by alice@acme-dental.example")
+    message = result.message
+    assert crypto.decrypt(message.raw_encrypted) == raw
+    assert (message.outcome, message.contact, message.recommendation) == (
+        Outcome.RECORDED,
+        contact_a,
+        presented,
+    )
+    response = Response.objects.get()
+    assert (response.channel, response.evidence_ref, response.planned_for) == (
+        Channel.EMAIL,
+        f"inbound:{message.pk}",
+        dt.date(2026, 4, 30),
+    )
+    assert message.response == response
+    assert Event.objects.filter(kind="answers.inbound", data__outcome="recorded").count() == 1
+    anchor = Anchor.objects.get(reference=f"inbound:{message.pk}")
+    receipt = OutboxMessage.objects.get(idempotency_key=f"answer-confirmation:inbound:{message.pk}")
+    assert anchor.hash in receipt.payload["text"]
+    # The same bytes again (a redelivery or a replay) count once.
+    again = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+    assert (again.exit_code, again.message.pk) == (0, message.pk)
+    assert "duplicate of inbound message" in again.line
+    assert Response.objects.count() == 1 and InboundMessage.objects.count() == 1
+
+
+def test_a_reply_matched_by_in_reply_to_counts_too(link, presented, contact_a):
+    sent = OutboxMessage.objects.get(idempotency_key__startswith="present:")
+    raw = ACME.sign(
+        reply("replies@heeded.localhost", extra=f"In-Reply-To: {sent.payload['message_id']}\r\n")
+    )
+    assert receive(raw).outcome == Outcome.RECORDED
+    presented.refresh_from_db()
+    assert presented.status == Status.ACCEPTED
+
+
+def test_the_trusted_servers_dmarc_result_counts(link, presented):
+    raw = reply(
+        to(link),
+        "REJECT we accept the risk\r\n",
+        extra="",
+    )
+    raw = (
+        b"Authentication-Results: mx.msp.example; dmarc=pass header.from=acme-dental.example\r\n"
+        + raw
+    )
+    assert receive(raw).outcome == Outcome.RECORDED
+    assert Response.objects.get().justification == "we accept the risk"
+
+
+def _unchanged(presented) -> None:
+    presented.refresh_from_db()
+    assert presented.status == Status.AWAITING_RESPONSE
+    assert not Response.objects.exists()
+    assert not Anchor.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "outcome", "reason"),
+    [
+        (lambda link: reply(to(link)), 3, "unverified", "is not authenticated"),
+        (lambda link: EVIL.sign(reply(to(link))), 3, "unverified", ""),
+        (
+            lambda link: EVIL.sign(reply(to(link), sender="Mallory <ceo@evil.example>")),
+            3,
+            "unverified",
+            "",
+        ),
+        (
+            lambda link: ACME.sign(reply(to(link), sender="Eve <eve@acme-dental.example>")),
+            3,
+            "unverified",
+            "eve@acme-dental.example is not an active contact of Acme Dental",
+        ),
+        (
+            lambda link: ACME.sign(reply("replies@heeded.localhost")),
+            2,
+            "unmatched",
+            "no reply token",
+        ),
+        (
+            lambda link: ACME.sign(reply("replies+0123456789abcdef0123@heeded.localhost")),
+            2,
+            "unmatched",
+            "",
+        ),
+        (lambda link: b"\x00\xff not mail at all", 2, "unmatched", ""),
+        (lambda link: b"", 2, "unreadable", "the message could not be parsed"),
+        (
+            lambda link: ACME.sign(reply(to(link), "ACCEPT\r\n")),
+            2,
+            "unreadable",
+            "ACCEPT needs a planned implementation date",
+        ),
+        (
+            lambda link: ACME.sign(reply(to(link), "Thanks, will look at it.\r\n")),
+            2,
+            "unreadable",
+            "The reply does not start a line with ACCEPT",
+        ),
+        (
+            lambda link: ACME.sign(reply(to(link), "ACCEPT 2026-03-01\r\n")),
+            2,
+            "unreadable",
+            "is in the past",
+        ),
+    ],
+)
+def test_a_message_that_does_not_count_is_kept_and_changes_nothing(
+    link, presented, admin, make, code, outcome, reason
+):
+    raw = make(link)
+    exit_code, line = mail_in(raw) if not raw.startswith(b"DKIM") else (None, None)
+    if exit_code is None:  # signed messages need the test DNS, so skip the command here
+        result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+        exit_code, line = result.exit_code, f"inbound {result.message.pk} {result.line}"
+    assert exit_code == code
+    stored = InboundMessage.objects.get()
+    assert line.startswith(f"inbound {stored.pk} {outcome}: ")
+    assert reason in stored.reason
+    assert crypto.decrypt(stored.raw_encrypted) == raw
+    _unchanged(presented)
+    assert stored in review_queue_for(admin)
+
+
+def test_a_reply_from_a_contact_without_authority_is_a_proposal(
+    link, presented, client_a, contact_a, admin, now
+):
+    carla = contact_create(
+        client=client_a,
+        name="Carla Verdi",
+        email="carla@acme-dental.example",
+        is_decision_maker=True,
+        actor=admin,
+        now=now,
+    )
+    authority_set(client=client_a, contact=contact_a, severities=["low"], actor=admin, now=now)
+    authority_set(client=client_a, contact=carla, severities=["critical"], actor=admin, now=now)
+    result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
+    assert result.exit_code == 0 and result.message.outcome == Outcome.PROPOSAL
+    assert Proposal.objects.get().routed_to == [carla.email]
+    _unchanged_status = presented.status
+    presented.refresh_from_db()
+    assert presented.status == _unchanged_status == Status.AWAITING_RESPONSE
+
+
+def test_mail_poll_reads_a_maildir_once(link, presented, tmp_path):
+    box = mailbox.Maildir(tmp_path / "inbox", create=True)
+    box.add(reply(to(link), "REJECT too costly\r\n"))
+    box.add(b"garbage")
+    out = io.StringIO()
+    call_command("mail-poll", "--maildir", str(tmp_path / "inbox"), stdout=out)
+    assert "read 2 messages (1 unmatched, 1 unverified)" in out.getvalue()
+    assert all("S" in m.get_flags() for m in box)
+    out = io.StringIO()
+    call_command("mail-poll", "--maildir", str(tmp_path / "inbox"), stdout=out)
+    assert out.getvalue().strip() == "read 0 messages (none)"
+    assert InboundMessage.objects.count() == 2
