@@ -284,3 +284,21 @@ def test_an_outlook_style_html_reply_keeps_only_the_new_text():
     text = reply_text(parsed(message.as_bytes()))
     assert text == "RIFIUTO abbiamo già un altro prodotto"
     assert parse_reply(text, today=TODAY).reason == "abbiamo già un altro prodotto"
+
+
+def test_an_html_body_with_inline_images_is_read():
+    message = EmailMessage()
+    message.set_content("<p>REJECT no budget</p>", subtype="html")
+    message.add_related(b"PNG", maintype="image", subtype="png", cid="<logo>")
+    assert reply_text(parsed(message.as_bytes())) == "REJECT no budget"
+
+
+def test_an_attached_text_file_is_not_read_as_the_reply():
+    message = EmailMessage()
+    message.set_content("see the attachment")
+    message.add_attachment(
+        b"ACCEPT 2026-04-30", maintype="text", subtype="plain", filename="answer.txt"
+    )
+    text = reply_text(parsed(message.as_bytes()))
+    assert text == "see the attachment"
+    assert parse_reply(text, today=TODAY).decision is None
