@@ -20,6 +20,8 @@ class Msg:
     TOO_MANY_CODES = "Too many sign-in requests; try again later."
     CODE_INVALID = "This sign-in link is not valid or has expired."
     NOTHING_TO_PRESENT = "Choose at least one draft recommendation to present."
+    REVIEW_NOTE_REQUIRED = "Say what you found or did."
+    ALREADY_REVIEWED = "This message has already been reviewed."
     ONE_CLIENT_PER_BATCH = "Present one client's recommendations at a time."
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from recommendations.choices import Decision
+from recommendations.choices import Channel, Decision
 
 
 class DecisionForm(forms.Form):
@@ -24,3 +24,15 @@ class SignatureForm(forms.Form):
 
 class PortalSignInForm(forms.Form):
     email = forms.EmailField(label="Your e-mail address")
+
+
+class MeetingForm(forms.Form):
+    channel = forms.ChoiceField(
+        choices=[(Channel.MEETING, Channel.MEETING.label), (Channel.PHONE, Channel.PHONE.label)]
+    )
+    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    attendees = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    decided_by = forms.CharField(max_length=200, label="Decided by (name at the client)")
+    notes = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -700,3 +701,35 @@ def evidence_rotate() -> dict[str, int]:
             last = rows[-1][0]
         counts[label] = done
     return counts
+
+
+# --- staff review of inbound e-mail --------------------------------------------------
+
+
+def inbound_review(
+    *, message: InboundMessage, actor: User, note: str, now: dt.datetime
+) -> InboundMessage:
+    """Mark an uncounted message as reviewed by staff. It stays uncounted: a decision it
+    reports must be recorded by staff as such (channel phone/meeting/staff)."""
+    if not actor.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+    note = note.strip()
+    if not note:
+        raise AnswerRefused(Msg.REVIEW_NOTE_REQUIRED, field="review_note", code="required")
+    with transaction.atomic():
+        claimed = InboundMessage.objects.filter(pk=message.pk, reviewed_at__isnull=True).update(
+            reviewed_at=now, reviewed_by=actor, review_note=note
+        )
+        if not claimed:
+            raise AnswerRefused(Msg.ALREADY_REVIEWED, code="already_reviewed")
+        message.refresh_from_db()
+        if message.client_id:
+            event_append(
+                client=message.client,
+                kind="answers.inbound_reviewed",
+                actor=actor_label(actor),
+                at=now,
+                recommendation_id=message.recommendation_id,
+                data={"inbound": message.pk, "outcome": message.outcome, "note": note},
+            )
+    return message

@@ -15,4 +15,8 @@ urlpatterns = [
         views.portal_recommendation,
         name="portal_recommendation",
     ),
+    path("answers/review/", views.review_queue, name="review_queue"),
+    path("answers/inbound/<int:pk>/", views.inbound_detail, name="inbound_detail"),
+    path("clients/<int:client_pk>/meeting/", views.meeting_create, name="meeting_create"),
+    path("clients/<int:client_pk>/present/", views.present_batch, name="present_batch"),
 ]

@@ -9,20 +9,26 @@ page. None of those change anything.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from answers import selectors, services
+from answers import crypto, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
-from answers.forms import DecisionForm, PortalSignInForm, SignatureForm
+from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
 from answers.models import AnswerLink, LinkAttempt
 from clients.models import Contact
+from clients.selectors import client_get_for
 from recommendations.choices import Channel, Status
 from recommendations.lifecycle import Action, LifecycleError, allowed_actions
 from recommendations.models import Recommendation, snapshot_sha256
@@ -288,3 +294,120 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
         "error": error,
     }
     return _page(request, "portal/recommendation.html", context, status=status)
+
+
+# --- staff pages: the review queue and meetings ------------------------------------
+
+
+@login_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    show_all = request.GET.get("all") == "1"
+    messages_ = selectors.review_queue_for(request.user, include_reviewed=show_all)
+    page = Paginator(messages_, 50).get_page(request.GET.get("page"))
+    return render(request, "answers/review_queue.html", {"page": page, "show_all": show_all})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    message = selectors.inbound_get_for(request.user, pk)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            services.inbound_review(
+                message=message,
+                actor=request.user,
+                note=request.POST.get("review_note", ""),
+                now=timezone.now(),
+            )
+        except AnswerRefused as exc:
+            error, status = exc.message, 400
+        else:
+            messages.success(request, "Marked as reviewed.")
+            return redirect("answers:review_queue")
+    raw = crypto.decrypt(message.raw_encrypted).decode("utf-8", errors="replace")
+    context = {
+        "message": message,
+        "raw": raw,
+        "checks": json.dumps(message.verification, indent=2, sort_keys=True),
+        "error": error,
+        "note": request.POST.get("review_note", ""),
+    }
+    return render(request, "answers/inbound_detail.html", context, status=status)
+
+
+DECIDABLE = [Status.AWAITING_RESPONSE, Status.DEFERRED, Status.REJECTED, Status.ACCEPTED]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
+    client = client_get_for(request.user, client_pk)
+    recs = list(
+        Recommendation.objects.filter(client=client, status__in=DECIDABLE).order_by(
+            "status", "-presented_at", "pk"
+        )
+    )
+    data = request.POST if request.method == "POST" else None
+    form = MeetingForm(data)
+    rows = [(rec, DecisionForm(data, prefix=f"r{rec.pk}")) for rec in recs]
+    error, status = "", 200
+    if request.method == "POST":
+        if form.is_valid() and all(f.is_valid() for _, f in rows):
+            decisions = [
+                services.MeetingDecision(
+                    recommendation=rec,
+                    responder_name=form.cleaned_data["decided_by"],
+                    **f.cleaned_data,
+                )
+                for rec, f in rows
+                if f.cleaned_data["decision"]
+            ]
+            try:
+                _, responses = services.meeting_record(
+                    client=client,
+                    channel=form.cleaned_data["channel"],
+                    held_on=form.cleaned_data["held_on"],
+                    attendees=form.cleaned_data["attendees"],
+                    notes=form.cleaned_data["notes"],
+                    decisions=decisions,
+                    recorded_by=request.user,
+                    now=timezone.now(),
+                )
+            except (AnswerRefused, LifecycleError) as exc:
+                error, status = exc.message, 400
+            except PermissionDenied as exc:
+                error, status = str(exc), 403
+            else:
+                messages.success(request, f"Recorded {len(responses)} decisions.")
+                return redirect("web:client_detail", client.pk)
+        else:
+            error, status = "Check the fields marked below.", 400
+    context = {"client": client, "form": form, "rows": rows, "error": error}
+    return render(request, "answers/meeting_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def present_batch(request: HttpRequest, client_pk: int) -> HttpResponse:
+    """Present several drafts of one client at once: one e-mail per decision maker."""
+    client = client_get_for(request.user, client_pk)
+    drafts = list(Recommendation.objects.filter(client=client, status=Status.DRAFT).order_by("pk"))
+    error, status = "", 200
+    if request.method == "POST":
+        chosen = set(request.POST.getlist("recommendation"))
+        picked = [r for r in drafts if str(r.pk) in chosen]
+        try:
+            services.recommendations_present(
+                recommendations=picked, actor=request.user, now=timezone.now()
+            )
+        except (AnswerRefused, LifecycleError) as exc:
+            error, status = exc.message, 400
+        except PermissionDenied as exc:
+            error, status = str(exc), 403
+        else:
+            messages.success(request, f"Presented {len(picked)} recommendations.")
+            return redirect("web:client_detail", client.pk)
+    context = {"client": client, "drafts": drafts, "error": error}
+    return render(request, "answers/present_batch.html", context, status=status)

@@ -1,0 +1,130 @@
+"""Staff pages of the answers app: the inbound review queue, meetings, batch presenting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from answers import crypto
+from answers.choices import Outcome
+from answers.models import InboundMessage, Meeting
+from ledger.models import Event
+from recommendations.choices import Channel, Status
+from recommendations.models import Response
+from recommendations.services import recommendation_create
+
+PAGE_NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine):
+    time_machine.move_to(PAGE_NOW, tick=False)
+
+
+def _inbound(client, outcome=Outcome.UNVERIFIED, raw=b"From: x@y\r\n\r\nhello") -> InboundMessage:
+    return InboundMessage.objects.create(
+        received_at=PAGE_NOW,
+        raw_encrypted=crypto.encrypt(raw),
+        raw_sha256="0" * 64,
+        from_address="x@y",
+        client=client,
+        outcome=outcome,
+        reason="not authenticated",
+        verification={"counted": False},
+    )
+
+
+def test_the_review_queue_lists_uncounted_mail_of_visible_clients(
+    client, admin, technician, client_a, client_b, django_assert_max_num_queries
+):
+    mine, other, unmatched = _inbound(client_a), _inbound(client_b), _inbound(None)
+    _inbound(client_a, Outcome.RECORDED)
+    client.force_login(admin)
+    with django_assert_max_num_queries(8):
+        page = client.get("/answers/review/")
+    assert page.context["page"].paginator.count == 3
+    client.force_login(technician)
+    page = client.get("/answers/review/")
+    assert [m.pk for m in page.context["page"].object_list] == [mine.pk]
+    assert client.get(f"/answers/inbound/{other.pk}/").status_code == 404
+    assert client.get(f"/answers/inbound/{unmatched.pk}/").status_code == 404
+    detail = client.get(f"/answers/inbound/{mine.pk}/")
+    assert "hello" in detail.content.decode()
+
+
+def test_marking_reviewed_needs_a_note_and_happens_once(client, admin, auditor, client_a):
+    message = _inbound(client_a)
+    client.force_login(auditor)
+    assert client.post(f"/answers/inbound/{message.pk}/", {"review_note": "ok"}).status_code == 403
+    client.force_login(admin)
+    refused = client.post(f"/answers/inbound/{message.pk}/", {"review_note": " "})
+    assert refused.status_code == 400 and "Say what you found or did." in refused.content.decode()
+    message.refresh_from_db()
+    assert message.reviewed_at is None
+    done = client.post(f"/answers/inbound/{message.pk}/", {"review_note": "Phoned Alice: spoof"})
+    assert done.status_code == 302
+    message.refresh_from_db()
+    assert (message.reviewed_by, message.review_note, message.outcome) == (
+        admin,
+        "Phoned Alice: spoof",
+        Outcome.UNVERIFIED,
+    )
+    assert Event.objects.filter(kind="answers.inbound_reviewed").count() == 1
+    again = client.post(f"/answers/inbound/{message.pk}/", {"review_note": "again"})
+    assert "This message has already been reviewed." in again.content.decode()
+    assert client.get("/answers/review/").context["page"].paginator.count == 0
+
+
+MEETING = {
+    "channel": "meeting",
+    "held_on": "2026-03-01",
+    "attendees": "Alice Rossi, Ada (MSP)",
+    "decided_by": "Alice Rossi",
+}
+
+
+def test_a_meeting_records_many_decisions_or_none(
+    client, admin, presented, client_a, template_mfa, now
+):
+    second = recommendation_create(
+        client=client_a, template_version=template_mfa, actor=admin, now=now
+    )
+    from recommendations.services import recommendation_present
+
+    second = recommendation_present(recommendation=second, actor=admin, now=now)
+    client.force_login(admin)
+    url = f"/clients/{client_a.pk}/meeting/"
+    bad = {
+        **MEETING,
+        f"r{presented.pk}-decision": "accepted",
+        f"r{presented.pk}-planned_for": "2026-05-01",
+        f"r{second.pk}-decision": "rejected",
+    }
+    page = client.post(url, bad)
+    assert page.status_code == 400 and "A rejection needs a justification." in page.content.decode()
+    assert not Meeting.objects.exists() and not Response.objects.exists()
+    assert client.post(url, {**bad, "attendees": ""}).status_code == 400
+    good = {**bad, f"r{second.pk}-justification": "Out of scope"}
+    assert client.post(url, good).status_code == 302
+    meeting = Meeting.objects.get()
+    responses = list(Response.objects.order_by("pk"))
+    assert [r.channel for r in responses] == [Channel.MEETING] * 2
+    assert {r.evidence_ref for r in responses} == {f"meeting:{meeting.pk}"}
+    assert responses[0].attendees == "Alice Rossi, Ada (MSP)" and responses[0].recorded_by == admin
+
+
+def test_a_technician_cannot_record_a_meeting_of_another_client(client, technician, client_b):
+    client.force_login(technician)
+    assert client.get(f"/clients/{client_b.pk}/meeting/").status_code == 404
+    assert client.post(f"/clients/{client_b.pk}/present/", {}).status_code == 404
+
+
+def test_presenting_drafts_from_the_client_page(client, admin, draft, client_a, contact_a):
+    client.force_login(admin)
+    url = f"/clients/{client_a.pk}/present/"
+    refused = client.post(url, {})
+    assert "Choose at least one draft recommendation to present." in refused.content.decode()
+    assert client.post(url, {"recommendation": [draft.pk]}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == Status.AWAITING_RESPONSE
