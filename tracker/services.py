@@ -244,6 +244,7 @@ class _Importer:
                 self.report.refused += 1
             else:
                 rows.append(row)
+        self.sheet.rows = []  # the parsed rows replace the raw cells
         seen: dict[tuple[str, str], int] = {}
         # Oldest first, so each client's chain tells the imported history in order.
         for row in sorted(rows, key=lambda r: (r.date_made, r.number)):
@@ -487,7 +488,6 @@ class _Importer:
             deferred_until=row.deferred_until,
             evidence_ref=f"sha256:{self.report.file_sha256}#row={row.number}",
         )
-        rec.refresh_from_db()
         if row.category == Decision.ACCEPTED and row.planned and row.planned < self.now.date():
             # The planned date passed long ago: record its lapse as of the day after.
             lapse_at = policy.start_of_day(row.planned + dt.timedelta(days=1), rec.client.tz)
