@@ -62,6 +62,11 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("POST", "/api/v1/recommendations/"),
         ("GET", "/api/v1/recommendations/{id}/"),
         *(("POST", f"/api/v1/recommendations/{{id}}/{action}/") for action in actions),
+        ("GET", "/api/v1/tickets/"),
+        ("GET", "/api/v1/tickets/{id}/"),
+        ("POST", "/api/v1/tickets/{id}/notes/"),
+        ("GET", "/api/v1/deliveries/"),
+        ("GET", "/api/v1/deliveries/{id}/"),
     }
     withdraw = schema["paths"]["/api/v1/recommendations/{id}/withdraw/"]["post"]
     assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409"}

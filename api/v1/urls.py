@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from api.v1 import views
+from followup import api as followup_api
 
 app_name = "api"
 
@@ -12,6 +13,8 @@ router.register("clients", views.ClientViewSet, basename="client")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("templates", views.TemplateViewSet, basename="template")
 router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
+router.register("tickets", followup_api.TicketViewSet, basename="ticket")
+router.register("deliveries", followup_api.DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
     *router.urls,
