@@ -26,3 +26,19 @@ def mail_to(address: str, *, key_prefix: str = "present:") -> OutboxMessage:
 def token_a(presented, contact_a) -> str:
     """The token of the link presenting ``presented`` to Alice."""
     return links_in(mail_to(contact_a.email))[0]
+
+
+@pytest.fixture
+def api(now):
+    """`api(user)`: an APIClient sending a fresh token of `user`."""
+    from rest_framework.test import APIClient
+
+    from accounts.tokens import token_create
+
+    def make(user):
+        client = APIClient()
+        _, raw = token_create(user=user, name="tests", now=now)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make

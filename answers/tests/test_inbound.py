@@ -11,7 +11,7 @@ import mailbox
 import dkim
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from answers import crypto
 from answers.choices import Outcome
@@ -264,3 +264,29 @@ def test_mail_poll_reads_a_maildir_once(link, presented, tmp_path):
     call_command("mail-poll", "--maildir", str(tmp_path / "inbox"), stdout=out)
     assert out.getvalue().strip() == "read 0 messages (none)"
     assert InboundMessage.objects.count() == 2
+
+
+def test_mail_poll_reads_unseen_imap_messages_and_marks_them_seen(
+    link, presented, tmp_path, monkeypatch
+):
+    from answers.tests.imap_server import ImapServer, Mailbox
+
+    box = Mailbox("replies", "s3cret", [reply(to(link), "REJECT too costly\r\n"), b"garbage"])
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    with ImapServer(box) as server:
+        url = f"imap://replies@127.0.0.1:{server.port}/INBOX"
+        out = io.StringIO()
+        call_command("mail-poll", "--imap", url, "--password-file", str(password), stdout=out)
+        assert "read 2 messages (1 unmatched, 1 unverified)" in out.getvalue()
+        assert box.seen == {1, 2}
+        out = io.StringIO()
+        call_command("mail-poll", "--imap", url, "--password-file", str(password), stdout=out)
+        assert out.getvalue().strip() == "read 0 messages (none)"
+        password.write_text("wrong\n")
+        with pytest.raises(Exception, match="invalid credentials"):
+            call_command("mail-poll", "--imap", url, "--password-file", str(password))
+    assert InboundMessage.objects.count() == 2
+    monkeypatch.delenv("HEEDED_IMAP_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="set HEEDED_IMAP_PASSWORD or pass --password-file"):
+        call_command("mail-poll", "--imap", url)
