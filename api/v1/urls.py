@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
+from answers import api as answers_api
 from api.v1 import views
 from followup import api as followup_api
 
@@ -15,6 +16,10 @@ router.register("templates", views.TemplateViewSet, basename="template")
 router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
 router.register("tickets", followup_api.TicketViewSet, basename="ticket")
 router.register("deliveries", followup_api.DeliveryViewSet, basename="delivery")
+router.register("presentations", answers_api.PresentationViewSet, basename="presentation")
+router.register("answer-links", answers_api.AnswerLinkViewSet, basename="answer-link")
+router.register("inbound", answers_api.InboundViewSet, basename="inbound")
+router.register("meetings", answers_api.MeetingViewSet, basename="meeting")
 
 urlpatterns = [
     *router.urls,
