@@ -67,6 +67,12 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("POST", "/api/v1/tickets/{id}/notes/"),
         ("GET", "/api/v1/deliveries/"),
         ("GET", "/api/v1/deliveries/{id}/"),
+        ("POST", "/api/v1/presentations/"),
+        ("GET", "/api/v1/answer-links/"),
+        ("GET", "/api/v1/inbound/"),
+        ("GET", "/api/v1/inbound/{id}/"),
+        ("POST", "/api/v1/inbound/{id}/review/"),
+        ("POST", "/api/v1/meetings/"),
     }
     withdraw = schema["paths"]["/api/v1/recommendations/{id}/withdraw/"]["post"]
     assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409"}
