@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from tracker.forms import ConfirmForm, ExportForm, ImportForm
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
 
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -34,6 +36,11 @@ def _upload_path(user_id: int, token: str) -> Path:
     # file's SHA-256, so a confirmation imports exactly the file that was previewed.
     folder = Path(settings.DATA_DIR) / "tracker-uploads"
     folder.mkdir(parents=True, exist_ok=True)
+    # Previews never confirmed are not kept past a day.
+    stale = time.time() - UPLOAD_LIFETIME_SECONDS
+    for old in folder.iterdir():
+        if old.stat().st_mtime < stale:
+            old.unlink(missing_ok=True)
     return folder / f"{user_id}-{token}"
 
 

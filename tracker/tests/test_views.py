@@ -93,3 +93,18 @@ def test_a_technician_downloads_only_their_clients_rows(staff, client, technicia
     assert "Acme Dental" in text and "Bravo Legal" not in text
     xlsx = client.get(reverse("tracker:tracker_export"), {"format": "xlsx", "language": "en"})
     assert xlsx["Content-Disposition"].startswith('attachment; filename="heeded-tracker-')
+
+
+def test_a_preview_removes_uploads_older_than_a_day(staff, settings):
+    import os
+    import time
+
+    folder = settings.DATA_DIR / "tracker-uploads"
+    folder.mkdir()
+    old, fresh = folder / "1-old", folder / "1-fresh"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    _preview(staff, GOOD)
+    assert not old.exists() and fresh.exists()
