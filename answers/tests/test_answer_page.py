@@ -215,3 +215,17 @@ def test_twenty_concurrent_submissions_of_one_link_make_exactly_one_decision(tok
     assert LinkAttempt.objects.filter(outcome="answered").count() == 1
     assert LinkAttempt.objects.filter(outcome__in=["refused", "used"]).count() == 19
     assert LinkAttempt.objects.count() == 20
+
+
+def test_an_italian_client_is_written_to_in_italian(client_b, contact_b, template_mfa, admin, now):
+    from recommendations.services import recommendation_create, recommendation_present
+
+    rec = recommendation_create(
+        client=client_b, template_version=template_mfa, actor=admin, now=now
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=now)
+    mail = mail_to(contact_b.email)
+    assert mail.payload["subject"].startswith("[Bravo Legal] Raccomandazione di sicurezza:")
+    assert "Rispondete qui: http" in mail.payload["text"]
+    assert "ACCETTO 2026-06-30" in mail.payload["text"]
+    assert '<html lang="it">' in mail.payload["html"]
