@@ -120,6 +120,48 @@ def authority_set(
     return rule
 
 
+def authority_replace(
+    *,
+    client: Client,
+    rules: dict[int, list[str]] | None,
+    dual_approval_reject_critical: bool,
+    actor: User,
+    now: dt.datetime,
+) -> None:
+    """Replace the client's whole authority table: ``rules`` maps contact ids to the
+    severities they may decide (None: no rules, every decision maker decides)."""
+    if not actor.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+    contacts = {c.pk: c for c in Contact.objects.filter(client=client)}
+    for contact_id, severities in (rules or {}).items():
+        if contact_id not in contacts:
+            raise AnswerRefused(LifecycleMsg.RESPONDER_OTHER_CLIENT, field="contact")
+        unknown = sorted(set(severities) - set(Severity.values))
+        if unknown:
+            raise AnswerRefused(f"Unknown severity {unknown[0]!r}.", field="severities")
+    with transaction.atomic():
+        AuthorityRule.objects.filter(client=client).delete()
+        table = {}
+        for contact_id, severities in sorted((rules or {}).items()):
+            chosen = sorted(set(severities))
+            AuthorityRule.objects.create(client=client, contact_id=contact_id, severities=chosen)
+            table[contacts[contact_id].email] = chosen
+        AnswerPolicy.objects.update_or_create(
+            client=client,
+            defaults={"dual_approval_reject_critical": dual_approval_reject_critical},
+        )
+        event_append(
+            client=client,
+            kind="answers.authority_set",
+            actor=actor_label(actor),
+            at=now,
+            data={
+                "rules": table if rules is not None else None,
+                "dual_approval_reject_critical": dual_approval_reject_critical,
+            },
+        )
+
+
 # --- links -------------------------------------------------------------------------
 
 

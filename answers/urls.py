@@ -19,4 +19,5 @@ urlpatterns = [
     path("answers/inbound/<int:pk>/", views.inbound_detail, name="inbound_detail"),
     path("clients/<int:client_pk>/meeting/", views.meeting_create, name="meeting_create"),
     path("clients/<int:client_pk>/present/", views.present_batch, name="present_batch"),
+    path("clients/<int:client_pk>/authority/", views.authority_edit, name="authority_edit"),
 ]

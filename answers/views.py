@@ -26,7 +26,8 @@ from answers import crypto, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
-from answers.models import AnswerLink, LinkAttempt
+from answers.models import AnswerLink, AnswerPolicy, LinkAttempt
+from catalog.choices import Severity
 from clients.models import Contact
 from clients.selectors import client_get_for
 from recommendations.choices import Channel, Status
@@ -411,3 +412,43 @@ def present_batch(request: HttpRequest, client_pk: int) -> HttpResponse:
             return redirect("web:client_detail", client.pk)
     context = {"client": client, "drafts": drafts, "error": error}
     return render(request, "answers/present_batch.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def authority_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
+    """Who may decide which severities for this client; dual approval of rejections."""
+    client = client_get_for(request.user, client_pk)
+    contacts = list(Contact.objects.filter(client=client, is_active=True).order_by("name", "pk"))
+    error, status = "", 200
+    if request.method == "POST":
+        use_rules = request.POST.get("use_rules") == "on"
+        rules = (
+            {c.pk: request.POST.getlist(f"contact-{c.pk}") for c in contacts} if use_rules else None
+        )
+        try:
+            services.authority_replace(
+                client=client,
+                rules=rules,
+                dual_approval_reject_critical=request.POST.get("dual") == "on",
+                actor=request.user,
+                now=timezone.now(),
+            )
+        except AnswerRefused as exc:
+            error, status = exc.message, 400
+        except PermissionDenied as exc:
+            error, status = str(exc), 403
+        else:
+            messages.success(request, "Saved who may decide.")
+            return redirect("answers:authority_edit", client.pk)
+    current = {r.contact_id: r.severities for r in client.authority_rules.all()}
+    policy = AnswerPolicy.objects.filter(client=client).first()
+    context = {
+        "client": client,
+        "rows": [(c, current.get(c.pk, [])) for c in contacts],
+        "severities": Severity.choices,
+        "use_rules": bool(current),
+        "dual": bool(policy and policy.dual_approval_reject_critical),
+        "error": error,
+    }
+    return render(request, "answers/authority.html", context, status=status)

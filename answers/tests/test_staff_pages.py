@@ -128,3 +128,27 @@ def test_presenting_drafts_from_the_client_page(client, admin, draft, client_a, 
     assert client.post(url, {"recommendation": [draft.pk]}).status_code == 302
     draft.refresh_from_db()
     assert draft.status == Status.AWAITING_RESPONSE
+
+
+def test_staff_set_who_may_decide(client, admin, auditor, client_a, contact_a):
+    from answers.models import AnswerPolicy, AuthorityRule
+    from answers.services import contact_may_decide
+
+    url = f"/clients/{client_a.pk}/authority/"
+    client.force_login(auditor)
+    assert client.post(url, {"use_rules": "on"}).status_code == 403
+    assert not AuthorityRule.objects.exists()
+    client.force_login(admin)
+    saved = client.post(
+        url, {"use_rules": "on", f"contact-{contact_a.pk}": ["low", "medium"], "dual": "on"}
+    )
+    assert saved.status_code == 302
+    assert AuthorityRule.objects.get().severities == ["low", "medium"]
+    assert AnswerPolicy.objects.get(client=client_a).dual_approval_reject_critical
+    assert not contact_may_decide(contact_a, "critical") and contact_may_decide(contact_a, "low")
+    refused = client.post(url, {"use_rules": "on", f"contact-{contact_a.pk}": ["urgent"]})
+    assert "Unknown severity &#x27;urgent&#x27;." in refused.content.decode()
+    assert AuthorityRule.objects.get().severities == ["low", "medium"]
+    assert client.post(url, {}).status_code == 302  # no table: decision makers decide
+    assert not AuthorityRule.objects.exists() and contact_may_decide(contact_a, "critical")
+    assert Event.objects.filter(kind="answers.authority_set").count() == 2
