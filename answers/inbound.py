@@ -114,6 +114,8 @@ def _match(headers: EmailMessage | None) -> tuple[AnswerLink | None, str]:
                 contact__email__iexact=sent.payload["to"][0],
                 recommendations=sent.recommendation_id,
                 client_id=sent.client_id,
+                # A batch e-mail's Message-ID names the batch, not its first item.
+                is_batch=sent.idempotency_key.startswith("present:batch:"),
             )
             .order_by("-created_at", "-pk")
             .first()

@@ -290,3 +290,29 @@ def test_mail_poll_reads_unseen_imap_messages_and_marks_them_seen(
     monkeypatch.delenv("HEEDED_IMAP_PASSWORD", raising=False)
     with pytest.raises(CommandError, match="set HEEDED_IMAP_PASSWORD or pass --password-file"):
         call_command("mail-poll", "--imap", url)
+
+
+def test_a_reply_to_a_batch_mail_names_no_single_recommendation(
+    client_a, contact_a, template_mfa, admin, now
+):
+    from answers.services import recommendations_present
+    from recommendations.services import recommendation_create
+
+    recs = [
+        recommendation_create(client=client_a, template_version=template_mfa, actor=admin, now=now)
+        for _ in range(2)
+    ]
+    recommendations_present(recommendations=recs, actor=admin, now=now)
+    sent = OutboxMessage.objects.get(idempotency_key__startswith="present:batch:")
+    by_reference = ACME.sign(
+        reply("replies@heeded.localhost", extra=f"In-Reply-To: {sent.payload['message_id']}\r\n")
+    )
+    by_token = ACME.sign(reply(sent.payload["reply_to"][0], "REJECT no\r\n"))
+    for raw in (by_reference, by_token):
+        result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+        assert result.exit_code == 2
+        assert result.line == (
+            "unmatched: a reply to several recommendations names none of them; "
+            "answer with the links"
+        )
+    assert not Response.objects.exists()
