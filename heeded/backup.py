@@ -37,7 +37,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management.color import no_style
-from django.db import connections, models, transaction
+from django.core.serializers.base import DeserializationError
+from django.db import DatabaseError, connections, models, transaction
 from django.db.utils import load_backend
 
 FORMAT = "heeded-backup"
@@ -317,6 +318,13 @@ def restore_archive(archive_path: Path) -> RestoreResult:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         shutil.copy2(root / name, target)
                         written.append(target)
+        except (DeserializationError, DatabaseError) as exc:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise BackupError(
+                f"The archive does not fit this database ({exc}); was it written by another "
+                "release? Restore with the release that wrote it, then upgrade."
+            ) from None
         except Exception:
             for path in written:
                 path.unlink(missing_ok=True)

@@ -161,3 +161,34 @@ def test_backup_keep_rotates_the_oldest_archives(data_dir, admin, tmp_path):
     assert len(names) == 3 and names[0] == "heeded-20260103T020000Z.tar.gz"
     assert names[2] == "notes.txt"
     assert rotate(folder, 1) == [folder / names[0]]
+
+
+def test_restore_refuses_rows_this_release_cannot_load(archive, data_dir, tmp_path):
+    """A consistent archive from a different schema is refused with the reason."""
+    import hashlib
+
+    _wipe(data_dir)
+    changed: dict[str, bytes] = {}
+
+    def rename_field(name: str, data: bytes) -> bytes:
+        if name == "db/clients.client.jsonl":
+            data = data.replace(b'"industry"', b'"sector"')
+            changed[name] = data
+        return data
+
+    first = tmp_path / "other-schema-1.tar.gz"
+    _rewrite(archive, first, rename_field)
+
+    def reseal(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        body = changed["db/clients.client.jsonl"]
+        manifest["members"]["db/clients.client.jsonl"]["sha256"] = hashlib.sha256(body).hexdigest()
+        return json.dumps(manifest).encode()
+
+    second = tmp_path / "other-schema-2.tar.gz"
+    _rewrite(first, second, reseal)
+    with pytest.raises(BackupError, match=r"^The archive does not fit this database \("):
+        restore_archive(second)
+    assert not User.objects.exists()
