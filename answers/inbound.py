@@ -25,7 +25,7 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from answers import crypto
 from answers.choices import Outcome
@@ -133,9 +133,7 @@ def inbound_receive(
     previous = InboundMessage.objects.filter(raw_sha256=digest).order_by("pk").first()
     if previous is not None:
         # A redelivery (or a replay) of the same bytes counts once.
-        code = EXIT_CODES[previous.outcome]
-        line = f"{previous.outcome}: duplicate of inbound message {previous.pk}"
-        return InboundResult(previous, code, line)
+        return _duplicate(previous)
     headers = _headers(raw[:MAX_BYTES])
     stored = InboundMessage(
         received_at=now,
@@ -144,9 +142,18 @@ def inbound_receive(
         message_id=_header_text(headers, "Message-ID")[:998],
         subject=_header_text(headers, "Subject")[:998],
     )
-    outcome, reason, _ = _process(raw, headers, stored, now=now, dnsfunc=dnsfunc)
+    try:
+        outcome, reason, _ = _process(raw, headers, stored, now=now, dnsfunc=dnsfunc)
+    except IntegrityError:
+        # The same bytes arrived concurrently and the other delivery stored them first.
+        return _duplicate(InboundMessage.objects.get(raw_sha256=digest))
     stored.outcome, stored.reason = outcome, reason
     return InboundResult(stored, EXIT_CODES[outcome], f"{outcome}: {reason}")
+
+
+def _duplicate(previous: InboundMessage) -> InboundResult:
+    line = f"{previous.outcome}: duplicate of inbound message {previous.pk}"
+    return InboundResult(previous, EXIT_CODES[previous.outcome], line)
 
 
 def _event(stored: InboundMessage) -> None:

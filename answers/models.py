@@ -266,6 +266,10 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["outcome", "reviewed_at"], name="inbound_review_queue"),
         ]
+        constraints = [
+            # The same bytes delivered twice (an MTA retry, a replay) are one message.
+            models.UniqueConstraint(fields=["raw_sha256"], name="inbound_unique_raw_sha256"),
+        ]
 
     def __str__(self) -> str:
         return f"inbound {self.pk} ({self.outcome})"

@@ -110,7 +110,7 @@ def test_the_review_queue(api, admin, auditor, technician, client_a, client_b):
         InboundMessage.objects.create(
             received_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
             raw_encrypted=crypto.encrypt(b"x"),
-            raw_sha256="0" * 64,
+            raw_sha256=f"{c.pk:064d}",
             client=c,
             outcome=Outcome.UNVERIFIED,
             reason="not authenticated",

@@ -316,3 +316,29 @@ def test_a_reply_to_a_batch_mail_names_no_single_recommendation(
             "answer with the links"
         )
     assert not Response.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_reply_delivered_concurrently_counts_once(link, presented):
+    import threading
+
+    from django.db import connection
+
+    raw = ACME.sign(reply(to(link)))
+    start = threading.Barrier(5)
+    codes: list[int] = []
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            codes.append(inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns).exit_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [0] * 5
+    assert InboundMessage.objects.count() == 1 and Response.objects.count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
@@ -17,7 +18,7 @@ def _stored(now, data: bytes) -> InboundMessage:
     return InboundMessage.objects.create(
         received_at=now,
         raw_encrypted=crypto.encrypt(data),
-        raw_sha256="0" * 64,
+        raw_sha256=hashlib.sha256(data).hexdigest(),
         outcome=Outcome.UNREADABLE,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 
@@ -26,7 +27,7 @@ def _inbound(client, outcome=Outcome.UNVERIFIED, raw=b"From: x@y\r\n\r\nhello") 
     return InboundMessage.objects.create(
         received_at=PAGE_NOW,
         raw_encrypted=crypto.encrypt(raw),
-        raw_sha256="0" * 64,
+        raw_sha256=hashlib.sha256(raw + str(client).encode() + outcome.encode()).hexdigest(),
         from_address="x@y",
         client=client,
         outcome=outcome,
