@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from answers.models import PortalCode, Submission
 from answers.views import PORTAL_SESSION_KEY
@@ -88,8 +90,10 @@ def test_a_contact_sees_only_its_own_client(
         actor=admin,
         now=now,
     )
-    home = alice.get("/portal/").content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        home = alice.get("/portal/").content.decode()
     assert presented.title in home
+    assert len(ctx.captured_queries) <= 4  # session, contact, recommendations, no N+1
     assert alice.get(f"/portal/recommendations/{presented.pk}/").status_code == 200
     assert alice.get(f"/portal/recommendations/{other.pk}/").status_code == 404
     assert alice.post(f"/portal/recommendations/{other.pk}/", {}).status_code == 404
