@@ -58,6 +58,8 @@ def _private(response: HttpResponse) -> HttpResponse:
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"
+    # These pages run no script at all: tighter than the site-wide policy.
+    response._csp_replace = {"script-src": ["'none'"], "connect-src": ["'none'"]}  # type: ignore[attr-defined]
     return response
 
 

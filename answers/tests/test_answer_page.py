@@ -62,7 +62,8 @@ def test_the_page_shows_the_exact_text_and_logs_the_visit(client, token_a, prese
     assert presented.text_sha256 in page.content.decode()
     assert "I am authorised to decide for Acme Dental." in page.content.decode()
     assert page["Referrer-Policy"] == "no-referrer"
-    assert "script-src 'self'" in page["Content-Security-Policy"]
+    assert "script-src 'none'" in page["Content-Security-Policy"]
+    assert "style-src 'self'" in page["Content-Security-Policy"]
     assert LinkAttempt.objects.get().outcome == "shown"
 
 
