@@ -217,3 +217,29 @@ class TicketNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on #{self.ticket_id} by {self.author}"
+
+
+class WebhookKind(models.TextChoices):
+    STANDARD = "standard", "Signed JSON (Standard Webhooks)"
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams incoming webhook"
+
+
+class WebhookEndpoint(models.Model):
+    """Where lifecycle and escalation events are POSTed. ``standard`` endpoints get
+    every event (or those listed in ``event_types``), signed with ``secret``; chat
+    endpoints (Slack, Teams) get a short text for critical items only."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    kind = models.CharField(max_length=10, choices=WebhookKind.choices)
+    secret = models.CharField(max_length=100, blank=True, help_text="whsec_ + base64 key.")
+    event_types = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

@@ -38,6 +38,7 @@ from followup.models import FollowupStep
 from followup.policy import SEVERITY_ORDER, PlannedStep, Step
 from followup.services import outbox_enqueue_email
 from followup.tickets import ticket_open_or_update
+from followup.webhooks import webhook_publish
 from ledger.services import event_append
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import services as lifecycle
@@ -141,7 +142,7 @@ def act_on(rec_id: int, *, now: dt.datetime, worker: str = "") -> list[Action]:
             return []
         text = _apply(rec, step, row, now=now)
         row.save(update_fields=["data"])
-        event_append(
+        event = event_append(
             client=rec.client,
             kind="followup.step",
             actor=f"system:{ACTOR}",
@@ -149,6 +150,7 @@ def act_on(rec_id: int, *, now: dt.datetime, worker: str = "") -> list[Action]:
             recommendation_id=rec.pk,
             data={"step": step.name, "key": step.key, "level": step.level, **row.data},
         )
+        webhook_publish(event, severity=rec.severity, title=rec.title)
     return [Action(now, f"{step.name} recommendation #{rec.pk} ({rec.client.name}): {text}")]
 
 

@@ -19,6 +19,7 @@ from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from followup import policy
 from followup.tickets import ticket_on_response
+from followup.webhooks import webhook_publish
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
@@ -81,6 +82,8 @@ def _transition(
             recommendation_id=rec.pk,
             data={"from": source, "to": rec.status, **data},
         )
+        # Subscribed webhook endpoints hear of every change, queued in this transaction.
+        webhook_publish(event, severity=rec.severity, title=rec.title)
     return rec, event
 
 

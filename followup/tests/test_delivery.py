@@ -210,8 +210,8 @@ def test_a_server_that_stays_down_ends_in_failed_with_the_error(smtp_down, setti
 
 def test_a_kind_without_a_handler_fails_visibly_and_is_retried(settings, now):
     settings.HEEDED_OUTBOX_MAX_ATTEMPTS = 2
-    message = outbox_enqueue(kind="webhook", key="hook:1", payload={"url": "x"}, now=now)
-    expected = Msg.NO_HANDLER.format(kind="webhook")
+    message = outbox_enqueue(kind="psa", key="psa:1", payload={"url": "x"}, now=now)
+    expected = Msg.NO_HANDLER.format(kind="psa")
 
     [first] = deliver_due(now=now, worker="w1")
     message.refresh_from_db()
