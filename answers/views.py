@@ -22,15 +22,15 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from answers import crypto, selectors, services
+from answers import crypto, public_text, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
 from answers.models import AnswerLink, AnswerPolicy, LinkAttempt
 from catalog.choices import Severity
-from clients.models import Contact
+from clients.models import Client, Contact
 from clients.selectors import client_get_for
-from recommendations.choices import Channel, Status
+from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import Action, LifecycleError, allowed_actions
 from recommendations.models import Recommendation, snapshot_sha256
 
@@ -63,8 +63,20 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    return _private(render(request, template, context, status=status))
+def _page(
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    status: int = 200,
+    *,
+    client: Client | None = None,
+) -> HttpResponse:
+    words = {
+        "t": public_text.text_for(client),
+        "lang": public_text.language(client),
+        "decision_values": Decision.values,
+    }
+    return _private(render(request, template, {**words, **context}, status=status))
 
 
 def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
@@ -98,7 +110,13 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     recs = list(link.recommendations.all())
     if not text_intact(link, recs):
         log_attempt(request, link, "text_changed")
-        return _page(request, "answers/invalid.html", {"reason": Msg.TEXT_CHANGED}, status=409)
+        return _page(
+            request,
+            "answers/invalid.html",
+            {"reason": Msg.TEXT_CHANGED},
+            status=409,
+            client=link.client,
+        )
     forms = _forms(request, recs, link.is_batch)
     signature = SignatureForm(request.POST if request.method == "POST" else None)
     error = ""
@@ -138,7 +156,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                     "proposals": outcome.proposals,
                     "anchor": outcome.anchor,
                 }
-                return _page(request, "answers/answered.html", context)
+                return _page(request, "answers/answered.html", context, client=link.client)
         else:
             log_attempt(request, link, "refused", "invalid form")
             error, status = "Check the dates you entered.", 400
@@ -150,18 +168,18 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "rows": list(zip(recs, forms, strict=True)),
         "signature": signature,
         "consent_statement": services.consent_statement(link.client),
-        "error": error,
-        "open_statuses": [Status.AWAITING_RESPONSE],
+        "error": public_text.message_for(link.client, error),
     }
-    return _page(request, "answers/answer.html", context, status=status)
+    return _page(request, "answers/answer.html", context, status=status, client=link.client)
 
 
 def _closed(request: HttpRequest, link: AnswerLink, token: str, state: str) -> HttpResponse:
     """The page of a used or expired link: it shows, it changes nothing."""
     if state == LinkState.USED:
         context = {"link": link, **selectors.link_answers(link)}
-        return _page(request, "answers/answered.html", context)
-    return _page(request, "answers/expired.html", {"link": link, "token": token}, status=410)
+        return _page(request, "answers/answered.html", context, client=link.client)
+    context = {"link": link, "token": token}
+    return _page(request, "answers/expired.html", context, status=410, client=link.client)
 
 
 @never_cache
@@ -175,7 +193,7 @@ def renew(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "answers/invalid.html", {}, status=404)
     sent = services.link_renew(link=link, now=now)
     log_attempt(request, link, "renewed" if sent else "renew_refused")
-    return _page(request, "answers/renewed.html", {"sent": sent})
+    return _page(request, "answers/renewed.html", {"sent": sent}, client=link.client)
 
 
 # --- client portal -----------------------------------------------------------------
@@ -252,7 +270,7 @@ def portal_home(request: HttpRequest, contact: Contact) -> HttpResponse:
         "open": [r for r in recs if r.status == Status.AWAITING_RESPONSE],
         "others": [r for r in recs if r.status != Status.AWAITING_RESPONSE],
     }
-    return _page(request, "portal/home.html", context)
+    return _page(request, "portal/home.html", context, client=contact.client)
 
 
 @never_cache
@@ -294,9 +312,11 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
         "consent_statement": services.consent_statement(contact.client),
         "responses": selectors.portal_responses(rec),
         "proposals": list(rec.proposals.order_by("-created_at")),
-        "error": error,
+        "error": public_text.message_for(contact.client, error),
     }
-    return _page(request, "portal/recommendation.html", context, status=status)
+    return _page(
+        request, "portal/recommendation.html", context, status=status, client=contact.client
+    )
 
 
 # --- staff pages: the review queue and meetings ------------------------------------
@@ -387,7 +407,14 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 return redirect("web:client_detail", client.pk)
         else:
             error, status = "Check the fields marked below.", 400
-    context = {"client": client, "form": form, "rows": rows, "error": error}
+    context = {
+        "client": client,
+        "form": form,
+        "rows": rows,
+        "error": error,
+        "t": public_text.TEXT["en"],
+        "decision_values": Decision.values,
+    }
     return render(request, "answers/meeting_form.html", context, status=status)
 
 

@@ -119,5 +119,14 @@ def test_a_contact_answers_in_the_portal_and_sees_the_evidence(alice, presented,
     response = Response.objects.get()
     assert (response.channel, response.responder) == (Channel.PORTAL, contact_a)
     page = alice.get(url).content.decode()
-    assert "No budget" in page and f"ledger entry #{response.ledger_seq}" in page
+    assert "No budget" in page and f"Ledger entry #{response.ledger_seq}" in page
     assert 'id="answer-form"' in page  # a rejection may still be reconsidered
+
+
+def test_an_italian_contact_reads_the_portal_in_italian(client, contact_b):
+    token = _request_link(client, contact_b.email)
+    client.post(f"/portal/sign-in/{token}/")
+    page = client.get("/portal/").content.decode()
+    assert '<html lang="it">' in page
+    assert "Raccomandazioni di sicurezza per Bravo Legal" in page
+    assert "Nulla attende una risposta." in page
