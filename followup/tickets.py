@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from followup.models import Ticket, TicketNote, TicketStatus
+from followup.psa.outbox import psa_enqueue
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
 from recommendations.choices import Decision
@@ -45,7 +46,7 @@ def _require_writer(actor: Actor) -> None:
 
 
 def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data: object) -> None:
-    event_append(
+    event = event_append(
         client=ticket.client,
         kind=f"ticket.{kind}",
         actor=actor_label(actor),
@@ -53,6 +54,9 @@ def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data:
         recommendation_id=ticket.recommendation_id,
         data={"ticket": ticket.pk, "status": ticket.status, **data},
     )
+    # The PSA twin (e-mail-to-ticket, Autotask) hears of it in this transaction.
+    note = str(data.get("note") or data.get("assignee") or "")
+    psa_enqueue(ticket=ticket, event=kind, note=note, seq=event.seq, now=now)
 
 
 def _note(ticket: Ticket, *, actor: Actor, text: str, now: dt.datetime) -> TicketNote:

@@ -262,6 +262,18 @@ HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1,
 HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimum=5)
 HEEDED_WORKER_IDLE_SECONDS = env_int("HEEDED_WORKER_IDLE_SECONDS", 5, minimum=1)
 
+# --- PSA (followup/psa, docs/followup.md) -----------------------------------------
+# A PSA mailbox that turns e-mails into tickets; empty: no e-mail-to-ticket.
+HEEDED_PSA_EMAIL_TO = env_str("HEEDED_PSA_EMAIL_TO", "")
+# Autotask REST (the zone's base URL, e.g. https://webservices5.autotask.net/ATServicesRest);
+# empty: tickets are not mirrored to Autotask.
+HEEDED_AUTOTASK_URL = env_str("HEEDED_AUTOTASK_URL", "")
+HEEDED_AUTOTASK_INTEGRATION_CODE = env_str("HEEDED_AUTOTASK_INTEGRATION_CODE", "")
+HEEDED_AUTOTASK_USERNAME = env_str("HEEDED_AUTOTASK_USERNAME", "")
+HEEDED_AUTOTASK_SECRET = env_str("HEEDED_AUTOTASK_SECRET", "")
+HEEDED_AUTOTASK_COMPANY_ID = env_int("HEEDED_AUTOTASK_COMPANY_ID", 0, minimum=0)
+HEEDED_AUTOTASK_QUEUE_ID = env_int("HEEDED_AUTOTASK_QUEUE_ID", 0, minimum=0)
+
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
