@@ -243,3 +243,19 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+
+class PsaCallback(models.Model):
+    """A status callback received from the PSA, kept once per ``webhook-id``: a
+    repeated delivery of the same callback is recognised and changes nothing."""
+
+    webhook_id = models.CharField(max_length=100, unique=True)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="psa_callbacks")
+    received_at = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"PSA callback {self.webhook_id} for ticket {self.ticket_id}"

@@ -273,6 +273,9 @@ HEEDED_AUTOTASK_USERNAME = env_str("HEEDED_AUTOTASK_USERNAME", "")
 HEEDED_AUTOTASK_SECRET = env_str("HEEDED_AUTOTASK_SECRET", "")
 HEEDED_AUTOTASK_COMPANY_ID = env_int("HEEDED_AUTOTASK_COMPANY_ID", 0, minimum=0)
 HEEDED_AUTOTASK_QUEUE_ID = env_int("HEEDED_AUTOTASK_QUEUE_ID", 0, minimum=0)
+# Signing secret (whsec_…) of PSA status callbacks to /followup/psa/callback/;
+# empty: the endpoint answers 404.
+HEEDED_PSA_CALLBACK_SECRET = env_str("HEEDED_PSA_CALLBACK_SECRET", "")
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
