@@ -118,7 +118,7 @@ class ImportReport:
         return f"imported {self.filename}: {counts}"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     number: int
     client: str

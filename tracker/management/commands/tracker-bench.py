@@ -71,6 +71,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000, help="Rows in the sheet.")
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="Only read and check every cell (CSV and XLSX), without writing: the phase "
+            "whose memory grows with the file.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["rows"] < 10:
@@ -81,13 +87,14 @@ class Command(BaseCommand):
                 env.pop("DATABASE_URL", None)
                 argv = [sys.executable, "-m", "heeded.cli", "tracker-bench"]
                 argv += ["--rows", str(options["rows"])]
+                argv += ["--read-only"] if options["read_only"] else []
                 result = subprocess.run(argv, env=env, check=False)  # noqa: S603
                 if result.returncode:
                     raise CommandError(f"benchmark failed (exit {result.returncode})")
             return
-        self._run(options["rows"])
+        self._run(options["rows"], read_only=options["read_only"])
 
-    def _run(self, rows: int) -> None:
+    def _run(self, rows: int, *, read_only: bool) -> None:
         from accounts.models import User
         from clients.services import client_create, contact_create
         from tracker.export import export_rows, write_csv
@@ -114,6 +121,9 @@ class Command(BaseCommand):
             f"sheet: {rows:,} rows, {size:.1f} MiB; peak RSS before {_peak_mib():.0f} MiB"
         )
 
+        if read_only:
+            self._read(sheet, rows, admin)
+            return
         start = time.perf_counter()
         report = tracker_import(source=sheet, actor=admin, now=NOW)
         first = time.perf_counter() - start
@@ -136,3 +146,34 @@ class Command(BaseCommand):
             f"export CSV: {written:,} rows in {exported:.1f} s, {written / exported:,.0f} rows/s; "
             f"peak RSS {_peak_mib():.0f} MiB"
         )
+
+    def _read(self, sheet: Path, rows: int, admin: Any) -> None:
+        import csv
+
+        import xlsxwriter
+
+        from tracker.reader import read_sheet
+        from tracker.services import ImportReport, _Importer
+
+        workbook = sheet.with_suffix(".xlsx")
+        book = xlsxwriter.Workbook(str(workbook), {"constant_memory": True})
+        ws = book.add_worksheet()
+        with sheet.open(encoding="utf-8", newline="") as handle:
+            for r, cells in enumerate(csv.reader(handle, delimiter=";")):
+                for c, value in enumerate(cells):
+                    ws.write_string(r, c, value)
+        book.close()
+        for path in (sheet, workbook):
+            data = path.read_bytes()
+            start = time.perf_counter()
+            parsed = read_sheet(data, filename=path.name)
+            report = ImportReport(filename=path.name, file_sha256="")
+            importer = _Importer(parsed, report, actor=admin, now=NOW, create_missing=False)
+            checked = [importer.parse(n, cells) for n, cells in parsed.rows]
+            took = time.perf_counter() - start
+            good = sum(1 for row in checked if row is not None)
+            self.stdout.write(
+                f"read and check {path.suffix[1:].upper()}: {rows:,} rows ({good:,} valid) in "
+                f"{took:.1f} s, {rows / took:,.0f} rows/s; peak RSS {_peak_mib():.0f} MiB"
+            )
+            del parsed, checked, importer
