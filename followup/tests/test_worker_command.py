@@ -142,3 +142,23 @@ def test_a_bad_setting_stops_the_worker_with_a_clear_message(smtp):
     finally:
         stop(worker)
     assert "HEEDED_OUTBOX_LEASE_SECONDS: must be at least 5, got 1" in worker.rest()
+
+
+def test_once_sweeps_then_delivers_the_notices_it_queued(smtp, draft, admin):
+    from followup.models import FollowupStep
+    from recommendations.services import recommendation_present
+
+    # Presented eight days ago by the real clock: escalation level 1 is due now.
+    recommendation_present(
+        recommendation=draft, actor=admin, now=timezone.now() - dt.timedelta(days=8)
+    )
+    out = io.StringIO()
+
+    call_command("worker", once=True, worker_id="w-test", stdout=out, stderr=io.StringIO())
+
+    text = out.getvalue()
+    assert "sweep: " in text and f"escalation-1 recommendation #{draft.pk}" in text
+    assert FollowupStep.objects.get().worker == "w-test"
+    # The presenting e-mail and both escalation notices went out.
+    assert smtp.message_ids().total() == 3
+    assert text.count("outbox: sent email") == 3
