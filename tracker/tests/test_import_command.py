@@ -42,3 +42,22 @@ def test_it_exits_0_when_every_row_is_accepted_and_2_when_the_file_is_unreadable
     assert "Cannot open" in capsys.readouterr().err
     assert _run(str(good), "--as", "nobody") == 2
     assert Recommendation.objects.count() == 1
+
+
+def test_it_reads_a_windows_1252_sheet_and_records_the_file_hash(world, tmp_path, capsys):
+    import hashlib
+
+    from ledger.models import Event
+
+    data = (
+        "Cliente;Raccomandazione;Data;Gravità\r\n"
+        "Acme Dental;Cifrare i portatili è urgente;1/2/25;Alta\r\n"
+    )
+    path = tmp_path / "vecchio.csv"
+    path.write_bytes(data.encode("cp1252"))
+    assert _run(str(path), "--as", "ada") == 0
+    rec = Recommendation.objects.get()
+    assert rec.title == "Cifrare i portatili è urgente" and rec.severity == "high"
+    mark = Event.objects.get(kind="tracker.imported")
+    assert mark.data["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert mark.data["row"] == 2 and mark.actor == "staff:ada"

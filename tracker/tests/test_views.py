@@ -108,3 +108,20 @@ def test_a_preview_removes_uploads_older_than_a_day(staff, settings):
     os.utime(old, (two_days_ago, two_days_ago))
     _preview(staff, GOOD)
     assert not old.exists() and fresh.exists()
+
+
+def test_an_unknown_sheet_name_is_reported_under_the_sheet_field(staff):
+    import io
+
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book.add_worksheet("2025").write_row(0, 0, ["Client", "Recommendation", "Date made"])
+    book.close()
+    upload = SimpleUploadedFile("book.xlsx", out.getvalue())
+    response = staff.post(reverse("tracker:tracker_preview"), {"file": upload, "sheet": "2024"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["sheet"] == [
+        "The workbook has no sheet '2024'; it has: 2025."
+    ]
