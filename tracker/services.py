@@ -24,11 +24,10 @@ from clients.models import Client
 from clients.selectors import client_list_for
 from clients.services import client_create, contact_create
 from followup import policy
-from followup.choices import OutboxStatus
-from followup.models import OutboxMessage
 from ledger.actors import actor_label
 from ledger.models import Head
 from ledger.services import event_append
+from recommendations import notifications
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation
@@ -455,12 +454,11 @@ class _Importer:
             owner=owner,
             external_id=row.external_id,
         )
-        rec = recommendation_present(recommendation=rec, actor=self.actor, now=made_at)
-        # The client was told back then: the e-mail that presenting queues must not go
-        # out now, years later. It is deleted in this same transaction.
-        OutboxMessage.objects.filter(
-            recommendation=rec, status=OutboxStatus.PENDING, idempotency_key__startswith="present:"
-        ).delete()
+        # The client was told back then: presenting imported history must not e-mail
+        # them now, years later. Collecting the presentation as a batch that is never
+        # sent keeps the e-mail (and its signed answer links) from being made at all.
+        with notifications.collecting_batch():
+            rec = recommendation_present(recommendation=rec, actor=self.actor, now=made_at)
         if row.category:
             rec = self.answer(rec, row, at=made_at)
         return rec

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from answers.models import AnswerLink
 from clients.models import Client
 from followup.models import OutboxMessage
 from ledger.models import Event
@@ -78,8 +79,8 @@ def test_skip_invalid_imports_the_good_rows_with_their_history(world, messy, now
     training = Recommendation.objects.get(title="Security awareness training")
     assert training.status == "awaiting_response"
     assert training.presented_at.date() == dt.date(2025, 3, 4)
-    # Presenting history must not e-mail the client today.
-    assert not OutboxMessage.objects.exists()
+    # Presenting history must not e-mail the client today, nor issue answer links.
+    assert not OutboxMessage.objects.exists() and not AnswerLink.objects.exists()
     marks = Event.objects.filter(kind="tracker.imported").order_by("data__row")
     assert [(e.data["row"], e.data["outcome"]) for e in marks] == [
         (2, "created"),
