@@ -158,8 +158,14 @@ def tracker_import(
     create_missing: bool = False,
     sheet: str | None = None,
 ) -> ImportReport:
-    """Import a CSV or XLSX tracker sheet; raise UnreadableFile when the file as a whole
-    cannot be read (no header, a required column missing, not CSV/XLSX)."""
+    """Import a CSV or XLSX tracker sheet given as bytes or as a path (str or Path).
+
+    Every row is checked and counted. The rows are written only when this is not a dry
+    run and either no row was refused or ``skip_invalid`` is set; otherwise the one
+    transaction is rolled back. Raise UnreadableFile when the file as a whole cannot be
+    read (no header, a required column missing, not CSV/XLSX), and PermissionDenied for
+    a read-only account.
+    """
     if not getattr(actor, "can_write", False):
         raise PermissionDenied("This account may read but not change anything.")
     if isinstance(source, str | Path):
