@@ -1,4 +1,5 @@
-"""Writes of the follow-up engine: the outbox (delivery lives in ``followup.delivery``)."""
+"""Writes of the follow-up engine: the outbox (delivery lives in ``followup.delivery``) and
+client policies. Tickets are written by ``followup.tickets``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from clients.models import Client
 from followup.choices import OutboxKind, OutboxStatus
-from followup.models import OutboxMessage
+from followup.models import ClientPolicy, OutboxMessage
+from ledger.actors import Actor, actor_label
+from ledger.services import event_append
 from lib.canonical import sha256_hex
 
 
@@ -77,3 +81,59 @@ def outbox_enqueue_email(
         client=client,
         recommendation_id=recommendation_id,
     )
+
+
+# --- policies ---------------------------------------------------------------------------
+
+POLICY_FIELDS = {
+    "critical_days": (1, 365),
+    "high_days": (1, 365),
+    "medium_days": (1, 365),
+    "low_days": (1, 365),
+    "level2_after_days": (1, 90),
+    "level3_after_days": (1, 90),
+    "max_deferrals": (1, 20),
+    "rejection_review_months": (1, 36),
+}
+
+
+def client_policy_set(
+    *, client: Client, actor: Actor, now: dt.datetime, tier: str, **fields: Any
+) -> ClientPolicy:
+    """Create or change a client's follow-up policy (its contract tier), with a
+    ledger event. Numbers outside their range raise ValidationError, nothing stored.
+    Deadlines already running keep their dates; the policy applies from the next
+    presentation, deferral expiry or answer on."""
+    if getattr(actor, "is_authenticated", False) and not getattr(actor, "is_admin", False):
+        raise PermissionDenied("Only an admin may change follow-up policies.")
+    errors: dict[str, list[str]] = {}
+    if not tier.strip():
+        errors["tier"] = ["A policy needs the name of its contract tier."]
+    for name, value in fields.items():
+        if name in POLICY_FIELDS and value is not None:
+            low, high = POLICY_FIELDS[name]
+            if not isinstance(value, int) or not low <= value <= high:
+                errors[name] = [f"Must be a whole number from {low} to {high}."]
+        elif name not in POLICY_FIELDS and name not in (
+            "business_days",
+            "reminders",
+            "review_at_next_qbr",
+        ):
+            errors[name] = ["Unknown policy field."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        policy, _ = ClientPolicy.objects.get_or_create(client=client, defaults={"tier": tier})
+        policy.tier = tier.strip()
+        for name, value in fields.items():
+            if value is not None:
+                setattr(policy, name, value)
+        policy.save()
+        event_append(
+            client=client,
+            kind="followup.policy",
+            actor=actor_label(actor),
+            at=now,
+            data={"tier": policy.tier, **{k: v for k, v in fields.items() if v is not None}},
+        )
+    return policy
