@@ -26,6 +26,8 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from catalog.choices import Severity
 from recommendations.choices import Status
 
@@ -102,7 +104,7 @@ def policy_for(client: Client | None) -> Policy:
         return DEFAULT
     try:
         override = client.followup_policy  # type: ignore[union-attr]
-    except Exception:  # RelatedObjectDoesNotExist: no override row
+    except ObjectDoesNotExist:  # no override row
         return DEFAULT
     return override.as_policy()
 
