@@ -30,6 +30,10 @@ class TicketNoteSerializer(serializers.ModelSerializer):
 
 class TicketSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Declared, not derived from the model: a derived field takes its maximum from the
+    # database in use, which would make the OpenAPI document differ between SQLite
+    # and PostgreSQL.
+    escalation_level = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Ticket
@@ -65,6 +69,11 @@ class TicketNoteCreateSerializer(serializers.Serializer):
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: a derived field takes its maximum from the
+    # database in use, which would make the OpenAPI document differ between SQLite
+    # and PostgreSQL.
+    number = serializers.IntegerField(read_only=True)
+
     class Meta:
         model = DeliveryAttempt
         fields = ["number", "worker", "started_at", "finished_at", "ok", "error"]
@@ -73,6 +82,7 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 class DeliverySerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     to = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField(read_only=True)  # see DeliveryAttemptSerializer
 
     class Meta:
         model = OutboxMessage
