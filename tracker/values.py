@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from lib.dates import MONTHS
 from tracker.columns import fold
 
 
@@ -65,20 +66,6 @@ _SEVERITIES = {
     "basso": "low",
 }
 
-_MONTHS = {
-    "january": 1, "jan": 1, "gennaio": 1, "gen": 1,
-    "february": 2, "feb": 2, "febbraio": 2,
-    "march": 3, "mar": 3, "marzo": 3,
-    "april": 4, "apr": 4, "aprile": 4,
-    "may": 5, "maggio": 5, "mag": 5,
-    "june": 6, "jun": 6, "giugno": 6, "giu": 6,
-    "july": 7, "jul": 7, "luglio": 7, "lug": 7,
-    "august": 8, "aug": 8, "agosto": 8, "ago": 8,
-    "september": 9, "sep": 9, "sept": 9, "settembre": 9, "set": 9,
-    "october": 10, "oct": 10, "ottobre": 10, "ott": 10,
-    "november": 11, "nov": 11, "novembre": 11,
-    "december": 12, "dec": 12, "dicembre": 12, "dic": 12,
-}  # fmt: skip
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?$")
@@ -98,7 +85,7 @@ def _make(year: int, month: int, day: int, raw: str) -> dt.date:
 
 
 def _month(name: str, raw: str) -> int:
-    month = _MONTHS.get(fold(name))
+    month = MONTHS.get(fold(name))
     if month is None:
         raise BadValue(f"{raw!r} is not a date I can read; {DATE_HELP}.")
     return month
