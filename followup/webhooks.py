@@ -158,9 +158,8 @@ def webhook_publish(event: Event, *, severity: str = "", title: str = "") -> lis
                     **event.data,
                 },
             }
-        elif endpoint.kind == WebhookKind.SLACK:
-            body = {"text": _chat_text(event, title, client.name)}
         else:
+            # Slack and Teams incoming webhooks both take a plain {"text": ...} body.
             body = {"text": _chat_text(event, title, client.name)}
         key = f"webhook:{endpoint.pk}:{client.uuid}:{event.seq}"
         payload = {
