@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from django.db import OperationalError
 
 from followup.management.commands.worker import Command
@@ -28,6 +29,8 @@ class FlakyWorker(Command):
         return False
 
 
+# The loop closes connections between passes, which a test transaction would not survive.
+@pytest.mark.django_db(transaction=True)
 def test_the_loop_survives_a_database_error_and_runs_the_next_pass(settings):
     import threading
 
