@@ -13,7 +13,7 @@ export HEEDED_PORT
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
 	@echo "make test    install and run the whole suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
-	@echo "make lint    ruff check and ruff format --check"
+	@echo "make lint    ruff check, ruff format --check and the layer contract (lint-imports)"
 	@echo "make serve   serve the web app and its worker without loading demo data"
 	@echo "make worker  run only the background worker"
 	@echo "make bench   run the benchmarks"
@@ -46,6 +46,7 @@ worker: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/heeded makemigrations --check --dry-run
 	$(MAKE) --no-print-directory check-deploy
 	$(MAKE) --no-print-directory test-sqlite
@@ -69,6 +70,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

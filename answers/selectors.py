@@ -8,7 +8,7 @@ from django.http import Http404
 from accounts.models import User
 from answers.choices import Outcome
 from answers.models import AnswerLink, InboundMessage, Proposal, Submission
-from answers.services import token_sha256
+from answers.presentation import token_sha256
 from clients.models import Contact
 from clients.selectors import client_list_for
 from ledger.models import Anchor

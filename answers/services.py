@@ -5,7 +5,6 @@ contact lacks authority), meetings. Each runs in one transaction; a refusal rais
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 
@@ -27,6 +26,14 @@ from answers.models import (
     PortalCode,
     Proposal,
     Submission,
+)
+from answers.presentation import (
+    collecting_batch,
+    link_issue,
+    link_url,
+    present_to,
+    reply_address,
+    token_sha256,
 )
 from catalog.choices import Severity
 from clients.models import Client, Contact
@@ -54,26 +61,12 @@ CONSENT_STATEMENTS = {
 }
 
 
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def language_of(client: Client) -> str:
     return client.language if client.language in CONSENT_STATEMENTS else "en"
 
 
 def consent_statement(client: Client) -> str:
     return CONSENT_STATEMENTS[language_of(client)].format(client=client.name)
-
-
-def link_url(token: str) -> str:
-    return f"{settings.HEEDED_BASE_URL}/answer/{token}/"
-
-
-def reply_address(link: AnswerLink) -> str:
-    """The Reply-To for a presentation e-mail: replies+TOKEN@domain."""
-    local, _, domain = settings.HEEDED_REPLY_ADDRESS.partition("@")
-    return f"{local}+{link.reply_token}@{domain}"
 
 
 # --- authority ---------------------------------------------------------------------
@@ -165,36 +158,9 @@ def authority_replace(
 # --- links -------------------------------------------------------------------------
 
 
-def link_issue(
-    *,
-    contact: Contact,
-    recommendations: list[Recommendation],
-    now: dt.datetime,
-    created_by: User | None = None,
-) -> tuple[AnswerLink, str]:
-    """Create a link for one contact and one (or a batch of) recommendation(s); return
-    it with its token, which is never stored (only its SHA-256 is)."""
-    token = secrets.token_urlsafe(32)
-    link = AnswerLink.objects.create(
-        client_id=contact.client_id,
-        contact=contact,
-        is_batch=len(recommendations) > 1,
-        token_sha256=token_sha256(token),
-        reply_token=secrets.token_hex(10),
-        text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
-        created_at=now,
-        created_by=created_by,
-        expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
-    )
-    link.recommendations.set(recommendations)
-    return link, token
-
-
 def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:
     """E-mail the link's contact (only them) fresh links for the recommendations of an
     expired link that still wait for a decision. Once per link; False when refused."""
-    from recommendations.notifications import present_to
-
     with transaction.atomic():
         link = (
             AnswerLink.objects.select_for_update().select_related("contact__client").get(pk=link.pk)
@@ -219,8 +185,6 @@ def recommendations_present(
 ) -> list[Recommendation]:
     """Present several drafts of one client at once: each decision maker gets one
     e-mail with a link per recommendation and a batch link for all of them."""
-    from recommendations.notifications import collecting_batch, present_to
-
     if not recommendations:
         raise AnswerRefused(Msg.NOTHING_TO_PRESENT, field="recommendations", code="required")
     if len({r.client_id for r in recommendations}) > 1:

@@ -8,3 +8,10 @@ class FollowupConfig(AppConfig):
         # Registers the webhook and PSA delivery handlers with the outbox worker.
         from followup import webhooks  # noqa: F401
         from followup.psa import outbox  # noqa: F401
+        from followup.subscribers import note_decision_on_ticket, publish_webhooks
+        from recommendations.events import subscribe
+        from recommendations.lifecycle import DECISION_ACTIONS
+
+        # After the presentation e-mail (order 10, answers), before ticket notes.
+        subscribe(publish_webhooks, order=20)
+        subscribe(note_decision_on_ticket, actions=DECISION_ACTIONS.values(), order=30)

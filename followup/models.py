@@ -71,49 +71,6 @@ class DeliveryAttempt(models.Model):
         return f"attempt {self.number} of {self.message_id}: {'ok' if self.ok else self.error}"
 
 
-class ClientPolicy(models.Model):
-    """A client's contract tier: overrides of the default follow-up policy
-    (``followup.policy.DEFAULT``). Blank day counts keep the default."""
-
-    client = models.OneToOneField(
-        "clients.Client", on_delete=models.CASCADE, related_name="followup_policy"
-    )
-    tier = models.CharField(max_length=60, help_text="Contract tier, e.g. 'Gold'.")
-    critical_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    high_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    medium_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    low_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    business_days = models.BooleanField(default=False)
-    reminders = models.BooleanField(default=True)
-    level2_after_days = models.PositiveSmallIntegerField(default=3)
-    level3_after_days = models.PositiveSmallIntegerField(default=4)
-    max_deferrals = models.PositiveSmallIntegerField(default=2)
-    rejection_review_months = models.PositiveSmallIntegerField(default=12)
-    review_at_next_qbr = models.BooleanField(default=False)
-
-    def __str__(self) -> str:
-        return f"{self.tier} policy of {self.client_id}"
-
-    def as_policy(self):  # -> followup.policy.Policy (import kept local: no cycle)
-        from followup.policy import RESPONSE_DAYS, Policy
-
-        days = {str(k): v for k, v in RESPONSE_DAYS.items()}
-        for severity in list(days):
-            value = getattr(self, f"{severity}_days")
-            if value:
-                days[severity] = value
-        return Policy(
-            response_days=days,
-            business_days=self.business_days,
-            reminders=self.reminders,
-            level2_after_days=self.level2_after_days,
-            level3_after_days=self.level3_after_days,
-            max_deferrals=self.max_deferrals,
-            rejection_review_months=self.rejection_review_months,
-            review_at_next_qbr=self.review_at_next_qbr,
-        )
-
-
 class FollowupStep(models.Model):
     """One step the sweep acted on (a reminder, an escalation level, an expiry).
 

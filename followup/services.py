@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from clients.models import Client
+from clients.models import Client, ClientPolicy
 from followup.choices import OutboxKind, OutboxStatus
-from followup.models import ClientPolicy, OutboxMessage
+from followup.models import OutboxMessage
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
 from lib.canonical import sha256_hex

@@ -33,15 +33,16 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 
 from clients.models import Client, Contact
-from followup import policy
+from clients.policy import policy_for
 from followup.models import FollowupStep
-from followup.policy import SEVERITY_ORDER, PlannedStep, Step
 from followup.services import outbox_enqueue_email
 from followup.tickets import ticket_open_or_update
 from followup.webhooks import webhook_publish
 from ledger.services import event_append
 from lib.canonical import canonical_json, sha256_hex
+from recommendations import deadlines
 from recommendations import services as lifecycle
+from recommendations.deadlines import SEVERITY_ORDER, PlannedStep, Step
 from recommendations.models import Recommendation
 
 ACTOR = "followup"
@@ -113,13 +114,17 @@ def act_on(rec_id: int, *, now: dt.datetime, worker: str = "") -> list[Action]:
         rec = _claim(rec_id, now)
         if rec is None:
             return []
-        first = policy.next_step(rec, now=now)
+        first = deadlines.next_step(rec, policy_for(rec.client), now=now)
         if first is None:
             _move(rec, None)
             return []
         last = _last_step(rec, first.cycle)
         step = (
-            policy.next_step(rec, last=last.name, last_at=last.acted_at, now=now) if last else first
+            deadlines.next_step(
+                rec, policy_for(rec.client), last=last.name, last_at=last.acted_at, now=now
+            )
+            if last
+            else first
         )
         if step is None or step.at > now:
             # Nothing due after all (the ladder is done, or the column was stale).
@@ -176,7 +181,7 @@ def _apply(rec: Recommendation, step: PlannedStep, row: FollowupStep, *, now: dt
         return f"ticket #{ticket.pk} {'opened' if opened else 'updated'} at level {level}"
     if name == Step.DEFERRAL_DUE:
         count = rec.deferral_count
-        escalate = count >= policy.policy_for(rec.client).max_deferrals
+        escalate = count >= policy_for(rec.client).max_deferrals
         row.data = {"deferral_count": count, "escalated": escalate}
         lifecycle.recommendation_expire_deferral(recommendation=rec, now=now, actor=ACTOR)
         text = f"re-asked after {count} deferral(s)"
@@ -210,7 +215,9 @@ def _apply(rec: Recommendation, step: PlannedStep, row: FollowupStep, *, now: dt
 
 
 def _after(rec: Recommendation, step: PlannedStep, now: dt.datetime) -> dt.datetime | None:
-    following = policy.next_step(rec, last=step.name, last_at=now, now=now)
+    following = deadlines.next_step(
+        rec, policy_for(rec.client), last=step.name, last_at=now, now=now
+    )
     return following.at if following else None
 
 
@@ -322,7 +329,9 @@ def _notify_group(name: str, ids: list[int], *, now: dt.datetime) -> list[Action
         level = max(s.level for s in steps)
         tz = client.tz
         local_day = now.astimezone(tz).date()
-        next_qbr = policy.next_qbr_date(client, after=now)
+        next_qbr = deadlines.next_qbr_date(
+            tz=tz, cadence_months=int(client.qbr_cadence_months), after=now
+        )
         group_hash = sha256_hex(canonical_json([s.key + f"#{s.recommendation_id}" for s in steps]))
         actions = []
         messages = []

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from clients.selectors import client_list_for
 from followup.models import Ticket, TicketNote, TicketStatus
 from followup.psa.outbox import psa_enqueue
 from ledger.actors import Actor, actor_label
@@ -139,8 +140,6 @@ def ticket_assign(
     *, ticket: Ticket, assignee: User | None, actor: Actor, now: dt.datetime
 ) -> Ticket:
     """Give the ticket to a staff member who can see its client (or to nobody)."""
-    from clients.selectors import client_list_for
-
     _require_writer(actor)
     if assignee is not None:
         if not assignee.is_active:

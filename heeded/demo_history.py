@@ -13,7 +13,7 @@ from typing import Any
 
 from catalog.data import CatalogEntry
 from clients.models import Client, Contact
-from followup.policy import RESPONSE_DAYS
+from clients.policy import RESPONSE_DAYS
 from heeded.demo_content import AdHocSpec, ClientSpec
 from recommendations.choices import Channel, Status
 from recommendations.models import Recommendation

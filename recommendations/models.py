@@ -7,7 +7,9 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.choices import Category, Severity
+from clients.policy import Policy
 from lib.canonical import canonical_json, sha256_hex
+from recommendations import deadlines
 from recommendations.choices import Channel, Decision, Status
 
 
@@ -106,38 +108,29 @@ class Recommendation(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def compute_next_action_at(self) -> dt.datetime | None:
-        """When the follow-up engine must next look at this item.
+    def compute_next_action_at(self, policy: Policy, now: dt.datetime) -> dt.datetime | None:
+        """When the follow-up engine must next look at this item under ``policy``.
 
-        awaiting_response: the response deadline; deferred: the start of the deferral
+        awaiting_response: the first step of the follow-up ladder still ahead at
+        ``now`` (a reminder, else the deadline); deferred: the start of the deferral
         date in the client's time zone; accepted / in_progress: the start of the day
         after the planned date, until that lapse has been recorded; rejected: the
-        re-review date; every other state: None (nothing is due).
+        re-review date; every other state: None (nothing is due). Reads nothing: the
+        policy is an argument (``clients.policy.policy_for``).
         """
-        from followup.policy import first_step_at, start_of_day
-
-        if self.status == Status.AWAITING_RESPONSE:
-            # The first reminder of the follow-up ladder, else the deadline itself;
-            # the sweep moves it along the ladder (followup.policy.next_step).
-            return first_step_at(self) if self.response_due_at else None
-        if self.status == Status.DEFERRED and self.deferred_until:
-            return start_of_day(self.deferred_until, self.client.tz)
-        if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.planned_for:
-            if self.planned_date_lapsed_on == self.planned_for:
-                return None
-            return start_of_day(self.planned_for + dt.timedelta(days=1), self.client.tz)
-        if self.status == Status.REJECTED:
-            return self.review_at
-        return None
+        step = deadlines.next_step(self, policy, now=now)
+        return step.at if step else None
 
     def is_overdue(self, now: dt.datetime) -> bool:
         """True when awaiting a response past its due time, or accepted/in progress
         past its planned date (in the client's time zone); False in every other state."""
-        if self.status == Status.AWAITING_RESPONSE:
-            return self.response_due_at is not None and self.response_due_at <= now
-        if self.status in (Status.ACCEPTED, Status.IN_PROGRESS) and self.planned_for:
-            return self.planned_for < now.astimezone(self.client.tz).date()
-        return False
+        return deadlines.is_overdue(
+            status=self.status,
+            response_due_at=self.response_due_at,
+            planned_for=self.planned_for,
+            tz=self.client.tz,
+            now=now,
+        )
 
 
 class Response(models.Model):

@@ -7,6 +7,8 @@ written once, here: what a user may not see does not exist for them (404).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
@@ -66,15 +68,43 @@ def _one_or_many(
 
 
 def overdue_q(now: dt.datetime) -> Q:
-    """Awaiting a response past its deadline, or accepted/in progress past the planned date.
+    """Awaiting a response past its deadline, or accepted/in progress past the planned
+    date in the client's own time zone: the rule of ``deadlines.is_overdue``, in SQL.
 
-    The planned-date test uses the UTC date of ``now``; the per-client-time-zone
-    answer is ``Recommendation.is_overdue``.
+    Every zone's local date lies within a day of the UTC date, so a planned date two
+    days before the UTC date is late everywhere; only the day before and the UTC date
+    itself depend on the client's zone, and for those the zones are named.
     """
-    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | Q(
-        status__in=[Status.ACCEPTED, Status.IN_PROGRESS],
-        planned_for__lt=now.astimezone(dt.UTC).date(),
+    utc_day = now.astimezone(dt.UTC).date()
+    behind, ahead = _zones_off_utc_date(now)
+    day = dt.timedelta(days=1)
+    late_plan = (
+        Q(planned_for__lt=utc_day - day)
+        | (Q(planned_for=utc_day - day) & ~Q(client__time_zone__in=behind))
+        | Q(planned_for=utc_day, client__time_zone__in=ahead)
     )
+    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | (
+        Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS]) & late_plan
+    )
+
+
+@functools.cache
+def _zone_names() -> tuple[tuple[str, zoneinfo.ZoneInfo], ...]:
+    return tuple((name, zoneinfo.ZoneInfo(name)) for name in sorted(zoneinfo.available_timezones()))
+
+
+def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
+    """The zones whose local date at ``now`` is the day before the UTC date, and
+    those already on the day after it."""
+    utc_day = now.astimezone(dt.UTC).date()
+    behind, ahead = [], []
+    for name, zone in _zone_names():
+        local = now.astimezone(zone).date()
+        if local < utc_day:
+            behind.append(name)
+        elif local > utc_day:
+            ahead.append(name)
+    return behind, ahead
 
 
 def recommendation_get_for(user: User, pk: int | str) -> Recommendation:

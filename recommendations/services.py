@@ -17,14 +17,13 @@ from catalog.choices import Severity
 from catalog.fields import clean_definitions, clean_values
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
-from followup import policy
-from followup.tickets import ticket_on_response
-from followup.webhooks import webhook_publish
+from clients.policy import policy_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
-from recommendations import notifications
+from recommendations import deadlines
 from recommendations.choices import STAFF_CHANNELS, Channel, Decision, Status
+from recommendations.events import Transitioned, announce
 from recommendations.lifecycle import (
     DECISION_ACTIONS,
     Action,
@@ -57,14 +56,19 @@ def _transition(
     actor: Actor,
     now: dt.datetime,
     apply: Callable[[Recommendation], dict[str, Any]],
-) -> tuple[Recommendation, Event]:
+    record: Callable[[Recommendation, Event], Response] | None = None,
+    recipients: list[Contact] | None = None,
+    notify_client: bool = True,
+) -> tuple[Recommendation, Event, Response | None]:
     """Lock the row, check the table, let ``apply`` validate and change fields (it
-    returns the event data), then save, recompute the deadline and append the event."""
+    returns the event data), then save, recompute the deadline, append the event,
+    let ``record`` write the decision's Response, and announce the transition to its
+    subscribers (``recommendations.events``) — all in one transaction."""
     _require_writer(actor)
     with transaction.atomic():
         rec = (
             Recommendation.objects.select_for_update(of=("self",))
-            .select_related("client")
+            .select_related("client", "client__followup_policy")
             .get(pk=recommendation.pk)
         )
         source = rec.status
@@ -72,7 +76,7 @@ def _transition(
         data = apply(rec)
         rec.status = target
         rec.updated_at = now
-        rec.next_action_at = rec.compute_next_action_at()
+        rec.next_action_at = rec.compute_next_action_at(policy_for(rec.client), now)
         rec.save()
         event = event_append(
             client=rec.client,
@@ -82,9 +86,23 @@ def _transition(
             recommendation_id=rec.pk,
             data={"from": source, "to": rec.status, **data},
         )
-        # Subscribed webhook endpoints hear of every change, queued in this transaction.
-        webhook_publish(event, severity=rec.severity, title=rec.title)
-    return rec, event
+        response = record(rec, event) if record is not None else None
+        announce(
+            Transitioned(
+                action=action,
+                recommendation=rec,
+                source=source,
+                target=rec.status,
+                inputs=event.data,
+                actor=actor,
+                now=now,
+                ledger_event=event,
+                response=response,
+                recipients=tuple(recipients or ()),
+                notify_client=notify_client,
+            )
+        )
+    return rec, event, response
 
 
 # --- creation --------------------------------------------------------------------
@@ -217,16 +235,29 @@ def recommendation_create(
 
 
 def recommendation_present(
-    *, recommendation: Recommendation, actor: Actor, now: dt.datetime
+    *,
+    recommendation: Recommendation,
+    actor: Actor,
+    now: dt.datetime,
+    notify_client: bool = True,
 ) -> Recommendation:
-    """Put a draft to the client: e-mail every active decision maker (through the
-    outbox, in this transaction) and start the response clock."""
+    """Put a draft to the client and start the response clock. The presentation is
+    announced with its decision makers; the answers app e-mails each of them (through
+    the outbox, in this transaction).
+
+    ``notify_client=False`` records a presentation that happened elsewhere (imported
+    history): no one is e-mailed and no answer link is made, and the ledger event
+    says so (``"notified": false``).
+    """
+    recipients: list[Contact] = []
 
     def apply(rec: Recommendation) -> dict[str, Any]:
         if not rec.title or not rec.body:
             raise InvalidValue(Msg.NOT_PRESENTABLE)
-        recipients = list(
-            Contact.objects.filter(client=rec.client, is_decision_maker=True, is_active=True)
+        recipients.extend(
+            Contact.objects.filter(
+                client=rec.client, is_decision_maker=True, is_active=True
+            ).order_by("pk")
         )
         if not recipients:
             raise MissingField(Msg.NO_DECISION_MAKERS, field="contact")
@@ -234,17 +265,27 @@ def recommendation_present(
             title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
         )
         rec.presented_at = now
-        rec.response_due_at = policy.response_due_at(
-            severity=rec.severity, presented_at=now, client=rec.client
+        rec.response_due_at = deadlines.response_due_at(
+            policy=policy_for(rec.client), severity=rec.severity, presented_at=now, tz=rec.client.tz
         )
-        notifications.presented(rec, recipients, now=now)
-        return {
+        data: dict[str, Any] = {
             "text_sha256": rec.text_sha256,
             "response_due_at": _stamp(rec.response_due_at),
             "recipients": sorted(c.email for c in recipients),
         }
+        if not notify_client:
+            data["notified"] = False
+        return data
 
-    rec, _ = _transition(recommendation, Action.PRESENT, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(
+        recommendation,
+        Action.PRESENT,
+        actor=actor,
+        now=now,
+        apply=apply,
+        recipients=recipients,
+        notify_client=notify_client,
+    )
     return rec
 
 
@@ -305,7 +346,12 @@ def response_record(
         else:
             if not justification:
                 raise MissingField(Msg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
-            rec.review_at = policy.rejection_review_at(decided_at=now, client=rec.client)
+            rec.review_at = deadlines.rejection_review_at(
+                policy=policy_for(rec.client),
+                decided_at=now,
+                tz=rec.client.tz,
+                qbr_cadence_months=int(rec.client.qbr_cadence_months),
+            )
             rec.deferred_until = None
         rec.decided_at = now
         return {
@@ -327,11 +373,12 @@ def response_record(
         raise MissingField(
             "An answer taken by staff must say which staff member recorded it.", field="recorded_by"
         )
-    # The Response row is written in the same transaction as the state and the event.
-    with transaction.atomic():
-        rec, event = _transition(recommendation, action, actor=actor, now=now, apply=apply)
+
+    def record(rec: Recommendation, event: Event) -> Response:
+        # Written in the transaction of the state and the event, before subscribers
+        # (a ticket note, a webhook) hear of the decision.
         data = event.data
-        response = Response.objects.create(
+        return Response.objects.create(
             recommendation=rec,
             decision=decision,
             justification=data["justification"],
@@ -347,9 +394,12 @@ def response_record(
             recorded_at=now,
             ledger_seq=event.seq,
         )
-        # The recommendation's open follow-up ticket gets the decision as a note.
-        ticket_on_response(response)
-        return response
+
+    _, _, response = _transition(
+        recommendation, action, actor=actor, now=now, apply=apply, record=record
+    )
+    assert response is not None
+    return response
 
 
 def recommendation_start_work(
@@ -361,7 +411,7 @@ def recommendation_start_work(
         rec.work_started_at = now
         return {"note": note.strip()}
 
-    rec, _ = _transition(recommendation, Action.START_WORK, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(recommendation, Action.START_WORK, actor=actor, now=now, apply=apply)
     return rec
 
 
@@ -379,7 +429,9 @@ def recommendation_mark_implemented(
         rec.implemented_at = now
         return {"note": note.strip(), "evidence_ref": evidence_ref}
 
-    rec, _ = _transition(recommendation, Action.MARK_IMPLEMENTED, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(
+        recommendation, Action.MARK_IMPLEMENTED, actor=actor, now=now, apply=apply
+    )
     return rec
 
 
@@ -399,7 +451,7 @@ def recommendation_mark_verified(
             rec.implemented_at = now
         return {"note": note.strip(), "evidence_ref": evidence_ref}
 
-    rec, _ = _transition(recommendation, Action.MARK_VERIFIED, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(recommendation, Action.MARK_VERIFIED, actor=actor, now=now, apply=apply)
     return rec
 
 
@@ -418,7 +470,7 @@ def recommendation_drift(
         rec.planned_for = now.astimezone(rec.client.tz).date()
         return {"reason": reason.strip()}
 
-    rec, _ = _transition(recommendation, Action.DRIFT, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(recommendation, Action.DRIFT, actor=actor, now=now, apply=apply)
     return rec
 
 
@@ -434,7 +486,7 @@ def recommendation_withdraw(
         rec.close_reason = reason.strip()
         return {"reason": reason.strip()}
 
-    rec, _ = _transition(recommendation, Action.WITHDRAW, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(recommendation, Action.WITHDRAW, actor=actor, now=now, apply=apply)
     return rec
 
 
@@ -444,13 +496,13 @@ def recommendation_expire_deferral(
     """The deferral date has come: the client is asked again, with a new due date."""
 
     def apply(rec: Recommendation) -> dict[str, Any]:
-        due = policy.start_of_day(rec.deferred_until, rec.client.tz)
+        due = deadlines.start_of_day(rec.deferred_until, rec.client.tz)
         if now < due:
             raise NotDue(Msg.DEFERRAL_NOT_DUE)
         lapsed = rec.deferred_until
         rec.deferred_until = None
-        rec.response_due_at = policy.response_due_at(
-            severity=rec.severity, presented_at=now, client=rec.client
+        rec.response_due_at = deadlines.response_due_at(
+            policy=policy_for(rec.client), severity=rec.severity, presented_at=now, tz=rec.client.tz
         )
         return {
             "deferred_until": _iso(lapsed),
@@ -458,7 +510,9 @@ def recommendation_expire_deferral(
             "response_due_at": _stamp(rec.response_due_at),
         }
 
-    rec, _ = _transition(recommendation, Action.EXPIRE_DEFERRAL, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(
+        recommendation, Action.EXPIRE_DEFERRAL, actor=actor, now=now, apply=apply
+    )
     return rec
 
 
@@ -473,14 +527,14 @@ def recommendation_expire_planned_date(
     def apply(rec: Recommendation) -> dict[str, Any]:
         if rec.planned_date_lapsed_on is not None and rec.planned_date_lapsed_on == rec.planned_for:
             raise NotDue(Msg.PLANNED_DATE_ALREADY_LAPSED)
-        if rec.planned_for is None or now < policy.start_of_day(
-            rec.planned_for + dt.timedelta(days=1), rec.client.tz
+        if rec.planned_for is None or now < deadlines.planned_date_lapses_at(
+            rec.planned_for, rec.client.tz
         ):
             raise NotDue(Msg.PLANNED_DATE_NOT_DUE)
         rec.planned_date_lapsed_on = rec.planned_for
         return {"planned_for": _iso(rec.planned_for)}
 
-    rec, _ = _transition(
+    rec, _, _ = _transition(
         recommendation, Action.EXPIRE_PLANNED_DATE, actor=actor, now=now, apply=apply
     )
     return rec
@@ -496,5 +550,5 @@ def recommendation_mark_ignored(
         rec.decided_at = now
         return {"reason": reason.strip() or "no response after the escalation ladder"}
 
-    rec, _ = _transition(recommendation, Action.MARK_IGNORED, actor=actor, now=now, apply=apply)
+    rec, _, _ = _transition(recommendation, Action.MARK_IGNORED, actor=actor, now=now, apply=apply)
     return rec

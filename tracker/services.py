@@ -23,11 +23,10 @@ from accounts.models import User
 from clients.models import Client
 from clients.selectors import client_list_for
 from clients.services import client_create, contact_create
-from followup import policy
 from ledger.actors import actor_label
 from ledger.models import Head
 from ledger.services import event_append
-from recommendations import notifications
+from recommendations import deadlines
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation
@@ -461,10 +460,10 @@ class _Importer:
             external_id=row.external_id,
         )
         # The client was told back then: presenting imported history must not e-mail
-        # them now, years later. Collecting the presentation as a batch that is never
-        # sent keeps the e-mail (and its signed answer links) from being made at all.
-        with notifications.collecting_batch():
-            rec = recommendation_present(recommendation=rec, actor=self.actor, now=made_at)
+        # them now, years later, nor make signed answer links.
+        rec = recommendation_present(
+            recommendation=rec, actor=self.actor, now=made_at, notify_client=False
+        )
         if row.category:
             rec = self.answer(rec, row, at=made_at)
         return rec
@@ -494,7 +493,7 @@ class _Importer:
         )
         if row.category == Decision.ACCEPTED and row.planned and row.planned < self.now.date():
             # The planned date passed long ago: record its lapse as of the day after.
-            lapse_at = policy.start_of_day(row.planned + dt.timedelta(days=1), rec.client.tz)
+            lapse_at = deadlines.planned_date_lapses_at(row.planned, rec.client.tz)
             if lapse_at <= self.now:
                 rec = recommendation_expire_planned_date(
                     recommendation=rec, now=lapse_at, actor=self.actor

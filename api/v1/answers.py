@@ -1,4 +1,4 @@
-"""REST endpoints of the answers app (routed in ``api/v1/urls.py``): presenting several
+"""REST endpoints of the answers app (routed in ``urls.py`` beside it): presenting several
 drafts at once, the answer links of a recommendation with their state, meetings, and
 the review queue of inbound e-mail. Reads go through the selectors (another client's
 row is a 404), writes through ``answers.services``."""

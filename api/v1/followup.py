@@ -1,4 +1,4 @@
-"""REST endpoints of the follow-up engine (routed in ``api/v1/urls.py``): tickets with
+"""REST endpoints of the follow-up engine (routed in ``urls.py`` beside it): tickets with
 their notes, and the outbox deliveries with their attempts. Reads go through the
 selectors (another client's row is a 404), writes through ``followup.tickets``."""
 

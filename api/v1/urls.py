@@ -3,9 +3,9 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from answers import api as answers_api
+from api.v1 import answers as answers_api
+from api.v1 import followup as followup_api
 from api.v1 import views
-from followup import api as followup_api
 
 app_name = "api"
 

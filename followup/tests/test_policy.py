@@ -8,9 +8,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from followup.models import ClientPolicy
-from followup.policy import next_qbr_date, rejection_review_at
+from clients.models import ClientPolicy
+from clients.policy import policy_for
 from ledger.models import Event
+from recommendations.deadlines import next_qbr_date, rejection_review_at
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +61,9 @@ def test_a_bad_policy_is_refused_and_nothing_is_stored(client_a, admin, technici
 def test_a_rejection_can_come_back_at_the_next_qbr(client_a):
     ClientPolicy.objects.create(client=client_a, tier="QBR", review_at_next_qbr=True)
     decided = dt.datetime(2026, 5, 20, 12, 0, tzinfo=dt.UTC)
-    assert next_qbr_date(client_a, after=decided) == dt.date(2026, 7, 1)
+    assert next_qbr_date(tz=client_a.tz, cadence_months=3, after=decided) == dt.date(2026, 7, 1)
     # Midnight in Rome (UTC+2 in July).
-    assert rejection_review_at(decided_at=decided, client=client_a) == dt.datetime(
-        2026, 6, 30, 22, 0, tzinfo=dt.UTC
+    review = rejection_review_at(
+        policy=policy_for(client_a), decided_at=decided, tz=client_a.tz, qbr_cadence_months=3
     )
+    assert review == dt.datetime(2026, 6, 30, 22, 0, tzinfo=dt.UTC)

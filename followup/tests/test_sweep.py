@@ -11,12 +11,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from clients.models import ClientPolicy
 from clients.services import contact_create
-from followup.models import ClientPolicy, FollowupStep, OutboxMessage, Ticket
-from followup.policy import Step
+from followup.models import FollowupStep, OutboxMessage, Ticket
 from followup.sweep import due_ids, sweep
 from ledger.models import Event
 from recommendations.choices import Channel, Status
+from recommendations.deadlines import Step
 from recommendations.models import Recommendation
 from recommendations.services import (
     recommendation_create,

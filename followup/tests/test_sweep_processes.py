@@ -12,7 +12,6 @@ import pytest
 from django.db import connection, transaction
 
 from followup.models import FollowupStep, Ticket
-from followup.policy import Step
 from followup.sweep import sweep
 from followup.tests.support import (
     EVENT_TIMEOUT,
@@ -24,6 +23,7 @@ from followup.tests.support import (
 )
 from heeded.testing import requires_postgres
 from ledger.models import Event
+from recommendations.deadlines import Step
 from recommendations.services import recommendation_create, recommendation_present
 
 pytestmark = pytest.mark.django_db(transaction=True)

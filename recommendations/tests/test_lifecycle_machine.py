@@ -21,6 +21,7 @@ from hypothesis.stateful import (
 )
 
 from accounts.models import User
+from clients.policy import policy_for
 from clients.services import client_create, contact_create
 from ledger.models import GENESIS_HASH, Event
 from recommendations import services
@@ -217,7 +218,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         for rec in Recommendation.objects.filter(
             client=getattr(self, "client", None)
         ).select_related("client"):
-            assert rec.next_action_at == rec.compute_next_action_at()
+            # Computed at the moment of the last transition, under the client's policy.
+            expected = rec.compute_next_action_at(policy_for(rec.client), rec.updated_at)
+            assert rec.next_action_at == expected
 
     @invariant()
     def the_chain_verifies(self) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client
-from followup.policy import policy_for
+from clients.policy import policy_for
 from followup.services import POLICY_FIELDS, client_policy_set
 
 

@@ -1,0 +1,162 @@
+"""Presenting a recommendation to the client: the signed answer links and the
+e-mail that carries them, queued in the outbox of the presenting transaction.
+
+``on_present`` subscribes to the lifecycle's ``present`` transition (see
+``answers.apps``); the core never calls this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from accounts.models import User
+from answers.models import AnswerLink
+from clients.models import Contact
+from followup.services import outbox_enqueue_email
+from recommendations.events import Transitioned
+from recommendations.models import Recommendation
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def link_url(token: str) -> str:
+    return f"{settings.HEEDED_BASE_URL}/answer/{token}/"
+
+
+def reply_address(link: AnswerLink) -> str:
+    """The Reply-To for a presentation e-mail: replies+TOKEN@domain."""
+    local, _, domain = settings.HEEDED_REPLY_ADDRESS.partition("@")
+    return f"{local}+{link.reply_token}@{domain}"
+
+
+def link_issue(
+    *,
+    contact: Contact,
+    recommendations: list[Recommendation],
+    now: dt.datetime,
+    created_by: User | None = None,
+) -> tuple[AnswerLink, str]:
+    """Create a link for one contact and one (or a batch of) recommendation(s); return
+    it with its token, which is never stored (only its SHA-256 is)."""
+    token = secrets.token_urlsafe(32)
+    link = AnswerLink.objects.create(
+        client_id=contact.client_id,
+        contact=contact,
+        is_batch=len(recommendations) > 1,
+        token_sha256=token_sha256(token),
+        reply_token=secrets.token_hex(10),
+        text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
+        created_at=now,
+        created_by=created_by,
+        expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
+    )
+    link.recommendations.set(recommendations)
+    return link, token
+
+
+# --- the presentation e-mail ----------------------------------------------------
+
+SUBJECTS = {
+    "en": "[{client}] Security recommendation: {title}",
+    "it": "[{client}] Raccomandazione di sicurezza: {title}",
+}
+BATCH_SUBJECTS = {
+    "en": "[{client}] {count} security recommendations",
+    "it": "[{client}] {count} raccomandazioni di sicurezza",
+}
+
+# While a batch is being presented, presentations are collected here and sent as one
+# e-mail per contact at the end (see ``collecting_batch``).
+_batch: contextvars.ContextVar[list[tuple[Recommendation, list[Contact]]] | None] = (
+    contextvars.ContextVar("presentation_batch", default=None)
+)
+
+
+@contextlib.contextmanager
+def collecting_batch() -> Iterator[list[tuple[Recommendation, list[Contact]]]]:
+    """Collect the presentations made inside the block instead of e-mailing each."""
+    collected: list[tuple[Recommendation, list[Contact]]] = []
+    token = _batch.set(collected)
+    try:
+        yield collected
+    finally:
+        _batch.reset(token)
+
+
+def _language(rec: Recommendation) -> str:
+    return rec.client.language if rec.client.language in SUBJECTS else "en"
+
+
+def on_present(event: Transitioned) -> None:
+    """Subscriber of ``present``: queue one e-mail per decision maker with the exact
+    text presented, a signed answer link and a Reply-To that identifies the
+    presentation and the contact. A presentation recorded without telling the client
+    (``notify_client=False``) makes neither e-mail nor link."""
+    if not event.notify_client:
+        return
+    rec, recipients, now = event.recommendation, list(event.recipients), event.now
+    batch = _batch.get()
+    if batch is not None:
+        batch.append((rec, recipients))
+        return
+    for contact in recipients:
+        present_to(contact, [rec], now=now)
+
+
+def present_to(
+    contact: Contact, recs: list[Recommendation], *, now: dt.datetime, resend: str = ""
+) -> None:
+    """E-mail one contact the recommendations presented to it: one link each and, for
+    several, one link to answer them all on one page."""
+    first = recs[0]
+    client = first.client
+    language = _language(first)
+    items = []
+    for rec in recs:
+        link, token = link_issue(contact=contact, recommendations=[rec], now=now)
+        due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
+        items.append({"rec": rec, "url": link_url(token), "due": due, "link": link})
+    if len(recs) > 1:
+        reply_link, token = link_issue(contact=contact, recommendations=recs, now=now)
+        batch_url = link_url(token)
+        subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
+    else:
+        reply_link, batch_url = items[0]["link"], ""
+        subject = SUBJECTS[language].format(client=client.name, title=first.title)
+    context = {
+        "items": items,
+        "client": client,
+        "contact": contact,
+        "batch_url": batch_url,
+        "expires_at": reply_link.expires_at.astimezone(client.tz),
+    }
+    stamp = f"{first.presented_at.timestamp():.6f}"
+    key = (
+        f"present:{first.pk}:{contact.pk}:{stamp}"
+        if len(recs) == 1
+        else f"present:batch:{','.join(str(r.pk) for r in recs)}:{contact.pk}:{stamp}"
+    )
+    if resend:
+        key = f"{key}:resend:{resend}"
+    outbox_enqueue_email(
+        key=key,
+        to=[contact.email],
+        subject=subject,
+        text=render_to_string(f"emails/presented.{language}.txt", context),
+        html=render_to_string(f"emails/presented.{language}.html", context),
+        reply_to=[reply_address(reply_link)],
+        now=now,
+        client=client,
+        recommendation_id=first.pk,
+        headers={"X-Heeded-Recommendation": ",".join(str(r.pk) for r in recs)},
+    )
