@@ -25,6 +25,9 @@ class AnswerLink(models.Model):
     )
     is_batch = models.BooleanField(default=False)
     token_sha256 = models.CharField(max_length=64, unique=True)
+    # The token is made from this nonce and the secret key at delivery (lib.sealed);
+    # blank for links made before tokens were sealed.
+    token_nonce = models.CharField(max_length=32, blank=True, default="")
     # The reply-to token identifies this link's presentation and contact for e-mail
     # replies; it is a lookup key, not a credential (authentication comes from DMARC).
     reply_token = models.CharField(max_length=40, unique=True)
@@ -187,6 +190,7 @@ class PortalCode(models.Model):
         "clients.Contact", on_delete=models.CASCADE, related_name="portal_codes"
     )
     code_sha256 = models.CharField(max_length=64, unique=True)
+    code_nonce = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -21,8 +21,12 @@ from accounts.models import User
 from answers.models import AnswerLink
 from clients.models import Contact
 from followup.services import outbox_enqueue_email
+from lib import sealed
 from recommendations.events import Transitioned
 from recommendations.models import Recommendation
+
+LINK_PURPOSE = "answer-link"
+PORTAL_PURPOSE = "portal-sign-in"
 
 
 def token_sha256(token: str) -> str:
@@ -45,15 +49,17 @@ def link_issue(
     recommendations: list[Recommendation],
     now: dt.datetime,
     created_by: User | None = None,
-) -> tuple[AnswerLink, str]:
-    """Create a link for one contact and one (or a batch of) recommendation(s); return
-    it with its token, which is never stored (only its SHA-256 is)."""
-    token = secrets.token_urlsafe(32)
+) -> AnswerLink:
+    """Create a link for one contact and one (or a batch of) recommendation(s). Its
+    token is never stored: only a nonce and the token's SHA-256 are; an e-mail carries
+    ``link_url_sealed(link)`` and the worker makes the token at delivery."""
+    nonce = sealed.new_nonce()
     link = AnswerLink.objects.create(
         client_id=contact.client_id,
         contact=contact,
         is_batch=len(recommendations) > 1,
-        token_sha256=token_sha256(token),
+        token_sha256=token_sha256(sealed.token_for(LINK_PURPOSE, nonce)),
+        token_nonce=nonce,
         reply_token=secrets.token_hex(10),
         text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
         created_at=now,
@@ -61,7 +67,12 @@ def link_issue(
         expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
     )
     link.recommendations.set(recommendations)
-    return link, token
+    return link
+
+
+def link_url_sealed(link: AnswerLink) -> str:
+    """The link's address as a queued e-mail holds it: a placeholder for the token."""
+    return link_url(sealed.placeholder(LINK_PURPOSE, link.token_nonce))
 
 
 # --- the presentation e-mail ----------------------------------------------------
@@ -123,12 +134,12 @@ def present_to(
     language = _language(first)
     items = []
     for rec in recs:
-        link, token = link_issue(contact=contact, recommendations=[rec], now=now)
+        link = link_issue(contact=contact, recommendations=[rec], now=now)
         due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
-        items.append({"rec": rec, "url": link_url(token), "due": due, "link": link})
+        items.append({"rec": rec, "url": link_url_sealed(link), "due": due, "link": link})
     if len(recs) > 1:
-        reply_link, token = link_issue(contact=contact, recommendations=recs, now=now)
-        batch_url = link_url(token)
+        reply_link = link_issue(contact=contact, recommendations=recs, now=now)
+        batch_url = link_url_sealed(reply_link)
         subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
     else:
         reply_link, batch_url = items[0]["link"], ""

@@ -5,7 +5,6 @@ contact lacks authority), meetings. Each runs in one transaction; a refusal rais
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,9 +27,10 @@ from answers.models import (
     Submission,
 )
 from answers.presentation import (
+    PORTAL_PURPOSE,
     collecting_batch,
     link_issue,
-    link_url,
+    link_url_sealed,
     present_to,
     reply_address,
     token_sha256,
@@ -41,6 +41,7 @@ from followup.services import outbox_enqueue_email
 from ledger.actors import actor_label
 from ledger.models import Anchor
 from ledger.services import anchor_record, event_append
+from lib import sealed
 from lib.canonical import canonical_json, sha256_hex
 from recommendations.choices import Channel, Decision
 from recommendations.lifecycle import (
@@ -372,13 +373,13 @@ def _propose(
     )
     language = language_of(rec.client)
     for target in routed:
-        link, token = link_issue(contact=target, recommendations=[rec], now=now)
+        link = link_issue(contact=target, recommendations=[rec], now=now)
         context = {
             "rec": rec,
             "client": rec.client,
             "contact": target,
             "proposal": proposal,
-            "url": link_url(token),
+            "url": link_url_sealed(link),
         }
         outbox_enqueue_email(
             key=f"proposal:{proposal.pk}:{target.pk}",
@@ -637,10 +638,12 @@ def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) 
         ) or (ip and recent.filter(ip=ip).count() >= PORTAL_CODES_PER_IP_PER_HOUR):
             return 0
         for contact in contacts:
-            token = secrets.token_urlsafe(32)
+            # Only a nonce and the token's hash are stored; the worker makes the token.
+            nonce = sealed.new_nonce()
             code = PortalCode.objects.create(
                 contact=contact,
-                code_sha256=token_sha256(token),
+                code_sha256=token_sha256(sealed.token_for(PORTAL_PURPOSE, nonce)),
+                code_nonce=nonce,
                 created_at=now,
                 expires_at=now + dt.timedelta(minutes=PORTAL_CODE_MINUTES),
                 ip=ip,
@@ -649,7 +652,8 @@ def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) 
             context = {
                 "contact": contact,
                 "client": contact.client,
-                "url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/{token}/",
+                "url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/"
+                f"{sealed.placeholder(PORTAL_PURPOSE, nonce)}/",
                 "minutes": PORTAL_CODE_MINUTES,
             }
             outbox_enqueue_email(

@@ -40,6 +40,7 @@ from django.db.models import Q, QuerySet
 
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage
+from lib import sealed
 
 logger = logging.getLogger("heeded.outbox")
 
@@ -442,15 +443,16 @@ def send_email(message: OutboxMessage) -> None:
     payload = _email_payload(message.payload)
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     headers["Message-ID"] = payload["message_id"]
+    # Answer and sign-in tokens are made only here, never stored (lib.sealed).
     email = EmailMultiAlternatives(
         subject=payload["subject"],
-        body=payload["text"],
+        body=sealed.expand(payload["text"]),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
         to=payload["to"],
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
     if payload.get("html"):
-        email.attach_alternative(payload["html"], "text/html")
+        email.attach_alternative(sealed.expand(payload["html"]), "text/html")
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)

@@ -7,13 +7,15 @@ import re
 import pytest
 
 from followup.models import OutboxMessage
+from lib import sealed
 
 LINK_RE = re.compile(r"/answer/([A-Za-z0-9_-]+)/")
 
 
 def links_in(message: OutboxMessage) -> list[str]:
-    """The answer-link tokens of a queued e-mail, in the order they appear."""
-    return LINK_RE.findall(message.payload["text"])
+    """The answer-link tokens of a queued e-mail, in the order they appear, as the
+    worker puts them in at delivery (the queued text holds placeholders)."""
+    return LINK_RE.findall(sealed.expand(message.payload["text"]))
 
 
 def mail_to(address: str, *, key_prefix: str = "present:") -> OutboxMessage:

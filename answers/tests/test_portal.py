@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from answers.models import PortalCode, Submission
 from answers.views import PORTAL_SESSION_KEY
 from followup.models import OutboxMessage
+from lib import sealed
 from recommendations.choices import Channel, Status
 from recommendations.models import Response
 from recommendations.services import recommendation_create, recommendation_present
@@ -31,7 +32,7 @@ def _request_link(client, email: str) -> str | None:
     mail = OutboxMessage.objects.filter(idempotency_key__startswith="portal-sign-in:").last()
     if mail is None:
         return None
-    found = SIGN_IN_RE.search(mail.payload["text"])
+    found = SIGN_IN_RE.search(sealed.expand(mail.payload["text"]))
     return found.group(1) if found else None
 
 
