@@ -81,6 +81,8 @@ SUBJECTS = {
     "en": "[{client}] Security recommendation: {title}",
     "it": "[{client}] Raccomandazione di sicurezza: {title}",
 }
+EXAMPLE_PLAN_AFTER = dt.timedelta(days=30)
+EXAMPLE_DEFERRAL_AFTER = dt.timedelta(days=90)
 BATCH_SUBJECTS = {
     "en": "[{client}] {count} security recommendations",
     "it": "[{client}] {count} raccomandazioni di sicurezza",
@@ -144,12 +146,17 @@ def present_to(
     else:
         reply_link, batch_url = items[0]["link"], ""
         subject = SUBJECTS[language].format(client=client.name, title=first.title)
+    # The reply examples are dates a client could really send: a plan a month after
+    # the answer is due, a deferral a quarter after it (never a fixed, past date).
+    answer_by = (items[0]["due"] or now.astimezone(client.tz)).date()
     context = {
         "items": items,
         "client": client,
         "contact": contact,
         "batch_url": batch_url,
         "expires_at": reply_link.expires_at.astimezone(client.tz),
+        "example_planned": answer_by + EXAMPLE_PLAN_AFTER,
+        "example_deferred": answer_by + EXAMPLE_DEFERRAL_AFTER,
     }
     stamp = f"{first.presented_at.timestamp():.6f}"
     key = (

@@ -206,6 +206,11 @@ def _is_separator(lines: list[str], index: int) -> bool:
 
 # --- The decision -------------------------------------------------------------------------
 
+# The examples in a refusal are dates the client could send today, not fixed ones that
+# fall into the past: a plan a month ahead, a deferral a quarter ahead.
+EXAMPLE_PLAN_AFTER = dt.timedelta(days=30)
+EXAMPLE_DEFERRAL_AFTER = dt.timedelta(days=91)
+
 
 def parse_reply(text: str, *, today: dt.date) -> ParsedReply:
     """Read the decision from ``text`` (the output of ``reply_text``); see the module doc."""
@@ -250,7 +255,8 @@ def parse_reply(text: str, *, today: dt.date) -> ParsedReply:
                 decision,
                 None,
                 reason,
-                f"{keyword} needs a planned implementation date, e.g. {keyword} 2026-04-30.",
+                f"{keyword} needs a planned implementation date, e.g. {keyword} "
+                f"{(today + EXAMPLE_PLAN_AFTER).isoformat()}.",
             )
         if date < today:
             return ParsedReply(
@@ -261,7 +267,10 @@ def parse_reply(text: str, *, today: dt.date) -> ParsedReply:
             )
         return ParsedReply(decision, date, reason, None)
 
-    example = f"e.g. {keyword} 2026-09-30 the budget arrives in September."
+    example = (
+        f"e.g. {keyword} {(today + EXAMPLE_DEFERRAL_AFTER).isoformat()} "
+        "the budget arrives next quarter."
+    )
     if date is None and not reason:
         return ParsedReply(decision, None, "", f"{keyword} needs a date and a reason, {example}")
     if date is None:

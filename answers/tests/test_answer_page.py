@@ -225,7 +225,9 @@ def test_an_italian_client_is_written_to_in_italian(client_b, contact_b, templat
     mail = mail_to(contact_b.email)
     assert mail.payload["subject"].startswith("[Bravo Legal] Raccomandazione di sicurezza:")
     assert "Rispondete qui: http" in mail.payload["text"]
-    assert "ACCETTO 2026-06-30" in mail.payload["text"]
+    # The reply examples follow the item's own deadline (critical: due 9 March).
+    assert "ACCETTO 2026-04-08" in mail.payload["text"]
+    assert "RINVIO 2026-06-07 motivo" in mail.payload["text"]
     assert '<html lang="it">' in mail.payload["html"]
 
 

@@ -193,12 +193,12 @@ def test_a_complete_answer_is_read(text, expected):
         (
             "ACCEPT",
             "accepted",
-            "ACCEPT needs a planned implementation date, e.g. ACCEPT 2026-04-30.",
+            "ACCEPT needs a planned implementation date, e.g. ACCEPT 2026-04-01.",
         ),
         (
             "accetto volentieri",
             "accepted",
-            "ACCETTO needs a planned implementation date, e.g. ACCETTO 2026-04-30.",
+            "ACCETTO needs a planned implementation date, e.g. ACCETTO 2026-04-01.",
         ),
         (
             "ACCEPT 2026-03-01",
@@ -210,24 +210,24 @@ def test_a_complete_answer_is_read(text, expected):
         (
             "ACCEPT 30 April",
             "accepted",
-            "ACCEPT needs a planned implementation date, e.g. ACCEPT 2026-04-30.",
+            "ACCEPT needs a planned implementation date, e.g. ACCEPT 2026-04-01.",
         ),
         (
             "DEFER",
             "deferred",
-            "DEFER needs a date and a reason, e.g. DEFER 2026-09-30 the budget arrives in "
-            "September.",
+            "DEFER needs a date and a reason, e.g. DEFER 2026-06-01 the budget arrives next "
+            "quarter.",
         ),
         (
             "RINVIO perché non abbiamo budget",
             "deferred",
-            "RINVIO needs a date, e.g. RINVIO 2026-09-30 the budget arrives in September.",
+            "RINVIO needs a date, e.g. RINVIO 2026-06-01 the budget arrives next quarter.",
         ),
         (
             "DEFER 2026-09-30",
             "deferred",
-            "DEFER needs a reason after the date, e.g. DEFER 2026-09-30 the budget arrives in "
-            "September.",
+            "DEFER needs a reason after the date, e.g. DEFER 2026-06-01 the budget arrives next "
+            "quarter.",
         ),
         (
             "DEFER 2026-03-02 wait",
