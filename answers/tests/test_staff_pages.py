@@ -153,3 +153,142 @@ def test_staff_set_who_may_decide(client, admin, auditor, client_a, contact_a):
     assert client.post(url, {}).status_code == 302  # no table: decision makers decide
     assert not AuthorityRule.objects.exists() and contact_may_decide(contact_a, "critical")
     assert Event.objects.filter(kind="answers.authority_set").count() == 2
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _recommendations(n, *, client_, contact, owners, template, now, present=True):
+    from recommendations.services import recommendation_present
+
+    made = []
+    for i in range(n):
+        rec = recommendation_create(
+            client=client_,
+            template_version=template,
+            title=f"Patch the reception PC n°{i} (Windows 11)",
+            actor=owners[0],
+            now=now,
+            owner=owners[i % len(owners)],
+            contact=contact,
+        )
+        if present:
+            rec = recommendation_present(recommendation=rec, actor=owners[0], now=now)
+        made.append(rec)
+    return made
+
+
+def test_the_review_queue_makes_as_many_queries_for_thirty_messages_as_for_three(
+    client, admin, presented, contact_a, client_b, django_assert_max_num_queries
+):
+    def add(n, start):
+        for i in range(start, start + n):
+            message = _inbound([contact_a.client, client_b, None][i % 3], raw=f"n°{i}".encode())
+            if i % 3 == 0:
+                message.contact, message.recommendation = contact_a, presented
+                message.save(update_fields=["contact", "recommendation"])
+            if i % 4 == 0:
+                message.reviewed_at, message.reviewed_by = PAGE_NOW, admin
+                message.review_note = "Phoned Alice: it's hers."
+                message.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+
+    add(3, 0)
+    client.force_login(admin)
+    budget = _queries(client, "/answers/review/?all=1")
+    add(27, 3)
+
+    with django_assert_max_num_queries(budget):
+        page = client.get("/answers/review/?all=1")
+
+    assert page.context["page"].paginator.count == 30
+
+
+def test_the_meeting_page_makes_as_many_queries_for_twelve_recommendations_as_for_one(
+    client, admin, technician, contact_a, template_mfa, now, django_assert_max_num_queries
+):
+    spread = {
+        "client_": contact_a.client,
+        "contact": contact_a,
+        "owners": [admin, technician],
+        "template": template_mfa,
+        "now": now,
+    }
+    _recommendations(1, **spread)
+    client.force_login(admin)
+    url = f"/clients/{contact_a.client.pk}/meeting/"
+    budget = _queries(client, url)
+    _recommendations(11, **spread)
+
+    with django_assert_max_num_queries(budget):
+        page = client.get(url)
+
+    assert len(page.context["rows"]) == 12
+
+
+def test_the_present_page_makes_as_many_queries_for_twelve_drafts_as_for_one(
+    client, admin, technician, contact_a, template_mfa, now, django_assert_max_num_queries
+):
+    spread = {
+        "client_": contact_a.client,
+        "contact": contact_a,
+        "owners": [admin, technician],
+        "template": template_mfa,
+        "now": now,
+        "present": False,
+    }
+    _recommendations(1, **spread)
+    client.force_login(admin)
+    url = f"/clients/{contact_a.client.pk}/present/"
+    budget = _queries(client, url)
+    _recommendations(11, **spread)
+
+    with django_assert_max_num_queries(budget):
+        page = client.get(url)
+
+    assert len(page.context["drafts"]) == 12
+
+
+def test_the_authority_page_makes_as_many_queries_for_twelve_contacts_as_for_one(
+    client, admin, contact_a, now, django_assert_max_num_queries
+):
+    from answers.services import authority_replace
+    from clients.services import contact_create
+
+    client_ = contact_a.client
+
+    def add(n, start):
+        for i in range(start, start + n):
+            contact_create(
+                client=client_,
+                name=f"Dott. Nicolò D'Errico {i}",
+                email=f"nicolo.derrico{i}@acme-dental.example",
+                is_decision_maker=i % 2 == 0,
+                actor=admin,
+                now=now,
+            )
+        contacts = client_.contacts.all()
+        authority_replace(
+            client=client_,
+            rules={c.pk: ["critical", "low"][: 1 + c.pk % 2] for c in contacts},
+            dual_approval_reject_critical=True,
+            actor=admin,
+            now=now,
+        )
+
+    add(0, 0)
+    client.force_login(admin)
+    url = f"/clients/{client_.pk}/authority/"
+    budget = _queries(client, url)
+    add(11, 1)
+
+    with django_assert_max_num_queries(budget):
+        page = client.get(url)
+
+    assert len(page.context["rows"]) == 12
+    assert all(allowed for _, allowed in page.context["rows"])

@@ -130,3 +130,84 @@ def test_a_technician_of_another_client_gets_404(ticket, client, client_b):
     client.force_login(other)
     assert client.get(reverse("followup:ticket_detail", args=[ticket.pk])).status_code == 404
     assert ticket.title not in client.get(reverse("followup:ticket_list")).content.decode()
+
+
+def _open_tickets(count, *, clients, owners, template, now):
+    """``count`` presented recommendations spread over ``clients`` and ``owners``, each
+    with an open ticket carrying a note."""
+    from recommendations.services import recommendation_create, recommendation_present
+
+    made = []
+    for i in range(count):
+        rec = recommendation_create(
+            client=clients[i % len(clients)],
+            template_version=template,
+            title=f"Enforce MFA on the VPN of site n°{i}",
+            actor=owners[0],
+            now=now,
+            owner=owners[i % len(owners)],
+        )
+        rec = recommendation_present(recommendation=rec, actor=owners[0], now=now)
+        ticket, _ = tickets.ticket_open_or_update(
+            recommendation=rec,
+            actor="followup",
+            now=now + i * dt.timedelta(minutes=1),
+            note=f"Escalation level 1: no answer for «{rec.title}».",
+            escalation_level=1,
+        )
+        made.append(ticket)
+    return made
+
+
+def test_the_ticket_list_makes_as_many_queries_for_twenty_tickets_as_for_two(
+    client,
+    admin,
+    manager,
+    technician,
+    contact_a,
+    contact_b,
+    template_mfa,
+    now,
+    django_assert_max_num_queries,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client_a, client_b = contact_a.client, contact_b.client
+    spread = {"clients": [client_a, client_b], "owners": [admin, manager, technician]}
+    _open_tickets(2, template=template_mfa, now=now, **spread)
+    client.force_login(admin)
+    url = reverse("followup:ticket_list") + "?status=all"
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    _open_tickets(18, template=template_mfa, now=now + DAY, **spread)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url)
+
+    assert page.context["page"].paginator.count == 20
+    assert page.content.decode().count("Enforce MFA on the VPN of site n°") == 20
+
+
+def test_the_ticket_page_makes_as_many_queries_for_twenty_notes_as_for_one(
+    client, admin, technician, contact_a, template_mfa, now, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    (ticket,) = _open_tickets(
+        1, clients=[contact_a.client], owners=[admin, technician], template=template_mfa, now=now
+    )
+    client.force_login(admin)
+    url = reverse("followup:ticket_detail", args=[ticket.pk])
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for i in range(19):
+        tickets.ticket_note_add(
+            ticket=ticket, actor=[admin, technician][i % 2], text=f"Chiamata n°{i}", now=now
+        )
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(url)
+
+    assert page.content.decode().count("Chiamata n°") == 19
