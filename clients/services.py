@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -28,11 +29,25 @@ def clean_domains(domains: Iterable[str]) -> list[str]:
             continue
         if domain.startswith("@"):
             domain = domain[1:]
+        if not domain.isascii():
+            # Stored in its IDNA (xn--) form, the form mail verification compares.
+            try:
+                domain = domain.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise ValidationError(
+                    {"domains": [f"{raw.strip()!r} is not a valid e-mail domain."]}
+                ) from None
         if not _DOMAIN.match(domain):
             raise ValidationError({"domains": [f"{raw.strip()!r} is not a valid e-mail domain."]})
         if domain not in cleaned:
             cleaned.append(domain)
     return cleaned
+
+
+def _slug_for(name: str) -> str:
+    """The name's ASCII slug; a name with no Latin letters (Greek, Cyrillic…) gets a
+    stable one made from its hash rather than an empty slug."""
+    return slugify(name)[:80] or f"client-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
 
 
 def client_create(
@@ -53,7 +68,7 @@ def client_create(
     domain_list = clean_domains(domains)
     client = Client(
         name=name.strip(),
-        slug=slug or slugify(name)[:80],
+        slug=slug or _slug_for(name),
         industry=industry,
         regulated=regulated,
         account_owner=account_owner,
