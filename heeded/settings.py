@@ -259,7 +259,7 @@ HEEDED_REPLY_ADDRESS = env_str("HEEDED_REPLY_ADDRESS", "replies@heeded.localhost
 HEEDED_TRUSTED_AUTHSERV_ID = env_str("HEEDED_TRUSTED_AUTHSERV_ID", "")
 # How that server's header is told from one a sender wrote: by its authserv-id, or, for a
 # Microsoft 365 mailbox, by where Exchange Online puts the header it stamps without one
-# (docs/inbound-mail.md, section 5a'). The exchange-online mode needs the tenant id.
+# (docs/inbound-mail.md, section 5, Exchange Online). That mode needs the tenant id.
 HEEDED_MAIL_AUTH_MODE = env_choice(
     "HEEDED_MAIL_AUTH_MODE", ["authserv-id", "exchange-online"], "authserv-id"
 )

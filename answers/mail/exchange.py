@@ -2,7 +2,8 @@
 
 Pure: reads the header fields of a parsed message, no network. ``verify_inbound`` calls
 ``exchange_stamp`` in the ``exchange-online`` mode and judges the header it returns with
-the same rules as any trusted server's (docs/inbound-mail.md, section 5a').
+the same rules as any trusted server's (docs/inbound-mail.md, section 5, "Exchange
+Online's Authentication-Results").
 
 Exchange Online writes its Authentication-Results without an authserv-id, so the header
 cannot be told from one the sender wrote by its name. It can be told by its place:
