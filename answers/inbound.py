@@ -204,6 +204,8 @@ def _process(
         raw,
         allowed_domains=list(client.domains.values_list("domain", flat=True)),
         trusted_authserv_id=settings.HEEDED_TRUSTED_AUTHSERV_ID or None,
+        auth_mode=settings.HEEDED_MAIL_AUTH_MODE,
+        exchange_tenant_id=settings.HEEDED_EXCHANGE_TENANT_ID or None,
         dnsfunc=dnsfunc,
         now=now,
     )

@@ -5,6 +5,7 @@ Defaults run a fresh checkout on an embedded SQLite database under ``var/``.
 
 from __future__ import annotations
 
+import re
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -256,6 +257,21 @@ HEEDED_REPLY_ADDRESS = env_str("HEEDED_REPLY_ADDRESS", "replies@heeded.localhost
 # The authserv-id of the MSP's own mail server, whose Authentication-Results header
 # is trusted; empty means only Heeded's own DKIM check counts.
 HEEDED_TRUSTED_AUTHSERV_ID = env_str("HEEDED_TRUSTED_AUTHSERV_ID", "")
+# How that server's header is told from one a sender wrote: by its authserv-id, or, for a
+# Microsoft 365 mailbox, by where Exchange Online puts the header it stamps without one
+# (docs/inbound-mail.md, section 5, Exchange Online). That mode needs the tenant id.
+HEEDED_MAIL_AUTH_MODE = env_choice(
+    "HEEDED_MAIL_AUTH_MODE", ["authserv-id", "exchange-online"], "authserv-id"
+)
+HEEDED_EXCHANGE_TENANT_ID = env_str("HEEDED_EXCHANGE_TENANT_ID", "").lower()
+if HEEDED_MAIL_AUTH_MODE == "exchange-online" and not re.fullmatch(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", HEEDED_EXCHANGE_TENANT_ID
+):
+    # Checked here so a typo stops start-up instead of sending every reply to review.
+    raise ConfigError(
+        "HEEDED_EXCHANGE_TENANT_ID: the exchange-online mail auth mode needs the Microsoft "
+        "365 tenant id, a GUID such as 3f2b9c1e-6a4d-4e8f-9b7a-1c2d3e4f5a6b"
+    )
 
 # --- Outbox and worker ----------------------------------------------------------
 HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)

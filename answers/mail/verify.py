@@ -9,8 +9,11 @@ A message counts only if all of these hold (docs/inbound-mail.md explains each o
 1. the raw header block is unambiguous and Python's parser reports no defect on any part;
 2. exactly one From header holding exactly one plain address;
 3. the From domain is an allowed domain or a subdomain of one;
-4. DMARC-aligned authentication passes, judged either from the topmost
-   Authentication-Results header of the trusted authserv-id or by our own DKIM check.
+4. DMARC-aligned authentication passes, judged either from the trusted mail server's
+   Authentication-Results header or by our own DKIM check. Which header is the trusted
+   one depends on the mode: the topmost header naming the trusted authserv-id
+   (``authserv-id``), or the one Exchange Online stamped on arrival (``exchange-online``,
+   chosen by ``answers.mail.exchange``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,22 @@ from typing import Any, cast
 import authres
 import dkim
 
+from answers.mail.exchange import exchange_stamp, is_tenant_id
+
 #: Own DKIM check looks at no more than this many signatures (each may cost a DNS lookup).
 MAX_SIGNATURES = 5
 
 DnsFunc = Callable[..., Any]
+
+#: How the trusted Authentication-Results header is told from one the sender wrote
+#: (setting ``HEEDED_MAIL_AUTH_MODE``): by its authserv-id, or by where Exchange Online puts
+#: the header it stamps without one.
+AUTH_MODE_AUTHSERV_ID = "authserv-id"
+AUTH_MODE_EXCHANGE_ONLINE = "exchange-online"
+AUTH_MODES = (AUTH_MODE_AUTHSERV_ID, AUTH_MODE_EXCHANGE_ONLINE)
+# Exchange Online's dialect is RFC 8601 without the authserv-id; authres needs one, so this
+# placeholder (a reserved name, RFC 2606) is put in front before parsing.
+_PLACEHOLDER_AUTHSERV_ID = "exchange-online.invalid"
 
 _FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+):")
 # An mbox envelope line ("From sender@host Mon Jan  1 00:00:00 2026") that an MTA pipe may
@@ -115,22 +130,37 @@ def verify_inbound(
     *,
     allowed_domains: Collection[str],
     trusted_authserv_id: str | None,
+    auth_mode: str = AUTH_MODE_AUTHSERV_ID,
+    exchange_tenant_id: str | None = None,
     dnsfunc: DnsFunc | None = None,
     now: dt.datetime | None = None,
 ) -> MailVerdict:
     """Judge one RFC 5322 message; see the module docstring for the rules.
 
+    ``auth_mode`` is one of ``AUTH_MODES``; ``exchange-online`` needs the
+    ``exchange_tenant_id`` (a GUID) of the tenant whose mailbox the message was read from.
     ``dnsfunc(name: bytes, timeout=...)`` returns the TXT record of a DKIM key (bytes or
     str) or None; it defaults to dkimpy's resolver (dnspython). ``now`` (aware) is the time
     of the check: recorded in the evidence and used to refuse a DKIM signature past its
     ``x=`` expiry; it defaults to the system clock.
+
+    Raises ValueError for an unknown mode or a missing or malformed tenant id: a
+    configuration error, never a verdict on the message.
     """
+    if auth_mode not in AUTH_MODES:
+        raise ValueError(f"auth_mode must be one of {', '.join(AUTH_MODES)}, not {auth_mode!r}")
+    tenant_id = (exchange_tenant_id or "").strip().lower() or None
+    exchange = auth_mode == AUTH_MODE_EXCHANGE_ONLINE
+    if exchange and (tenant_id is None or not is_tenant_id(tenant_id)):
+        raise ValueError("the exchange-online mode needs the tenant id (a GUID) of the mailbox")
     now = now or dt.datetime.now(dt.UTC)
     checks: dict[str, Any] = {
         "checked_at": now.isoformat(),
         "size": len(raw),
         "allowed_domains": sorted({normalise_domain(d) for d in allowed_domains}),
         "trusted_authserv_id": trusted_authserv_id or None,
+        "auth_mode": auth_mode,
+        "exchange_tenant_id": tenant_id if exchange else None,
     }
     message: EmailMessage | None = None
     address: str | None = None
@@ -148,6 +178,7 @@ def verify_inbound(
             domain=domain,
             address=address,
             trusted_authserv_id=(trusted_authserv_id or "").strip() or None,
+            exchange_tenant_id=tenant_id if exchange else None,
             dnsfunc=dnsfunc,
             now=now,
             checks=checks,
@@ -332,17 +363,29 @@ def _authenticate(
     domain: str,
     address: str,
     trusted_authserv_id: str | None,
+    exchange_tenant_id: str | None,
     dnsfunc: DnsFunc | None,
     now: dt.datetime,
     checks: dict[str, Any],
 ) -> str:
-    ar_ok, ar_reason, veto = _check_authentication_results(
-        message, domain=domain, authserv_id=trusted_authserv_id, checks=checks
-    )
+    if exchange_tenant_id is not None:
+        ar_ok, ar_reason, veto = _check_exchange_results(
+            message,
+            domain=domain,
+            tenant_id=exchange_tenant_id,
+            authserv_id=trusted_authserv_id,
+            checks=checks,
+        )
+        authority = "Exchange Online"
+    else:
+        ar_ok, ar_reason, veto = _check_authentication_results(
+            message, domain=domain, authserv_id=trusted_authserv_id, checks=checks
+        )
+        authority = str(trusted_authserv_id)
     if ar_ok:
         checks["counted_by"] = "authentication-results"
         checks["signed_headers"] = None
-        return f"{address} is authenticated by {trusted_authserv_id} ({ar_reason})."
+        return f"{address} is authenticated by {authority} ({ar_reason})."
     if veto:
         checks["counted_by"] = None
         raise _Refused(f"{address} is not authenticated: {ar_reason}.")
@@ -388,10 +431,47 @@ def _check_authentication_results(
     if chosen is None:
         return False, f"there is no Authentication-Results header from {authserv_id}", False
     info["used_index"], info["header"], parsed = chosen
+    return _judge_results(parsed, domain=domain, label=authserv_id, info=info)
+
+
+def _check_exchange_results(
+    message: EmailMessage,
+    *,
+    domain: str,
+    tenant_id: str,
+    authserv_id: str | None,
+    checks: dict[str, Any],
+) -> tuple[bool, str, bool]:
+    """(passed, reason, veto) from the header Exchange Online stamped for ``tenant_id``."""
+    info: dict[str, Any] = {"mode": AUTH_MODE_EXCHANGE_ONLINE}
+    checks["authentication_results"] = info
+    stamp = exchange_stamp(
+        list(message.raw_items()), tenant_id=tenant_id, authserv_id=authserv_id, info=info
+    )
+    if stamp.header is None:
+        return False, str(stamp.problem), False
+    info["header"] = stamp.header
+    value = stamp.header
+    if info.get("authserv_id") is None:
+        value = f"{_PLACEHOLDER_AUTHSERV_ID}; {value}"
+    parsed: Any = None
+    with contextlib.suppress(authres.AuthResError, ValueError, IndexError, KeyError, TypeError):
+        parsed = authres.AuthenticationResultsHeader.parse_value(value)
+    return _judge_results(parsed, domain=domain, label="Exchange Online", info=info)
+
+
+def _judge_results(
+    parsed: Any, *, domain: str, label: str, info: dict[str, Any]
+) -> tuple[bool, str, bool]:
+    """(passed, reason, veto) from one trusted, parsed Authentication-Results header.
+
+    ``parsed`` is None when the header could not be parsed; ``label`` names the server
+    that wrote it in the reason.
+    """
     if parsed is None:
         return (
             False,
-            f"the Authentication-Results header from {authserv_id} cannot be parsed",
+            f"the Authentication-Results header from {label} cannot be parsed",
             False,
         )
     results = []
@@ -418,7 +498,7 @@ def _check_authentication_results(
     info["results"] = results
     if dmarc_failed:
         info["verdict"] = "dmarc-fail"
-        return False, f"{authserv_id} reports dmarc=fail for {domain}", True
+        return False, f"{label} reports dmarc=fail for {domain}", True
     if passes:
         info["verdict"] = "pass"
         info["passes"] = passes
@@ -426,7 +506,7 @@ def _check_authentication_results(
     info["verdict"] = "no-aligned-pass"
     return (
         False,
-        f"the Authentication-Results header from {authserv_id} shows no pass aligned with {domain}",
+        f"the Authentication-Results header from {label} shows no pass aligned with {domain}",
         False,
     )
 
