@@ -113,8 +113,6 @@ SYNONYMS: dict[Column, tuple[str, ...]] = {
     ),
     Column.OWNER: (
         "owner",
-        "follow up owner",
-        "followup owner",
         "assigned to",
         "assignee",
         "responsabile",
@@ -150,8 +148,8 @@ SYNONYMS: dict[Column, tuple[str, ...]] = {
         "data risposta",
         "data della risposta",
     ),
-    Column.SEVERITY: ("gravita", "priority", "priorita", "severita", "risk", "rischio"),
-    Column.TAGS: ("tag", "labels", "etichette"),
+    Column.SEVERITY: ("priority", "priorita", "severita", "risk", "rischio"),
+    Column.TAGS: ("labels", "etichette"),
     Column.DEFERRED_UNTIL: (
         "deferred to",
         "postponed to",
