@@ -270,7 +270,7 @@ class _Importer:
     def note_layout(self, sheet: Sheet) -> None:
         layout, notes = self.layout, self.report.notes
         if layout.skipped:
-            above = "; ".join(f"row {n} {text[:80]!r}" for n, text in layout.skipped)
+            above = "; ".join(f"row {n} {line[:80]!r}" for n, line in layout.skipped)
             notes.append(f"the header is row {layout.header_row}; skipped above it: {above}")
         if sheet.sep_line:
             notes.append(f"the first line {sheet.sep_line!r} set the delimiter")
@@ -286,6 +286,20 @@ class _Importer:
             target = f"imported as the {label(column)}" if column else "left out, as mapped"
             notes.append(f"{layout.describe(position)} is {target}")
         self.report.choosable = layout.choosable()
+
+    def note_unnamed_columns(self) -> None:
+        """Values under no header are not imported either; say where they are."""
+        headers = self.layout.headers
+        unnamed: dict[int, int] = {}
+        for _, cells in self.data_rows:
+            for position, value in enumerate(cells):
+                if (position >= len(headers) or not headers[position]) and text(value):
+                    unnamed[position] = unnamed.get(position, 0) + 1
+        for position, count in sorted(unnamed.items()):
+            self.report.notes.append(
+                f"{self.layout.describe(position)} has no header; its values ({count} "
+                f"row{'s' if count != 1 else ''}) were not imported"
+            )
 
     def warn_unmapped_decisions(self) -> None:
         """A sheet with no response category column whose decisions sit in a column we
@@ -321,6 +335,7 @@ class _Importer:
         self.report.errors.append(RowError(number, self.column_name(column), message))
 
     def run(self) -> None:
+        self.note_unnamed_columns()
         self.warn_unmapped_decisions()
         rows: list[_Row] = []
         for number, cells in self.data_rows:

@@ -103,11 +103,13 @@ def test_every_column_that_is_not_imported_is_named(world, now):
     sheet = csv_bytes(
         "Client,Recommendation,Date made,Justification,Notes,Colour,",
         "Acme Dental,Enable MFA,2025-01-10,,looks fine,red,x",
+        "Acme Dental,Patch the firewall,2025-01-11,,,,",
     )
     report = tracker_import(source=sheet, actor=world["admin"], now=now)
     assert report.notes == [
         "column E 'Notes' was not imported (column D 'Justification' is the justification)",
         "column F 'Colour' was not imported",
+        "column G has no header; its values (1 row) were not imported",
     ]
     assert [c[1] for c in report.choosable] == ["column E 'Notes'", "column F 'Colour'"]
 
