@@ -90,7 +90,9 @@ def tracker_preview(request: HttpRequest) -> HttpResponse:
     return _page(request, form=form, **_confirmation(report, initial, {}))
 
 
-def _confirmation(report: ImportReport, initial: dict[str, object], mapping: Mapping) -> dict:
+def _confirmation(
+    report: ImportReport, initial: dict[str, object], mapping: Mapping
+) -> dict[str, object]:
     """The preview's two forms: confirm this very import, or map columns and preview
     again (a select per column the sheet has but the import does not use)."""
     initial = {**initial, "mapping": mapping_text(mapping)}
