@@ -17,6 +17,8 @@ class Column(enum.StrEnum):
     OWNER = "owner"
     JUSTIFICATION = "justification"
     PLANNED = "planned"
+    DETAILS = "details"
+    DECIDED_ON = "decided_on"
     SEVERITY = "severity"
     TAGS = "tags"
     DEFERRED_UNTIL = "deferred_until"
@@ -37,6 +39,8 @@ HEADERS: dict[str, dict[Column, str]] = {
         Column.OWNER: "Follow-up owner",
         Column.JUSTIFICATION: "Justification",
         Column.PLANNED: "Planned implementation date",
+        Column.DETAILS: "Details",
+        Column.DECIDED_ON: "Decided on",
         Column.SEVERITY: "Severity",
         Column.TAGS: "Tags",
         Column.DEFERRED_UNTIL: "Deferred until",
@@ -51,6 +55,8 @@ HEADERS: dict[str, dict[Column, str]] = {
         Column.OWNER: "Responsabile del follow-up",
         Column.JUSTIFICATION: "Giustificazione",
         Column.PLANNED: "Data di attuazione prevista",
+        Column.DETAILS: "Dettagli",
+        Column.DECIDED_ON: "Data della decisione",
         Column.SEVERITY: "Gravità",
         Column.TAGS: "Tag",
         Column.DEFERRED_UNTIL: "Rinviata al",
@@ -59,26 +65,117 @@ HEADERS: dict[str, dict[Column, str]] = {
     },
 }
 
-_ALIASES: dict[Column, tuple[str, ...]] = {
-    Column.CLIENT: ("customer", "company", "azienda"),
-    Column.RECOMMENDATION: ("recommendations", "raccomandazioni", "advice", "consiglio"),
-    Column.DATE_MADE: ("date", "data raccomandazione", "recommendation date", "made on"),
-    Column.CATEGORY: ("category", "response", "categoria", "risposta", "decision", "decisione"),
-    Column.OWNER: ("owner", "responsabile", "follow up owner", "followup owner"),
-    Column.JUSTIFICATION: ("reason", "motivazione", "motivo"),
+# Other names real sheets use, English and Italian (docs/tracker.md lists them). When
+# two columns of one sheet name the same column, the better name wins and the other
+# is reported as not imported: an exact header beats a synonym, and a synonym beats
+# a loose one (a "Note" column is the justification only when nothing better is).
+SYNONYMS: dict[Column, tuple[str, ...]] = {
+    Column.CLIENT: (
+        "customer",
+        "company",
+        "client name",
+        "azienda",
+        "nome cliente",
+        "ragione sociale",
+    ),
+    Column.RECOMMENDATION: (
+        "recommendations",
+        "raccomandazioni",
+        "title",
+        "titolo",
+        "advice",
+        "consiglio",
+        "measure",
+        "misura",
+    ),
+    Column.DATE_MADE: (
+        "date",
+        "recommendation date",
+        "made on",
+        "date raised",
+        "data raccomandazione",
+        "data proposta",
+        "data di proposta",
+    ),
+    Column.CATEGORY: (
+        "category",
+        "response",
+        "status",
+        "decision",
+        "outcome",
+        "client decision",
+        "categoria",
+        "risposta",
+        "stato",
+        "esito",
+        "decisione",
+        "decisione del cliente",
+    ),
+    Column.OWNER: (
+        "owner",
+        "assigned to",
+        "assignee",
+        "responsabile",
+        "assegnato a",
+        "incaricato",
+        "referente",
+    ),
+    Column.JUSTIFICATION: (
+        "reason",
+        "rationale",
+        "motivo",
+        "motivazione",
+        "client justification",
+        "giustificazione del cliente",
+    ),
     Column.PLANNED: (
         "planned date",
         "planned implementation",
+        "due date",
+        "target date",
         "data prevista",
         "data di implementazione prevista",
         "data attuazione prevista",
+        "scadenza",
     ),
-    Column.SEVERITY: ("gravita", "priority", "priorita", "severita"),
-    Column.TAGS: ("tag", "etichette"),
-    Column.DEFERRED_UNTIL: ("deferred to", "rinviata a", "rinviata fino al", "posticipata al"),
+    Column.DETAILS: ("description", "text", "body", "descrizione", "testo", "dettaglio"),
+    Column.DECIDED_ON: (
+        "decision date",
+        "date decided",
+        "answered on",
+        "response date",
+        "data decisione",
+        "data risposta",
+        "data della risposta",
+    ),
+    Column.SEVERITY: ("priority", "priorita", "severita", "risk", "rischio"),
+    Column.TAGS: ("labels", "etichette"),
+    Column.DEFERRED_UNTIL: (
+        "deferred to",
+        "postponed to",
+        "rinviata a",
+        "rinviata fino al",
+        "posticipata al",
+        "rinvio al",
+    ),
     Column.REVIEW_DATE: ("review", "revisione", "data revisione"),
-    Column.EXTERNAL_ID: ("id", "external id", "ref", "reference", "riferimento", "id esterno"),
+    Column.EXTERNAL_ID: ("id", "ref", "reference", "riferimento", "codice"),
 }
+LOOSE_SYNONYMS: dict[Column, tuple[str, ...]] = {
+    Column.JUSTIFICATION: ("note", "notes", "comment", "comments", "commento", "commenti"),
+}
+
+# What ``--map HEADER=NAME`` accepts as NAME besides a column's header or synonym.
+IGNORE_NAMES = ("ignore", "ignora", "none", "nessuna", "-")
+
+
+class Rank(enum.IntEnum):
+    """How surely a header names a column; lower wins."""
+
+    MAPPED = 0  # chosen by hand (--map, the preview page)
+    HEADER = 1
+    SYNONYM = 2
+    LOOSE = 3
 
 
 def fold(text: str) -> str:
@@ -88,15 +185,56 @@ def fold(text: str) -> str:
     return re.sub(r"[\W_]+", "", plain.casefold())
 
 
-_BY_NAME: dict[str, Column] = {}
+_BY_NAME: dict[str, tuple[Column, Rank]] = {}
 for _language in HEADERS.values():
     for _column, _header in _language.items():
-        _BY_NAME[fold(_header)] = _column
-for _column, _names in _ALIASES.items():
-    for _name in _names:
-        _BY_NAME.setdefault(fold(_name), _column)
+        _BY_NAME[fold(_header)] = (_column, Rank.HEADER)
+for _rank, _table in ((Rank.SYNONYM, SYNONYMS), (Rank.LOOSE, LOOSE_SYNONYMS)):
+    for _column, _names in _table.items():
+        for _name in _names:
+            _BY_NAME.setdefault(fold(_name), (_column, _rank))
 
 
 def recognise(header: str) -> Column | None:
     """The column a header names, or None when it is not one of ours."""
+    found = _BY_NAME.get(fold(header or ""))
+    return found[0] if found else None
+
+
+def recognise_ranked(header: str) -> tuple[Column, Rank] | None:
     return _BY_NAME.get(fold(header or ""))
+
+
+def label(column: Column) -> str:
+    """The column's name in messages: its English header in lower case."""
+    return HEADERS["en"][column].lower()
+
+
+def letter(position: int) -> str:
+    """The spreadsheet letter of a 0-based column position: 0 → A, 26 → AA."""
+    name = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def parse_mapping(spec: str) -> tuple[str, Column | None]:
+    """``"Stato=response category"`` → ("Stato", Column.CATEGORY); a target of
+    "ignore" gives None (the column is left out). Raise ValueError with a sentence."""
+    header, sep, target = spec.rpartition("=")
+    header, target = header.strip(), target.strip()
+    if not sep or not header or not target:
+        raise ValueError(
+            f'--map {spec!r}: write it as HEADER=COLUMN, e.g. "Stato=response category".'
+        )
+    if fold(target) in {fold(n) for n in IGNORE_NAMES}:
+        return header, None
+    column = recognise(target) or next((c for c in Column if fold(c.value) == fold(target)), None)
+    if column is None:
+        names = ", ".join(label(c) for c in Column)
+        raise ValueError(
+            f"--map {spec!r}: {target!r} is not a column; use one of {names}, or ignore."
+        )
+    return header, column

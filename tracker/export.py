@@ -27,6 +27,7 @@ from recommendations.choices import Status
 from recommendations.models import Recommendation, Response
 from recommendations.selectors import recommendation_list_for
 from tracker.columns import HEADERS, Column
+from tracker.identity import DerivedIds
 
 FORMATS = ("csv", "xlsx")
 LANGUAGES = ("en", "it")
@@ -38,18 +39,23 @@ CATEGORY_LABELS = {
         "deferred": "Deferred",
         "rejected": "Rejected",
         "ignored": "Ignored",
+        "withdrawn": "Withdrawn",
     },
     "it": {
         "accepted": "Accettata",
         "deferred": "Posticipata",
         "rejected": "Rifiutata",
         "ignored": "Ignorata",
+        "withdrawn": "Ritirata",
     },
 }
 SEVERITY_LABELS = {
     "en": {s.value: s.label for s in Severity},
     "it": {"critical": "Critica", "high": "Alta", "medium": "Media", "low": "Bassa"},
 }
+
+# Statuses the sheet names by themselves; any other shows its latest answer.
+_STATUS_CATEGORIES = {Status.IGNORED: "ignored", Status.WITHDRAWN: "withdrawn"}
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -90,17 +96,31 @@ def export_rows(
     headers = HEADERS[language]
     yield [headers[column] for column in Column]
     categories, severities = CATEGORY_LABELS[language], SEVERITY_LABELS[language]
+    derived = DerivedIds()
     for rec in export_queryset(user, client_id=client_id).iterator(chunk_size=2000):
         tz = rec.client.tz
-        category = "ignored" if rec.status == Status.IGNORED else (rec.last_decision or "")
+        category = _STATUS_CATEGORIES.get(rec.status) or rec.last_decision or ""
         decided = category in ("accepted", "deferred", "rejected")
+        made = rec.created_at.astimezone(tz).date()
+        withdrawn = rec.status == Status.WITHDRAWN
+        # When the answer (or the withdrawal) was recorded: import records it then,
+        # so the review date and the QBR's "decisions of the period" come back too.
+        decided_at = rec.closed_at if withdrawn else rec.decided_at
         cells = {
             Column.CLIENT: rec.client.name,
-            Column.RECOMMENDATION: rec.body,
-            Column.DATE_MADE: rec.created_at.astimezone(tz).date(),
+            Column.RECOMMENDATION: rec.title,
+            # Blank when the text is the title (a one-column sheet's row): import
+            # then takes the text from the recommendation column, as it came.
+            Column.DETAILS: rec.body if rec.body != rec.title else "",
+            Column.DECIDED_ON: decided_at.astimezone(tz).date()
+            if category and decided_at
+            else None,
+            Column.DATE_MADE: made,
             Column.CATEGORY: categories.get(category, ""),
             Column.OWNER: rec.owner.get_username() if rec.owner else "",
-            Column.JUSTIFICATION: (rec.last_justification or "") if decided else "",
+            Column.JUSTIFICATION: rec.close_reason
+            if withdrawn
+            else ((rec.last_justification or "") if decided else ""),
             Column.PLANNED: rec.last_planned if category == "accepted" else None,
             Column.SEVERITY: severities.get(rec.severity, rec.severity),
             Column.TAGS: ", ".join(rec.tags),
@@ -108,7 +128,10 @@ def export_rows(
             Column.REVIEW_DATE: rec.review_at.astimezone(tz).date()
             if rec.review_at and rec.status == Status.REJECTED
             else None,
-            Column.EXTERNAL_ID: rec.external_id,
+            # Always written, the derived id of a recommendation made in Heeded too,
+            # so importing this file finds every row again (tracker.identity).
+            Column.EXTERNAL_ID: rec.external_id
+            or derived.next(client_name=rec.client.name, title=rec.title, date_made=made),
         }
         yield [cells[column] for column in Column]
 

@@ -7,7 +7,9 @@ from django import forms
 
 from accounts.models import User
 from clients.selectors import client_list_for
+from tracker.columns import HEADERS, Column, parse_mapping
 from tracker.export import FORMATS
+from tracker.layout import Mapping
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -36,12 +38,57 @@ class ImportForm(forms.Form):
         return upload
 
 
+def mapping_text(mapping: Mapping) -> str:
+    """A mapping as the hidden field carries it: one ``HEADER=column`` a line."""
+    return "\n".join(f"{h}={c.value if c else 'ignore'}" for h, c in mapping.items())
+
+
 class ConfirmForm(forms.Form):
     token = forms.RegexField(regex=r"^[0-9a-f]{64}$")
     filename = forms.CharField(max_length=255)
     sheet = forms.CharField(required=False, max_length=100)
     skip_invalid = forms.BooleanField(required=False)
     create_missing = forms.BooleanField(required=False)
+    # The columns mapped by hand on the preview, so the import is the one previewed.
+    mapping = forms.CharField(required=False, max_length=10_000)
+
+    def clean_mapping(self) -> Mapping:
+        mapping: Mapping = {}
+        for line in self.cleaned_data["mapping"].splitlines():
+            if line.strip():
+                try:
+                    header, column = parse_mapping(line)
+                except ValueError as exc:
+                    raise forms.ValidationError(str(exc)) from None
+                mapping[header] = column
+        return mapping
+
+
+class RemapForm(ConfirmForm):
+    """The preview's "columns not imported": a choice per column, previewed again."""
+
+    PREFIX = "column_"
+    # What the page carries unseen: the fields of the confirmation.
+    hidden_names = ("token", "filename", "sheet", "skip_invalid", "create_missing", "mapping")
+
+    def __init__(self, *args, columns: list[tuple[int, str, str, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        choices = [("", "not imported"), *((c.value, HEADERS["en"][c]) for c in Column)]
+        self.headers: dict[str, str] = {}
+        for position, described, header, current in columns:
+            name = f"{self.PREFIX}{position}"
+            self.headers[name] = header
+            self.fields[name] = forms.ChoiceField(
+                label=described, choices=choices, required=False, initial=current
+            )
+
+    def chosen(self) -> Mapping:
+        """The mapping the selects give (a blank select leaves the column as read)."""
+        mapping: Mapping = {}
+        for name, header in self.headers.items():
+            if value := self.cleaned_data.get(name):
+                mapping[header] = Column(value)
+        return mapping
 
 
 class ExportForm(forms.Form):

@@ -1,22 +1,30 @@
-"""Read a tracker sheet from CSV or XLSX into a header and numbered rows.
+"""Read a tracker sheet from CSV or XLSX into numbered rows; ``tracker.layout`` then
+finds the header among them (real sheets often have a title and a note above it).
 
 CSV: UTF-8 with or without a byte-order mark, else Windows-1252 (what Excel on an
-Italian or English Windows saves); the delimiter is whichever of , ; TAB | the header
-line uses most. XLSX (and XLS/ODS): python-calamine, a Rust reader that does not
-expand XML entities or fetch external references, so a hostile workbook cannot
-reach the file system or the network.
+Italian or English Windows saves). The delimiter is the one an Excel ``sep=;`` first
+line names, else whichever of , ; TAB | splits one of the first rows into the most
+known headers, else the one those rows use most. XLSX (and XLS/ODS): python-calamine,
+a Rust reader that does not expand XML entities or fetch external references, so a
+hostile workbook cannot reach the file system or the network.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import python_calamine
 
+from tracker.columns import recognise
+
 DELIMITERS = (",", ";", "\t", "|")
+# The header is looked for among this many non-blank rows at the top of the sheet.
+HEADER_SEARCH_ROWS = 20
+_SEP_LINE = re.compile(r'^"?sep=(.)"?[,;\t|]*\r?$', re.IGNORECASE)
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
@@ -27,13 +35,24 @@ class UnreadableFile(Exception):
 
 @dataclass
 class Sheet:
-    headers: list[str]
-    # (spreadsheet row number, cells): the header is row 1 in a CSV file
+    # (row number as the spreadsheet shows it, cells) of every non-blank row, the
+    # header and anything above it included; blank rows are left out.
     rows: list[tuple[int, list[object]]] = field(default_factory=list)
+    # The delimiter an Excel "sep=" first line named, for the report.
+    sep_line: str = ""
 
 
-def read_sheet(data: bytes, *, filename: str = "", sheet: str | None = None) -> Sheet:
-    """Parse ``data``; raise UnreadableFile with a reason when it cannot be read."""
+def read_sheet(
+    data: bytes,
+    *,
+    filename: str = "",
+    sheet: str | None = None,
+    is_header: Callable[[str], bool] = lambda h: recognise(h) is not None,
+) -> Sheet:
+    """Parse ``data``; raise UnreadableFile with a reason when it cannot be read.
+
+    ``is_header`` tells a known header (a hand-mapped one too) when guessing a CSV
+    file's delimiter."""
     if not data.strip():
         raise UnreadableFile("The file is empty.")
     name = filename.lower()
@@ -42,7 +61,7 @@ def read_sheet(data: bytes, *, filename: str = "", sheet: str | None = None) -> 
         return _read_workbook(data, sheet)
     if sheet:
         raise UnreadableFile("--sheet applies to workbooks (XLSX), not to CSV files.")
-    return _read_csv(data)
+    return _read_csv(data, is_header)
 
 
 def _decode(data: bytes) -> str:
@@ -63,27 +82,44 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in DELIMITERS}
+def _delimiter(lines: list[str], is_header: Callable[[str], bool]) -> str:
+    # The header may sit under a title, so every one of the top lines is a candidate:
+    # the delimiter that splits one of them into the most known headers wins.
+    def headers_found(delimiter: str) -> int:
+        rows = csv.reader(lines, delimiter=delimiter)
+        return max((sum(1 for cell in row if is_header(cell)) for row in rows), default=0)
+
+    found = {d: headers_found(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: found[d])
+    if found[best] >= 2:
+        return best
+    counts = {d: sum(line.count(d) for line in lines) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _read_csv(data: bytes) -> Sheet:
+def _read_csv(data: bytes, is_header: Callable[[str], bool]) -> Sheet:
     text = _decode(data)
     if "\x00" in text:
         raise UnreadableFile("The file contains binary data; save it as CSV or XLSX.")
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    first_line, _, rest = text.partition("\n")
+    sep_line = ""
+    if match := _SEP_LINE.match(first_line.strip("\ufeff ")):
+        # Excel writes "sep=;" so that it opens the file with that delimiter, and does
+        # not show that line as a row: the header after it is row 1.
+        sep_line, text = first_line.strip(), rest
+        delimiter = match[1]
+    else:
+        top = [line for line in text.splitlines() if line.strip()][:HEADER_SEARCH_ROWS]
+        delimiter = _delimiter(top, is_header)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        numbered = _non_blank(enumerate(reader, start=1))
-        _, headers = next(numbered, (0, []))
-        rows = [(number, list(cells)) for number, cells in numbered]
+        rows = [(number, list(cells)) for number, cells in _non_blank(enumerate(reader, 1))]
     except csv.Error as exc:
         raise UnreadableFile(f"The CSV file is malformed: {exc}.") from None
-    if not headers:
+    if not rows:
         raise UnreadableFile("The file has no header row.")
-    return Sheet(headers=[str(h).strip() for h in headers], rows=rows)
+    return Sheet(rows=rows, sep_line=sep_line)
 
 
 def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
@@ -98,22 +134,14 @@ def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
             ws = workbook.get_sheet_by_index(0)
         first_row = (ws.start or (0, 0))[0] + 1
         cells = ws.iter_rows()
-        numbered = _non_blank(enumerate(cells, start=first_row))
-        _, headers = next(numbered, (0, []))
-        rows = [(number, list(row)) for number, row in numbered]
+        rows = [(number, list(row)) for number, row in _non_blank(enumerate(cells, first_row))]
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for bad input
         raise UnreadableFile(f"The workbook cannot be read: {exc}.") from None
-    if not headers:
+    if not rows:
         raise UnreadableFile("The sheet has no header row.")
-    return Sheet(headers=[_header(h) for h in headers], rows=rows)
-
-
-def _header(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value or "").strip()
+    return Sheet(rows=rows)
 
 
 def _non_blank(rows: Iterator[tuple[int, list[object]]]) -> Iterator[tuple[int, list[object]]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from django.utils.text import slugify
 from accounts.choices import Role
 from accounts.models import User
 from clients.models import Client
+from clients.policy import policy_for
 from clients.selectors import client_list_for
 from clients.services import client_create, contact_create
 from ledger.actors import actor_label
@@ -35,13 +37,17 @@ from recommendations.services import (
     recommendation_expire_planned_date,
     recommendation_mark_ignored,
     recommendation_present,
+    recommendation_withdraw,
     response_record,
 )
-from tracker.columns import HEADERS, REQUIRED, Column, fold, recognise
+from tracker.columns import Column, fold, label, recognise
+from tracker.identity import DerivedIds, stable_external_id
+from tracker.layout import Layout, Mapping, locate
 from tracker.reader import Sheet, UnreadableFile, read_sheet
 from tracker.values import (
     AWAITING,
     IGNORED,
+    WITHDRAWN,
     BadValue,
     parse_category,
     parse_date,
@@ -57,7 +63,7 @@ TITLE_MAX = 200
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
     "title": Column.RECOMMENDATION,
-    "body": Column.RECOMMENDATION,
+    "body": Column.DETAILS,
     "severity": Column.SEVERITY,
     "tags": Column.TAGS,
     "owner": Column.OWNER,
@@ -96,6 +102,14 @@ class ImportReport:
     committed: bool = False
     # (row, outcome, external id) for the preview page
     outcomes: list[tuple[int, str, str]] = field(default_factory=list)
+    # What the file as a whole did that the user should know: rows skipped above the
+    # header, columns not imported, a decision column nobody mapped.
+    notes: list[str] = field(default_factory=list)
+    # (row, sentence): a date the import chose because the sheet left it blank.
+    defaults: list[tuple[int, str]] = field(default_factory=list)
+    # The columns the preview page offers to map by hand: (position, "column F
+    # 'Stato'", header, the column it is mapped to or "").
+    choosable: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,8 +134,10 @@ class ImportReport:
 class _Row:
     number: int
     client: str
-    text: str
+    title: str
+    body: str
     date_made: dt.date
+    decided_on: dt.date | None
     category: str
     owner: str
     justification: str
@@ -139,13 +155,6 @@ class _Refused(Exception):
         self.message = message
 
 
-def stable_external_id(*, client_name: str, text: str, date_made: dt.date) -> str:
-    """The id of a row that has none: a hash of what identifies it in the sheet, so the
-    same row imported again finds the same recommendation."""
-    key = f"{fold(client_name)}\n{' '.join(text.split())}\n{date_made.isoformat()}"
-    return "sheet-" + hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
 def tracker_import(
     *,
     source: bytes | str | Path,
@@ -156,8 +165,12 @@ def tracker_import(
     skip_invalid: bool = False,
     create_missing: bool = False,
     sheet: str | None = None,
+    mapping: Mapping | None = None,
 ) -> ImportReport:
     """Import a CSV or XLSX tracker sheet given as bytes or as a path (str or Path).
+
+    ``mapping`` names columns by hand: {"Stato": Column.CATEGORY, "Note": None} (None
+    leaves the column out), for headers the sheet's own words do not make clear.
 
     Every row is checked and counted. The rows are written only when this is not a dry
     run and either no row was refused or ``skip_invalid`` is set; otherwise the one
@@ -175,17 +188,37 @@ def tracker_import(
             raise UnreadableFile(f"Cannot open {source}: {exc.strerror}.") from None
     else:
         data = source
-    parsed = read_sheet(data, filename=filename, sheet=sheet)
+    parsed = _read(data, filename=filename, sheet=sheet, mapping=mapping)
     report = ImportReport(
         filename=filename or "upload", file_sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run
     )
-    importer = _Importer(parsed, report, actor=actor, now=now, create_missing=create_missing)
+    importer = _Importer(
+        parsed, report, actor=actor, now=now, create_missing=create_missing, mapping=mapping
+    )
     with transaction.atomic():
         importer.run()
         report.committed = not dry_run and (skip_invalid or report.refused == 0)
         if not report.committed:
             transaction.set_rollback(True)
     return report
+
+
+def _read(data: bytes, *, filename: str, sheet: str | None, mapping: Mapping | None) -> Sheet:
+    mapped = {fold(header) for header, column in (mapping or {}).items() if column is not None}
+    return read_sheet(
+        data,
+        filename=filename,
+        sheet=sheet,
+        is_header=lambda h: recognise(h) is not None or fold(h) in mapped,
+    )
+
+
+def sheet_layout(
+    data: bytes, *, filename: str = "", sheet: str | None = None, mapping: Mapping | None = None
+) -> Layout:
+    """Where the header of ``data`` is and what its columns mean, without importing;
+    raise UnreadableFile as tracker_import would."""
+    return locate(_read(data, filename=filename, sheet=sheet, mapping=mapping).rows, mapping)
 
 
 class _Importer:
@@ -197,58 +230,122 @@ class _Importer:
         actor: User,
         now: dt.datetime,
         create_missing: bool,
+        mapping: Mapping | None = None,
     ) -> None:
-        self.sheet = sheet
         self.report = report
         self.actor = actor
         self.now = now
         self.create_missing = create_missing
-        self.index: dict[Column, int] = {}
-        self.names: dict[Column, str] = {}
-        for position, header in enumerate(sheet.headers):
-            column = recognise(header)
-            if column is None:
-                continue
-            if column in self.index:
-                raise UnreadableFile(
-                    f"Columns {self.names[column]!r} and {header!r} both mean "
-                    f"{HEADERS['en'][column].lower()}; keep one."
-                )
-            self.index[column] = position
-            self.names[column] = header
-        missing = [HEADERS["en"][c] for c in REQUIRED if c not in self.index]
-        if missing:
-            raise UnreadableFile(
-                f"The sheet has no {' or '.join(missing)} column "
-                f"(recognised headers include {', '.join(HEADERS['en'].values())} "
-                f"and {', '.join(HEADERS['it'].values())})."
-            )
+        self.layout: Layout = locate(sheet.rows, mapping)
+        self.index = self.layout.index
+        # The rows below the header; the header and what is above it are not data.
+        self.data_rows = [(n, cells) for n, cells in sheet.rows if n > self.layout.header_row]
+        sheet.rows = []  # the importer holds the only copy of the cells from here
+        self.note_layout(sheet)
         # A technician imports into the clients they are assigned to; any other name
         # reads as unknown, so the sheet cannot probe for clients they may not see.
         self.clients = {fold(c.name): c for c in client_list_for(actor)}
         self.clients.update({fold(c.slug): c for c in self.clients.values()})
-        self.users: dict[str, User] = {}
-        for user in User.objects.all():
-            for key in (user.username, user.email, user.get_full_name()):
+        # An owner is matched by username first (what export writes), then e-mail,
+        # then loosely by name: "marco.verdi" must find marco.verdi even when someone
+        # else's full name folds to the same letters.
+        self.users_exact: dict[str, User] = {}
+        self.users_loose: dict[str, User] = {}
+        users = list(User.objects.all())
+        for user in users:
+            self.users_exact.setdefault(user.username.casefold(), user)
+        for user in users:
+            if user.email:
+                self.users_exact.setdefault(user.email.casefold(), user)
+            for key in (user.username, user.get_full_name()):
                 if key:
-                    self.users.setdefault(fold(key), user)
+                    self.users_loose.setdefault(fold(key), user)
+        # Per client, the derived ids of its recommendations that have no external id
+        # (made in Heeded), filled when a row of that client first needs them.
+        self.derived: dict[int, dict[str, int]] = {}
 
     def column_name(self, column: Column) -> str:
-        return self.names.get(column) or HEADERS["en"][column]
+        return self.layout.name(column)
+
+    def note_layout(self, sheet: Sheet) -> None:
+        layout, notes = self.layout, self.report.notes
+        if layout.skipped:
+            above = "; ".join(f"row {n} {line[:80]!r}" for n, line in layout.skipped)
+            notes.append(f"the header is row {layout.header_row}; skipped above it: {above}")
+        if sheet.sep_line:
+            notes.append(f"the first line {sheet.sep_line!r} set the delimiter")
+        for position in layout.unused:
+            shadow = layout.shadowed.get(position)
+            why = (
+                f" ({layout.describe(layout.index[shadow])} is the {label(shadow)})"
+                if shadow is not None
+                else ""
+            )
+            notes.append(f"{layout.describe(position)} was not imported{why}")
+        for position, column in sorted(layout.mapped.items()):
+            target = f"imported as the {label(column)}" if column else "left out, as mapped"
+            notes.append(f"{layout.describe(position)} is {target}")
+        self.report.choosable = layout.choosable()
+
+    def note_unnamed_columns(self) -> None:
+        """Values under no header are not imported either; say where they are."""
+        headers = self.layout.headers
+        unnamed: dict[int, int] = {}
+        for _, cells in self.data_rows:
+            for position, value in enumerate(cells):
+                if (position >= len(headers) or not headers[position]) and text(value):
+                    unnamed[position] = unnamed.get(position, 0) + 1
+        for position, count in sorted(unnamed.items()):
+            self.report.notes.append(
+                f"{self.layout.describe(position)} has no header; its values ({count} "
+                f"row{'s' if count != 1 else ''}) were not imported"
+            )
+
+    def warn_unmapped_decisions(self) -> None:
+        """A sheet with no response category column whose decisions sit in a column we
+        did not recognise would import every row as awaiting a response: say so."""
+        if Column.CATEGORY in self.index:
+            return
+        for position in self.layout.unused:
+            filled = decisions = 0
+            example = ""
+            for _, cells in self.data_rows:
+                value = text(cells[position]) if position < len(cells) else ""
+                if not value:
+                    continue
+                filled += 1
+                try:
+                    category = parse_category(value)
+                except BadValue:
+                    continue
+                if category != AWAITING:
+                    decisions += 1
+                    example = example or value
+            if decisions and decisions * 2 >= filled:
+                header = self.layout.headers[position]
+                self.report.notes.append(
+                    f"warning: {self.layout.describe(position)} holds response categories "
+                    f"({decisions} of {filled} filled cells, e.g. {example!r}) but the sheet "
+                    "has no response category column, so every row is imported as awaiting "
+                    f'a response; map it with --map "{header}=response category" or on '
+                    "the preview page."
+                )
 
     def refuse(self, number: int, column: Column, message: str) -> None:
         self.report.errors.append(RowError(number, self.column_name(column), message))
 
     def run(self) -> None:
+        self.note_unnamed_columns()
+        self.warn_unmapped_decisions()
         rows: list[_Row] = []
-        for number, cells in self.sheet.rows:
+        for number, cells in self.data_rows:
             self.report.rows += 1
             row = self.parse(number, cells)
             if row is None:
                 self.report.refused += 1
             else:
                 rows.append(row)
-        self.sheet.rows = []  # the parsed rows replace the raw cells
+        self.data_rows = []  # the parsed rows replace the raw cells
         seen: dict[tuple[str, str], int] = {}
         # Oldest first, so each client's chain tells the imported history in order.
         for row in sorted(rows, key=lambda r: (r.date_made, r.number)):
@@ -265,6 +362,7 @@ class _Importer:
                 continue
             seen[key] = row.number
             self.added: list[tuple[dict, str]] = []
+            self.row_defaults: list[str] = []
             try:
                 with transaction.atomic():
                     outcome = self.apply(row)
@@ -277,8 +375,10 @@ class _Importer:
                 continue
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
             self.report.outcomes.append((row.number, outcome, row.external_id))
+            self.report.defaults += [(row.number, line) for line in self.row_defaults]
         self.report.errors.sort(key=lambda e: e.row)
         self.report.outcomes.sort()
+        self.report.defaults.sort()
 
     # --- reading a row ---------------------------------------------------------------
 
@@ -300,10 +400,10 @@ class _Importer:
                 return None
 
         client = text(cell(Column.CLIENT))
-        body = text(cell(Column.RECOMMENDATION))
+        title = text(cell(Column.RECOMMENDATION))
         if not client:
             self.refuse(number, Column.CLIENT, "the client is missing.")
-        if not body:
+        if not title:
             self.refuse(number, Column.RECOMMENDATION, "the recommendation is missing.")
         date_made = parsed(Column.DATE_MADE, parse_date)
         if date_made is None and len(self.report.errors) == errors:
@@ -313,6 +413,23 @@ class _Importer:
         elif date_made is not None and date_made > self.now.date():
             self.refuse(number, Column.DATE_MADE, f"{date_made.isoformat()} is in the future.")
         category = parsed(Column.CATEGORY, parse_category)
+        decided_on = parsed(Column.DECIDED_ON, parse_date)
+        if decided_on is not None and not category:
+            self.refuse(
+                number,
+                Column.DECIDED_ON,
+                "a decision date needs a response category; fill in the category or clear "
+                "the date.",
+            )
+        elif decided_on is not None and date_made is not None and decided_on < date_made:
+            self.refuse(
+                number,
+                Column.DECIDED_ON,
+                f"the decision ({decided_on.isoformat()}) cannot come before the "
+                f"recommendation was made ({date_made.isoformat()}).",
+            )
+        elif decided_on is not None and decided_on > self.now.date():
+            self.refuse(number, Column.DECIDED_ON, f"{decided_on.isoformat()} is in the future.")
         planned = parsed(Column.PLANNED, parse_date)
         deferred_until = parsed(Column.DEFERRED_UNTIL, parse_date)
         parsed(Column.REVIEW_DATE, parse_date)  # checked, not stored: the policy sets it
@@ -324,13 +441,16 @@ class _Importer:
             # row's date there is the date it was deferred to.
             deferred_until, planned = planned, None
         external_id = text(cell(Column.EXTERNAL_ID)) or stable_external_id(
-            client_name=client, text=body, date_made=date_made
+            client_name=client, text=title, date_made=date_made
         )
         return _Row(
             number=number,
             client=client,
-            text=body,
+            title=_title(title),
+            # A sheet with only one text column has the whole text there.
+            body=text(cell(Column.DETAILS)) or title,
             date_made=date_made,
+            decided_on=decided_on,
             category=category or AWAITING,
             owner=text(cell(Column.OWNER)),
             justification=text(cell(Column.JUSTIFICATION)),
@@ -344,16 +464,17 @@ class _Importer:
     # --- writing a row ---------------------------------------------------------------
 
     def apply(self, row: _Row) -> str:
+        self.defaulted: dict[str, str] = {}
         client = self.client_for(row)
         owner = self.owner_for(row)
-        existing = Recommendation.objects.filter(client=client, external_id=row.external_id).first()
+        existing = self.find(client, row.external_id)
         try:
             if existing is None:
                 rec = self.create(row, client, owner)
                 outcome = "created"
             else:
                 rec = existing
-                if sheet_state(rec) == _row_state(row):
+                if _matches(sheet_state(rec), row):
                     return "unchanged"
                 self.answer(rec, row, at=self.now)
                 outcome = "updated"
@@ -366,22 +487,52 @@ class _Importer:
             column = _FIELD_COLUMNS.get(field_name, Column.RECOMMENDATION)
             raise _Refused(column, " ".join(messages)) from None
         head = Head.objects.get(client=client)
+        data: dict[str, object] = {
+            "file_sha256": self.report.file_sha256,
+            "filename": self.report.filename,
+            "row": row.number,
+            "external_id": row.external_id,
+            "outcome": outcome,
+            "through_seq": head.seq,
+        }
+        if self.defaulted:
+            # The dates the import chose because the row left them blank, so the
+            # ledger tells a client's own date from the policy's.
+            data["defaulted_by_import"] = dict(self.defaulted)
         event_append(
             client=client,
             kind="tracker.imported",
             actor=actor_label(self.actor),
             at=self.now,
             recommendation_id=rec.pk,
-            data={
-                "file_sha256": self.report.file_sha256,
-                "filename": self.report.filename,
-                "row": row.number,
-                "external_id": row.external_id,
-                "outcome": outcome,
-                "through_seq": head.seq,
-            },
+            data=data,
         )
         return outcome
+
+    def find(self, client: Client, external_id: str) -> Recommendation | None:
+        rec = Recommendation.objects.filter(client=client, external_id=external_id).first()
+        if rec is not None or not external_id.startswith("sheet-"):
+            return rec
+        # A recommendation made in Heeded has no external id; its exported row carries
+        # the derived one, which finds it here, so re-importing an export creates
+        # nothing. Ordered as export orders them, so "-2" ids match too.
+        if client.pk not in self.derived:
+            ids = DerivedIds()
+            self.derived[client.pk] = {
+                ids.next(
+                    client_name=client.name,
+                    title=title,
+                    date_made=created_at.astimezone(client.tz).date(),
+                ): pk
+                for pk, title, created_at in Recommendation.objects.filter(
+                    client=client, external_id=""
+                )
+                .exclude(status=Status.DRAFT)
+                .order_by("created_at", "id")
+                .values_list("pk", "title", "created_at")
+            }
+        pk = self.derived[client.pk].get(external_id)
+        return Recommendation.objects.get(pk=pk) if pk is not None else None
 
     def client_for(self, row: _Row) -> Client:
         client = self.clients.get(fold(row.client))
@@ -418,7 +569,7 @@ class _Importer:
     def owner_for(self, row: _Row) -> User | None:
         if not row.owner:
             return None
-        user = self.users.get(fold(row.owner))
+        user = self.users_exact.get(row.owner.casefold()) or self.users_loose.get(fold(row.owner))
         if user is not None:
             return user
         if not self.create_missing:
@@ -426,14 +577,20 @@ class _Importer:
                 Column.OWNER,
                 f"no staff member is called {row.owner!r} (use --create-missing to add them).",
             )
-        username = row.owner.lower() if "@" not in row.owner else row.owner.split("@")[0].lower()
-        username = slugify(username).replace("-", ".")[:150] or "owner"
+        email = "@" in row.owner
+        local = row.owner.split("@")[0] if email else row.owner
+        if _USERNAME.match(local):
+            # A username (what export writes) or an address's local part is kept as it
+            # is, so "marco.verdi" comes back as marco.verdi.
+            username = local
+        else:
+            username = slugify(local).replace("-", ".")[:150] or "owner"
         if User.objects.filter(username=username).exists():
             raise _Refused(Column.OWNER, f"the username {username!r} is taken by someone else.")
-        first, _, last = row.owner.partition(" ") if "@" not in row.owner else ("", "", "")
+        first, _, last = row.owner.partition(" ") if " " in row.owner else ("", "", "")
         user = User(
             username=username,
-            email=row.owner if "@" in row.owner else "",
+            email=row.owner if email else "",
             first_name=first[:150],
             last_name=last[:150],
             role=Role.TECHNICIAN,
@@ -441,19 +598,18 @@ class _Importer:
         # No password: they sign in once an admin sets one or sends a reset link.
         user.set_unusable_password()
         user.save()
-        self.users[fold(row.owner)] = user
-        self.added.append((self.users, fold(row.owner)))
+        self.users_exact[row.owner.casefold()] = user
+        self.added.append((self.users_exact, row.owner.casefold()))
         return user
 
     def create(self, row: _Row, client: Client, owner: User | None) -> Recommendation:
         made_at = dt.datetime.combine(row.date_made, dt.time(12), tzinfo=client.tz)
-        title = _title(row.text)
         rec = recommendation_create(
             client=client,
             actor=self.actor,
             now=made_at,
-            title=title,
-            body=row.text,
+            title=row.title,
+            body=row.body,
             severity=row.severity,
             tags=row.tags,
             owner=owner,
@@ -465,7 +621,14 @@ class _Importer:
             recommendation=rec, actor=self.actor, now=made_at, notify_client=False
         )
         if row.category:
-            rec = self.answer(rec, row, at=made_at)
+            # Answered on the decision date when the sheet has one, else (as the
+            # seven-column template cannot say) on the date made.
+            decided_at = (
+                dt.datetime.combine(row.decided_on, dt.time(12), tzinfo=client.tz)
+                if row.decided_on
+                else made_at
+            )
+            rec = self.answer(rec, row, at=decided_at)
         return rec
 
     def answer(self, rec: Recommendation, row: _Row, *, at: dt.datetime) -> Recommendation:
@@ -479,6 +642,19 @@ class _Importer:
             return recommendation_mark_ignored(
                 recommendation=rec, now=at, actor=self.actor, reason="imported spreadsheet"
             )
+        if row.category == WITHDRAWN:
+            # The MSP took it back; the sheet's justification is why.
+            return recommendation_withdraw(
+                recommendation=rec,
+                actor=self.actor,
+                now=at,
+                reason=row.justification or "withdrawn, as the imported spreadsheet says",
+            )
+        planned, deferred_until = row.planned, row.deferred_until
+        if row.category == Decision.ACCEPTED and planned is None:
+            planned = self.default_date(rec, row, at=at, field="planned_for")
+        elif row.category == Decision.DEFERRED and deferred_until is None:
+            deferred_until = self.default_date(rec, row, at=at, field="deferred_until")
         response_record(
             recommendation=rec,
             decision=row.category,
@@ -487,18 +663,62 @@ class _Importer:
             recorded_by=self.actor,
             responder_name=RESPONDER_NAME,
             justification=row.justification,
-            planned_for=row.planned,
-            deferred_until=row.deferred_until,
+            planned_for=planned,
+            deferred_until=deferred_until,
             evidence_ref=f"sha256:{self.report.file_sha256}#row={row.number}",
         )
-        if row.category == Decision.ACCEPTED and row.planned and row.planned < self.now.date():
+        if row.category == Decision.ACCEPTED and planned and planned < self.now.date():
             # The planned date passed long ago: record its lapse as of the day after.
-            lapse_at = deadlines.planned_date_lapses_at(row.planned, rec.client.tz)
+            lapse_at = deadlines.planned_date_lapses_at(planned, rec.client.tz)
             if lapse_at <= self.now:
                 rec = recommendation_expire_planned_date(
                     recommendation=rec, now=lapse_at, actor=self.actor
                 )
         return rec
+
+    def default_date(
+        self, rec: Recommendation, row: _Row, *, at: dt.datetime, field: str
+    ) -> dt.date:
+        """The date a row that left it blank gets, from the client's follow-up policy,
+        counted from when the answer is recorded (``at``):
+
+        - accepted, no planned date: the policy's response window for the severity
+          (7 days for critical … 30 for low by default): accepting without a date
+          means "soon", and that window is how soon the MSP expects action;
+        - deferred, no date: when the policy would put a rejection decided then to
+          the client again (12 months, or the next QBR): "not now, ask us later".
+
+        A date already past (a row from years ago) is kept, as a dated row's would be:
+        the lapse of a planned date is recorded below, and the follow-up sweep asks
+        again about a deferral that has ended.
+        """
+        tz = rec.client.tz
+        if field == "planned_for":
+            due = deadlines.response_due_at(
+                policy=policy_for(rec.client), severity=rec.severity, presented_at=at, tz=tz
+            )
+            day, verb = due.astimezone(tz).date(), "planned for"
+        else:
+            review = deadlines.rejection_review_at(
+                policy=policy_for(rec.client),
+                decided_at=at,
+                tz=tz,
+                qbr_cadence_months=int(rec.client.qbr_cadence_months),
+            )
+            day, verb = review.astimezone(tz).date(), "deferred to"
+        line = f"no date; {verb} {day.isoformat()}, the policy default"
+        if day < self.now.date():
+            line += (
+                ", already past (recorded as lapsed)"
+                if field == "planned_for"
+                else ", already past (the follow-up sweep will ask the client again)"
+            )
+        self.row_defaults.append(line)
+        self.defaulted[field] = day.isoformat()
+        return day
+
+
+_USERNAME = re.compile(r"^[\w.+-]{1,150}$")
 
 
 def _title(body: str) -> str:
@@ -522,21 +742,35 @@ def sheet_state(rec: Recommendation) -> State:
     planned date, deferred-until date), from its latest response."""
     if rec.status == Status.IGNORED:
         return (IGNORED, "", None, None)
+    if rec.status == Status.WITHDRAWN:
+        return (WITHDRAWN, rec.close_reason, None, None)
     latest = rec.responses.order_by("-recorded_at", "-id").first()
     if latest is None:
         return (AWAITING, "", None, None)
     return (latest.decision, latest.justification, latest.planned_for, latest.deferred_until)
 
 
-def _row_state(row: _Row) -> State:
+def _matches(state: State, row: _Row) -> bool:
+    """Whether the row says what ``state`` says. A blank date says nothing: the row
+    that had its date chosen by the policy default is unchanged when imported again."""
+    category, justification, planned, deferred_until = state
     if row.category in (AWAITING, IGNORED):
-        return (row.category, "", None, None)
+        return state == (row.category, "", None, None)
+    if row.category == WITHDRAWN:
+        return category == WITHDRAWN and row.justification in ("", justification)
     return (
-        row.category,
-        row.justification,
-        row.planned if row.category == Decision.ACCEPTED else None,
-        row.deferred_until if row.category == Decision.DEFERRED else None,
+        category == row.category
+        and justification == row.justification
+        and (row.category != Decision.ACCEPTED or row.planned in (None, planned))
+        and (row.category != Decision.DEFERRED or row.deferred_until in (None, deferred_until))
     )
 
 
-__all__ = ["ImportReport", "RowError", "UnreadableFile", "sheet_state", "tracker_import"]
+__all__ = [
+    "ImportReport",
+    "RowError",
+    "UnreadableFile",
+    "sheet_layout",
+    "sheet_state",
+    "tracker_import",
+]

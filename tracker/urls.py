@@ -6,6 +6,7 @@ app_name = "tracker"
 urlpatterns = [
     path("", views.tracker_page, name="tracker"),
     path("preview/", views.tracker_preview, name="tracker_preview"),
+    path("remap/", views.tracker_remap, name="tracker_remap"),
     path("confirm/", views.tracker_confirm, name="tracker_confirm"),
     path("export/", views.tracker_export, name="tracker_export"),
 ]

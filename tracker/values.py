@@ -19,6 +19,7 @@ class BadValue(ValueError):
 
 AWAITING = ""
 IGNORED = "ignored"
+WITHDRAWN = "withdrawn"
 
 _CATEGORIES = {
     "accepted": "accepted",
@@ -43,6 +44,10 @@ _CATEGORIES = {
     "ignorata": IGNORED,
     "ignorato": IGNORED,
     "noresponse": IGNORED,
+    "withdrawn": WITHDRAWN,
+    "withdraw": WITHDRAWN,
+    "ritirata": WITHDRAWN,
+    "ritirato": WITHDRAWN,
     "awaiting": AWAITING,
     "awaitingresponse": AWAITING,
     "pending": AWAITING,
@@ -135,15 +140,17 @@ def _serial(number: float, raw: str) -> dt.date:
 
 
 def parse_category(value: object) -> str:
-    """'accepted', 'deferred', 'rejected', 'ignored', or '' (awaiting a response)."""
+    """'accepted', 'deferred', 'rejected', 'ignored', 'withdrawn' (by the MSP), or ''
+    (awaiting a response)."""
     raw = text(value)
     if not raw:
         return AWAITING
     category = _CATEGORIES.get(fold(raw))
     if category is None:
         raise BadValue(
-            f"{raw!r} is not a response category; use Accepted, Deferred, Rejected, Ignored "
-            "(or Accettata, Posticipata, Rifiutata, Ignorata), or leave it blank."
+            f"{raw!r} is not a response category; use Accepted, Deferred, Rejected, Ignored, "
+            "Withdrawn (or Accettata, Posticipata, Rifiutata, Ignorata, Ritirata), or leave "
+            "it blank."
         )
     return category
 

@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.export import csv_chunks, export_rows, write_xlsx
-from tracker.forms import ConfirmForm, ExportForm, ImportForm
+from tracker.forms import ConfirmForm, ExportForm, ImportForm, RemapForm, mapping_text
+from tracker.layout import Mapping
 from tracker.reader import UnreadableFile
-from tracker.services import tracker_import
+from tracker.services import ImportReport, sheet_layout, tracker_import
 
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -85,15 +86,59 @@ def tracker_preview(request: HttpRequest) -> HttpResponse:
         return _page(request, status=400, form=form)
     token = hashlib.sha256(data).hexdigest()
     _upload_path(request.user.pk, token).write_bytes(data)
-    confirm = ConfirmForm(
-        initial={
-            "token": token,
-            "filename": upload.name,
-            **options,
-            "sheet": options["sheet"] or "",
-        }
-    )
-    return _page(request, form=form, report=report, confirm=confirm)
+    initial = {"token": token, "filename": upload.name, **options, "sheet": options["sheet"] or ""}
+    return _page(request, form=form, **_confirmation(report, initial, {}))
+
+
+def _confirmation(
+    report: ImportReport, initial: dict[str, object], mapping: Mapping
+) -> dict[str, object]:
+    """The preview's two forms: confirm this very import, or map columns and preview
+    again (a select per column the sheet has but the import does not use)."""
+    initial = {**initial, "mapping": mapping_text(mapping)}
+    remap = RemapForm(initial=initial, columns=report.choosable) if report.choosable else None
+    return {"report": report, "confirm": ConfirmForm(initial=initial), "remap": remap}
+
+
+@login_required
+@require_POST
+def tracker_remap(request: HttpRequest) -> HttpResponse:
+    """Preview the uploaded file again with the columns chosen on the preview page."""
+    _require_writer(request)
+    stale = "That preview is no longer valid; upload the file again."
+    base = ConfirmForm(request.POST)
+    path = _upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None
+    if path is None or not path.is_file():
+        messages.error(request, stale)
+        return redirect("tracker:tracker")
+    data, options = path.read_bytes(), base.cleaned_data
+    sheet = options["sheet"] or None
+    try:
+        # The selects were drawn for the layout the previous mapping gave.
+        layout = sheet_layout(
+            data, filename=options["filename"], sheet=sheet, mapping=options["mapping"]
+        )
+        form = RemapForm(request.POST, columns=layout.choosable())
+        if not form.is_valid():
+            messages.error(request, stale)
+            return redirect("tracker:tracker")
+        mapping = form.chosen()
+        report = tracker_import(
+            source=data,
+            filename=options["filename"],
+            actor=request.user,
+            now=timezone.now(),
+            dry_run=True,
+            sheet=sheet,
+            skip_invalid=options["skip_invalid"],
+            create_missing=options["create_missing"],
+            mapping=mapping,
+        )
+    except UnreadableFile as exc:
+        messages.error(request, str(exc))
+        return redirect("tracker:tracker")
+    initial = {k: options[k] for k in ("token", "filename", "skip_invalid", "create_missing")}
+    return _page(request, **_confirmation(report, {**initial, "sheet": sheet or ""}, mapping))
 
 
 @login_required
@@ -117,6 +162,7 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
             sheet=form.cleaned_data["sheet"] or None,
             skip_invalid=form.cleaned_data["skip_invalid"],
             create_missing=form.cleaned_data["create_missing"],
+            mapping=form.cleaned_data["mapping"],
         )
     except UnreadableFile as exc:
         messages.error(request, str(exc))

@@ -24,12 +24,11 @@ MESSY_ERRORS = [
     "row 8, column Cliente: no client is called 'Zeta Srl' (use --create-missing to add it).",
     "row 9, column Follow-up owner: no staff member is called 'Giovanni Verdi' "
     "(use --create-missing to add them).",
-    "row 10, column Deferred until: A deferral needs the date it is deferred to.",
     "row 11, column Planned implementation date: "
     "The planned implementation date cannot be in the past.",
     "row 13, column Categoria di risposta: 'maybe' is not a response category; use Accepted, "
-    "Deferred, Rejected, Ignored (or Accettata, Posticipata, Rifiutata, Ignorata), "
-    "or leave it blank.",
+    "Deferred, Rejected, Ignored, Withdrawn (or Accettata, Posticipata, Rifiutata, Ignorata, "
+    "Ritirata), or leave it blank.",
 ]
 
 
@@ -46,7 +45,7 @@ def test_it_reports_every_bad_row_of_a_messy_sheet_and_imports_nothing(world, me
     before = _stored()
     report = tracker_import(source=messy, filename="messy.csv", actor=world["admin"], now=now)
     assert [str(e) for e in report.errors] == MESSY_ERRORS
-    assert (report.created, report.unchanged, report.updated, report.refused) == (3, 0, 0, 8)
+    assert (report.created, report.unchanged, report.updated, report.refused) == (4, 0, 0, 7)
     assert not report.committed
     assert _stored() == before
 
@@ -66,7 +65,7 @@ def test_skip_invalid_imports_the_good_rows_with_their_history(world, messy, now
     report = tracker_import(
         source=messy, filename="messy.csv", actor=world["admin"], now=now, skip_invalid=True
     )
-    assert report.committed and (report.created, report.refused) == (3, 8)
+    assert report.committed and (report.created, report.refused) == (4, 7)
     mfa = Recommendation.objects.get(title="Enable MFA on the VPN")
     assert mfa.status == "accepted" and mfa.severity == "high"
     assert mfa.planned_date_lapsed_on == dt.date(2025, 2, 28)
@@ -86,6 +85,7 @@ def test_skip_invalid_imports_the_good_rows_with_their_history(world, messy, now
         (2, "created"),
         (4, "created"),
         (5, "created"),
+        (10, "created"),
     ]
     assert {e.data["file_sha256"] for e in marks} == {report.file_sha256}
     assert verify_all().ok
@@ -95,7 +95,7 @@ def test_importing_the_same_file_again_changes_nothing(world, messy, now):
     tracker_import(source=messy, actor=world["admin"], now=now, skip_invalid=True)
     before = _stored()
     again = tracker_import(source=messy, actor=world["admin"], now=now, skip_invalid=True)
-    assert (again.created, again.unchanged, again.updated, again.refused) == (0, 3, 0, 8)
+    assert (again.created, again.unchanged, again.updated, again.refused) == (0, 4, 0, 7)
     assert _stored() == before
 
 
@@ -158,3 +158,148 @@ def test_an_unreadable_file_is_refused_as_a_whole(world, now, data, message):
     with pytest.raises(UnreadableFile, match=message):
         tracker_import(source=data, actor=world["admin"], now=now)
     assert not Recommendation.objects.exists()
+
+
+UNDATED = "Client,Recommendation,Date made,Response category,Justification,Severity"
+
+
+def test_a_deferral_without_a_date_is_deferred_to_the_policy_review_horizon(world, now):
+    sheet = csv_bytes(
+        UNDATED,
+        "Acme Dental,Encrypt the laptops,2026-02-10,Deferred,Waiting for the new hardware,",
+    )
+    report = tracker_import(source=sheet, actor=world["admin"], now=now)
+    assert report.ok and report.defaults == [
+        (2, "no date; deferred to 2027-02-10, the policy default")
+    ]
+    rec = Recommendation.objects.get()
+    assert (rec.status, rec.deferred_until) == ("deferred", dt.date(2027, 2, 10))
+    mark = Event.objects.get(kind="tracker.imported")
+    assert mark.data["defaulted_by_import"] == {"deferred_until": "2027-02-10"}
+    assert verify_all().ok
+    # The blank date does not contradict the chosen one: importing again changes nothing.
+    before = _stored()
+    again = tracker_import(source=sheet, actor=world["admin"], now=now)
+    assert (again.unchanged, again.updated, again.defaults) == (1, 0, [])
+    assert _stored() == before
+
+
+def test_the_deferral_default_follows_the_clients_own_policy(world, now):
+    from clients.models import Client
+    from followup.models import ClientPolicy
+
+    acme = Client.objects.get(name="Acme Dental")
+    ClientPolicy.objects.create(client=acme, tier="Gold", rejection_review_months=6)
+    sheet = csv_bytes(UNDATED, "Acme Dental,Encrypt the laptops,2026-02-10,Deferred,Budget,")
+    report = tracker_import(source=sheet, actor=world["admin"], now=now)
+    assert report.defaults == [(2, "no date; deferred to 2026-08-10, the policy default")]
+
+
+def test_an_acceptance_without_a_date_is_planned_within_the_response_window(world, now):
+    sheet = csv_bytes(
+        UNDATED,
+        # Critical: 7 days, already past at the import, so its lapse is recorded too.
+        "Acme Dental,Patch the firewall,2026-02-20,Accepted,,critical",
+        "Acme Dental,Filter inbound e-mail,2026-02-25,Accettata,,",
+    )
+    report = tracker_import(source=sheet, actor=world["admin"], now=now)
+    assert report.defaults == [
+        (
+            2,
+            "no date; planned for 2026-02-27, the policy default, "
+            "already past (recorded as lapsed)",
+        ),
+        (3, "no date; planned for 2026-03-11, the policy default"),
+    ]
+    firewall = Recommendation.objects.get(title="Patch the firewall")
+    assert firewall.planned_for == firewall.planned_date_lapsed_on == dt.date(2026, 2, 27)
+    mail = Recommendation.objects.get(title="Filter inbound e-mail")
+    assert (mail.status, mail.planned_for) == ("accepted", dt.date(2026, 3, 11))
+
+
+def test_an_old_undated_deferral_keeps_its_past_default_for_the_sweep_to_ask_again(world, now):
+    from clients.policy import policy_for
+    from recommendations.deadlines import next_step
+
+    sheet = csv_bytes(UNDATED, "Bravo Legal,Offsite backups,12/05/2023,Posticipata,Budget,")
+    report = tracker_import(source=sheet, actor=world["admin"], now=now)
+    assert report.defaults == [
+        (
+            2,
+            "no date; deferred to 2024-05-11, the policy default, already past "
+            "(the follow-up sweep will ask the client again)",
+        )
+    ]
+    rec = Recommendation.objects.get()
+    assert rec.status == "deferred" and next_step(rec, policy_for(rec.client)).at < now
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (
+            "Acme Dental,Encrypt,2025-03-10,Deferred,Budget,,2025-03-01,",
+            "row 2, column Deferred until: The deferral date must be in the future.",
+        ),
+        (
+            "Acme Dental,Encrypt,2025-03-10,Deferred,Budget,,31/02/2026,",
+            "row 2, column Deferred until: '31/02/2026' is not a real date.",
+        ),
+        (
+            "Acme Dental,Encrypt,2025-03-10,Rejected,Too costly,,,2025-03-09",
+            "row 2, column Decided on: the decision (2025-03-09) cannot come before the "
+            "recommendation was made (2025-03-10).",
+        ),
+        (
+            "Acme Dental,Encrypt,2025-03-10,,,,,2025-03-11",
+            "row 2, column Decided on: a decision date needs a response category; fill in the "
+            "category or clear the date.",
+        ),
+    ],
+)
+def test_wrong_dates_are_still_refused(world, now, row, error):
+    header = (
+        "Client,Recommendation,Date made,Response category,Justification,Severity,"
+        "Deferred until,Decided on"
+    )
+    report = tracker_import(source=csv_bytes(header, row), actor=world["admin"], now=now)
+    assert [str(e) for e in report.errors] == [error]
+    assert report.defaults == [] and not Recommendation.objects.exists()
+
+
+def test_the_decision_is_recorded_on_its_own_date(world, now):
+    sheet = csv_bytes(
+        "Client,Recommendation,Date made,Response category,Justification,Decided on",
+        "Bravo Legal,Offsite backups,2025-03-05,Rejected,Troppo caro per quest'anno,2025-04-01",
+    )
+    tracker_import(source=sheet, actor=world["admin"], now=now)
+    rec = Recommendation.objects.get()
+    local = rec.client.tz
+    assert rec.decided_at.astimezone(local) == dt.datetime(2025, 4, 1, 12, tzinfo=local)
+    assert rec.review_at.astimezone(local).date() == dt.date(2026, 4, 1)
+
+
+def test_an_owner_is_found_by_username_first_and_created_with_it(world, now):
+    from accounts.models import User
+
+    # "m.arco" folds to the same letters as the manager's username "marco".
+    other = User.objects.create_user(username="m.arco", role="technician", first_name="Mârco")
+    sheet = csv_bytes(
+        "Client,Recommendation,Date made,Follow-up owner",
+        "Acme Dental,Enable MFA,2025-01-10,m.arco",
+        "Acme Dental,Patch the firewall,2025-01-11,MARCO",
+        "Acme Dental,Disable SMBv1,2025-01-12,marco.verdi",
+        "Acme Dental,Filter e-mail,2025-01-13,Giovanni D'Angelo",
+        "Acme Dental,Offsite backups,2025-01-14,luca.bianchi@msp.example",
+    )
+    report = tracker_import(source=sheet, actor=world["admin"], now=now, create_missing=True)
+    assert report.created == 5, report.errors
+    owners = dict(Recommendation.objects.values_list("title", "owner__username"))
+    assert owners == {
+        "Enable MFA": other.username,
+        "Patch the firewall": "marco",
+        "Disable SMBv1": "marco.verdi",
+        "Filter e-mail": "giovanni.dangelo",
+        "Offsite backups": "luca.bianchi",
+    }
+    assert User.objects.get(username="luca.bianchi").email == "luca.bianchi@msp.example"

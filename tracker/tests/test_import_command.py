@@ -22,10 +22,14 @@ def test_it_exits_1_and_prints_located_errors_when_a_row_is_refused(world, tmp_p
     assert _run(str(path), "--as", "ada") == 1
     out, err = capsys.readouterr()
     assert "row 3, column Giustificazione: A rejection needs a justification." in err
-    assert out.strip() == (
-        "messy.csv: created 3, unchanged 0, updated 0, refused 8; nothing was imported because "
-        "a row was refused (fix the rows above, or import the rest with --skip-invalid)"
-    )
+    assert out.splitlines() == [
+        "column I 'Note' was not imported (column F 'Giustificazione' is the justification)",
+        # The command runs at the real time, by which this default date has passed.
+        "row 10: no date; deferred to 2026-04-10, the policy default, already past "
+        "(the follow-up sweep will ask the client again)",
+        "messy.csv: created 4, unchanged 0, updated 0, refused 7; nothing was imported because "
+        "a row was refused (fix the rows above, or import the rest with --skip-invalid)",
+    ]
     assert not Recommendation.objects.exists()
 
 
@@ -61,3 +65,26 @@ def test_it_reads_a_windows_1252_sheet_and_records_the_file_hash(world, tmp_path
     mark = Event.objects.get(kind="tracker.imported")
     assert mark.data["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert mark.data["row"] == 2 and mark.actor == "staff:ada"
+
+
+def test_map_names_a_column_by_hand_and_a_bad_map_exits_2(world, tmp_path, capsys):
+    path = tmp_path / "stato.csv"
+    path.write_text(
+        "Tracker raccomandazioni di sicurezza — Acme\n"
+        "Cliente;Raccomandazione;Data;Stato avanzamento;Giustificazione\n"
+        "Acme Dental;Abilitare l'MFA;10/01/2025;Rifiutata;Troppo costoso\n",
+        encoding="utf-8",
+    )
+    assert _run(str(path), "--as", "ada", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "warning: column D 'Stato avanzamento' holds response categories" in out
+    assert _run(str(path), "--as", "ada", "--map", "Stato avanzamento=response category") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "the header is row 2; skipped above it: "
+        "row 1 'Tracker raccomandazioni di sicurezza — Acme'",
+        "column D 'Stato avanzamento' is imported as the response category",
+        "imported stato.csv: created 1, unchanged 0, updated 0, refused 0",
+    ]
+    assert Recommendation.objects.get().status == "rejected"
+    assert _run(str(path), "--as", "ada", "--map", "Stato avanzamento") == 2
+    assert "write it as HEADER=COLUMN" in capsys.readouterr().err

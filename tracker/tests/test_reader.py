@@ -30,16 +30,24 @@ def test_it_finds_the_delimiter_from_the_header(delimiter):
     data = delimiter.join(["Cliente", "Raccomandazione", "Data"]) + "\n"
     data += delimiter.join(["Acme", '"MFA, everywhere"', "2025-01-02"]) + "\n"
     sheet = read_sheet(data.encode())
-    assert sheet.headers == ["Cliente", "Raccomandazione", "Data"]
-    assert sheet.rows == [(2, ["Acme", "MFA, everywhere", "2025-01-02"])]
+    assert sheet.rows == [
+        (1, ["Cliente", "Raccomandazione", "Data"]),
+        (2, ["Acme", "MFA, everywhere", "2025-01-02"]),
+    ]
 
 
 def test_it_reads_utf8_with_a_bom_and_windows_1252():
     text = "Cliente;Raccomandazione;Gravità\nCaffè Roma;Cifrare i portatili;alta\n"
     bom = read_sheet(b"\xef\xbb\xbf" + text.encode("utf-8"))
     ansi = read_sheet(text.encode("cp1252"))
-    assert bom.headers == ansi.headers == ["Cliente", "Raccomandazione", "Gravità"]
-    assert bom.rows == ansi.rows == [(2, ["Caffè Roma", "Cifrare i portatili", "alta"])]
+    assert (
+        bom.rows
+        == ansi.rows
+        == [
+            (1, ["Cliente", "Raccomandazione", "Gravità"]),
+            (2, ["Caffè Roma", "Cifrare i portatili", "alta"]),
+        ]
+    )
 
 
 def test_it_reads_the_first_sheet_or_the_named_one_of_a_workbook():
@@ -53,9 +61,9 @@ def test_it_reads_the_first_sheet_or_the_named_one_of_a_workbook():
         }
     )
     first = read_sheet(data, filename="t.xlsx")
-    assert first.rows == [(2, ["A", "MFA", dt.date(2025, 1, 2)])]
+    assert first.rows[1:] == [(2, ["A", "MFA", dt.date(2025, 1, 2)])]
     named = read_sheet(data, filename="t.xlsx", sheet="2024")
-    assert named.rows == [(3, ["B", "EDR", 45720.0])]
+    assert named.rows[1:] == [(3, ["B", "EDR", 45720.0])]
     with pytest.raises(
         UnreadableFile, match=r"The workbook has no sheet 'Nope'; it has: Summary, 2024\."
     ):

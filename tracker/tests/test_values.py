@@ -24,7 +24,14 @@ from tracker.values import BadValue, parse_category, parse_date, parse_severity
         ("Rinviata al", Column.DEFERRED_UNTIL),
         ("Review date", Column.REVIEW_DATE),
         ("External ID", Column.EXTERNAL_ID),
-        ("Notes", None),
+        ("Stato", Column.CATEGORY),
+        ("Esito", Column.CATEGORY),
+        ("Assegnato a", Column.OWNER),
+        ("Motivo", Column.JUSTIFICATION),
+        ("Notes", Column.JUSTIFICATION),
+        ("Descrizione", Column.DETAILS),
+        ("Data della decisione", Column.DECIDED_ON),
+        ("Colore", None),
     ],
 )
 def test_it_recognises_headers_in_english_and_italian(header, column):

@@ -125,3 +125,43 @@ def test_an_unknown_sheet_name_is_reported_under_the_sheet_field(staff):
     assert response.context["form"].errors["sheet"] == [
         "The workbook has no sheet '2024'; it has: 2025."
     ]
+
+
+UNKNOWN_DECISIONS = csv_bytes(
+    "Cliente;Raccomandazione;Data;Esito finale;Giustificazione",
+    "Acme Dental;Abilitare l'MFA;2025-01-10;Rifiutata;Troppo costoso & lento",
+    "Bravo Legal;Backup fuori sede;2025-02-10;;",
+)
+
+
+def test_a_column_not_imported_can_be_mapped_on_the_preview_and_the_import_follows_it(staff):
+    preview = _preview(staff, UNKNOWN_DECISIONS)
+    html = preview.content.decode()
+    assert "column D &#x27;Esito finale&#x27; was not imported" in html
+    assert "warning: column D &#x27;Esito finale&#x27; holds response categories" in html
+    remap = preview.context["remap"]
+    assert [f.label for f in remap if f.name.startswith("column_")] == ["column D 'Esito finale'"]
+    assert '<select name="column_3"' in html
+    again = staff.post(reverse("tracker:tracker_remap"), {**remap.initial, "column_3": "category"})
+    assert again.status_code == 200
+    text = again.content.decode()
+    assert "column D &#x27;Esito finale&#x27; is imported as the response category" in text
+    assert "holds response categories" not in text
+    confirm = again.context["confirm"]
+    assert confirm.initial["mapping"] == "Esito finale=category"
+    assert not Recommendation.objects.exists()
+    staff.post(reverse("tracker:tracker_confirm"), confirm.initial)
+    assert sorted(Recommendation.objects.values_list("status", flat=True)) == [
+        "awaiting_response",
+        "rejected",
+    ]
+
+
+def test_a_remap_of_a_file_never_previewed_imports_nothing(staff):
+    response = staff.post(
+        reverse("tracker:tracker_remap"),
+        {"token": "1" * 64, "filename": "x.csv", "column_3": "category"},
+        follow=True,
+    )
+    assert "That preview is no longer valid; upload the file again." in response.content.decode()
+    assert not Recommendation.objects.exists()

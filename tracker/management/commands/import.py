@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
+from tracker.columns import parse_mapping
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
 
@@ -42,12 +43,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sheet", default=None, help="The workbook sheet (default: the first)."
         )
+        parser.add_argument(
+            "--map",
+            dest="mappings",
+            action="append",
+            default=[],
+            metavar="HEADER=COLUMN",
+            help='Name a column by hand, e.g. --map "Stato=response category" or '
+            '--map "Note=ignore"; repeatable.',
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"], is_active=True).first()
         if user is None:
             self.stderr.write(f"heeded import: no active user {options['username']!r}")
             sys.exit(2)
+        mapping = {}
+        for spec in options["mappings"]:
+            try:
+                header, column = parse_mapping(spec)
+            except ValueError as exc:
+                self.stderr.write(f"heeded import: {exc}")
+                sys.exit(2)
+            mapping[header] = column
         try:
             report = tracker_import(
                 source=options["file"],
@@ -57,6 +75,7 @@ class Command(BaseCommand):
                 skip_invalid=options["skip_invalid"],
                 create_missing=options["create_missing"],
                 sheet=options["sheet"],
+                mapping=mapping,
             )
         except UnreadableFile as exc:
             self.stderr.write(f"heeded import: {options['file']}: {exc}")
@@ -64,6 +83,10 @@ class Command(BaseCommand):
         except PermissionDenied as exc:
             self.stderr.write(f"heeded import: {exc}")
             sys.exit(2)
+        for note in report.notes:
+            self.stdout.write(note)
+        for row, line in report.defaults:
+            self.stdout.write(f"row {row}: {line}")
         for error in report.errors:
             self.stderr.write(str(error))
         self.stdout.write(report.summary())
