@@ -185,8 +185,7 @@ def test_a_deferral_without_a_date_is_deferred_to_the_policy_review_horizon(worl
 
 
 def test_the_deferral_default_follows_the_clients_own_policy(world, now):
-    from clients.models import Client
-    from followup.models import ClientPolicy
+    from clients.models import Client, ClientPolicy
 
     acme = Client.objects.get(name="Acme Dental")
     ClientPolicy.objects.create(client=acme, tier="Gold", rejection_review_months=6)
