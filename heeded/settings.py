@@ -17,6 +17,7 @@ from lib.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_email_url,
 )
@@ -168,8 +169,12 @@ MFA_TOTP_ISSUER = "Heeded"
 AXES_FAILURE_LIMIT = env_int("HEEDED_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("HEEDED_AXES_ENABLED", True)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed when
+# finding the client address for lockouts, rate limits and answer-link logs.
+HEEDED_TRUSTED_PROXIES = env_networks("HEEDED_TRUSTED_PROXIES")
 
 # --- Security -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
