@@ -176,6 +176,20 @@ AXES_ENABLED = env_bool("HEEDED_AXES_ENABLED", True)
 # finding the client address for lockouts, rate limits and answer-link logs.
 HEEDED_TRUSTED_PROXIES = env_networks("HEEDED_TRUSTED_PROXIES")
 
+# --- Cache ----------------------------------------------------------------------
+# allauth's login and e-mail rate limits live in the default cache. Django's default,
+# a per-process memory cache, gives every gunicorn worker and every node its own
+# counters; the database is what all of them already share. The table is created by
+# the accounts migration 0002 (and by Django for the test database). MAX_ENTRIES is
+# high because past it Django deletes a third of the entries, counters included.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "heeded_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 # --- Security -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
