@@ -166,10 +166,16 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
+# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused
+# while the account, whatever spelling names it, has AXES_FAILURE_LIMIT failures, or
+# the client address HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT, within the cool-off hour.
 AXES_FAILURE_LIMIT = env_int("HEEDED_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_CALLABLE = "accounts.lockout.account_key"
 AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("HEEDED_AXES_ENABLED", True)
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed when

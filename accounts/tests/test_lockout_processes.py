@@ -21,6 +21,8 @@ from followup.tests.support import database_url_of_this_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+PASSWORD = "correct horse battery staple"
+
 
 def _in_another_process(code: str) -> object:
     """Run ``code`` (which sets ``result``) in a fresh interpreter; return ``result``."""
@@ -88,3 +90,26 @@ def test_heeded_migrate_creates_the_cache_table_on_a_fresh_database(tmp_path):
     with sqlite3.connect(tmp_path / "heeded.sqlite3") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert "heeded_cache" in tables
+
+
+def test_another_process_refuses_an_account_locked_here_under_another_spelling(
+    client, admin, settings
+):
+    settings.AXES_ENABLED = True
+    settings.ACCOUNT_RATE_LIMITS = False
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"login": "ada", "password": "wrong"})
+
+    outcome = _in_another_process(
+        f"""
+        from django.test import Client, override_settings
+        with override_settings(AXES_ENABLED=True, ACCOUNT_RATE_LIMITS=False):
+            other = Client()
+            response = other.post(
+                "/accounts/login/", {{"login": "ADA@msp.example", "password": {PASSWORD!r}}}
+            )
+        result = [response.status_code, "_auth_user_id" in other.session]
+        """
+    )
+
+    assert outcome == [429, False]
