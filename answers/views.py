@@ -30,13 +30,14 @@ from answers.models import AnswerLink, AnswerPolicy, LinkAttempt
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
+from lib import clientip
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import Action, LifecycleError, allowed_actions
 from recommendations.models import Recommendation, snapshot_sha256
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return clientip.client_ip(request) or None
 
 
 def log_attempt(

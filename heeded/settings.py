@@ -18,6 +18,7 @@ from lib.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_email_url,
 )
@@ -166,11 +167,35 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
+# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused
+# while the account, whatever spelling names it, has AXES_FAILURE_LIMIT failures, or
+# the client address HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT, within the cool-off hour.
 AXES_FAILURE_LIMIT = env_int("HEEDED_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_USERNAME_CALLABLE = "accounts.lockout.account_key"
+AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("HEEDED_AXES_ENABLED", True)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed when
+# finding the client address for lockouts, rate limits and answer-link logs.
+HEEDED_TRUSTED_PROXIES = env_networks("HEEDED_TRUSTED_PROXIES")
+
+# --- Cache ----------------------------------------------------------------------
+# allauth's login and e-mail rate limits live in the default cache. Django's default,
+# a per-process memory cache, gives every gunicorn worker and every node its own
+# counters; the database is what all of them already share. The table is created by
+# the accounts migration 0002 (and by Django for the test database). MAX_ENTRIES is
+# high because past it Django deletes a third of the entries, counters included.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "heeded_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
 
 # --- Security -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -7,7 +7,16 @@ import sys
 
 import pytest
 
-from lib.env import ConfigError, env_bool, env_choice, env_int, env_list, env_str, parse_email_url
+from lib.env import (
+    ConfigError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    parse_email_url,
+)
 
 
 def test_a_boolean_must_be_spelled_as_one(monkeypatch):
@@ -54,6 +63,14 @@ def test_lists_and_choices(monkeypatch):
     monkeypatch.setenv("HEEDED_C", "LOUD")
     with pytest.raises(ConfigError, match="HEEDED_C: expected one of INFO, DEBUG, got 'LOUD'"):
         env_choice("HEEDED_C", ["INFO", "DEBUG"], "INFO")
+
+
+def test_networks_are_checked_and_written_canonically(monkeypatch):
+    monkeypatch.setenv("HEEDED_P", "10.0.0.1, 172.16.0.0/12,2001:db8::/32")
+    assert env_networks("HEEDED_P") == ["10.0.0.1/32", "172.16.0.0/12", "2001:db8::/32"]
+    monkeypatch.setenv("HEEDED_P", "10.0.0.0/8,proxy.local")
+    with pytest.raises(ConfigError, match=r"HEEDED_P: 'proxy\.local' is not an IP address"):
+        env_networks("HEEDED_P")
 
 
 def test_email_urls_become_django_settings():

@@ -1,0 +1,146 @@
+"""Login lockout per account and per client address, on top of django-axes.
+
+Axes counts failed logins under a "username" and an "ip_address". Left to itself it
+takes the username as typed, while allauth finds the account case-insensitively and
+by e-mail address too, so ``admin``, ``ADMIN`` and ``admin@msp.example`` each had a
+lock of their own. Here the username axes sees is the account the login string names
+(``account_key``), and the address is the client behind any trusted proxy
+(``lib.clientip.client_ip``). The rule (docs/operations.md, "Login lockout"): an
+attempt is refused while its account has ``HEEDED_LOGIN_FAILURE_LIMIT`` failures, or
+its address ``HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT`` failures, within the cool-off hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import Any
+
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username, get_failure_limit, get_lockout_parameters
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.http import HttpRequest
+
+from accounts.models import User
+
+security_log = logging.getLogger("heeded.security")
+
+# AccessAttempt.username is a CharField(max_length=255).
+_KEY_LENGTH = 255
+
+
+def _normalised(login: str) -> str:
+    """The login string as the lock of an unknown name: NFKC, trimmed, case-folded,
+    control characters dropped (so a key can never break a log line)."""
+    text = unicodedata.normalize("NFKC", login).strip().casefold()
+    return "".join(c for c in text if c.isprintable())
+
+
+def account_for(login: str) -> User | None:
+    """The account a login string names, or None.
+
+    A superset of what the authentication backends accept: the username or an e-mail
+    address (the user's own or one of allauth's), ignoring case, surrounding spaces
+    and Unicode compatibility forms. When one string names two accounts (a username
+    that is another user's address), the oldest account holds the lock.
+    """
+    spellings = {login.strip(), unicodedata.normalize("NFKC", login).strip()}
+    spellings |= {s.casefold() for s in spellings}
+    spellings.discard("")
+    if not spellings:
+        return None
+    match = Q()
+    for spelling in spellings:
+        match |= (
+            Q(username__iexact=spelling)
+            | Q(email__iexact=spelling)
+            | Q(emailaddress__email__iexact=spelling)
+        )
+    return User.objects.filter(match).order_by("pk").first()
+
+
+def account_key(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
+    """The name axes counts failures under (``AXES_USERNAME_CALLABLE``).
+
+    ``user:<pk>`` when the login string names an account, whatever its spelling;
+    otherwise ``login:<normalised string>``, so an unknown name is locked after as
+    many failures as a known one and a lockout says nothing about which names exist.
+    None when there is no login string at all.
+    """
+    login = _login_string(request, credentials)
+    if login is None:
+        return None
+    user = account_for(login)
+    if user is not None:
+        return f"user:{user.pk}"
+    return f"login:{_normalised(login)}"[:_KEY_LENGTH]
+
+
+def _login_string(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
+    if credentials is not None:
+        # allauth passes ``username`` and/or ``email``; Django's user_logged_in path
+        # passes ``username`` (the account's own); both hold the same string.
+        values = [credentials.get("username"), credentials.get("email")]
+    else:
+        values = [request.POST.get("login")] if request is not None else []
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """Axes' database handler with two limits and a reset that spares the address.
+
+    Attempts are stored in the database, so every process and node sees the same
+    counts.
+    """
+
+    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        counts = {
+            parameter: attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
+            for parameter, attempts in zip(
+                get_lockout_parameters(request, credentials),
+                self.get_user_attempts(request, credentials),
+                strict=True,
+            )
+        }
+        limit = get_failure_limit(request, credentials)
+        # Axes compares one number with one limit. The address count is put on the
+        # account's scale: floor(n * limit / address_limit) >= limit exactly when
+        # n >= address_limit, so each reaches its own limit.
+        address = counts.get("ip_address", 0) * limit // settings.HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT
+        return max(counts.get("username", 0), address)
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        # A right password proves something about the account, not the address:
+        # clearing the address too would let someone guessing many accounts wipe
+        # the count by signing in to one of their own now and then.
+        username = get_client_username(request, credentials)
+        count, _ = AccessAttempt.objects.filter(username=username).delete()
+        return count
+
+
+def _quoted(value: object) -> str:
+    """``value`` in double quotes, with quotes, backslashes and every non-printable
+    character (CR, LF, U+2028, …) escaped, so it cannot end or forge a log line."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+    return f'"{escaped}"'
+
+
+def log_lockout(
+    sender: object,
+    request: HttpRequest,
+    username: str | None,
+    ip_address: str | None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of axes' ``user_locked_out``: one line per refused or locking attempt."""
+    security_log.warning(
+        "login_locked_out account=%s address=%s", _quoted(username or ""), _quoted(ip_address or "")
+    )
