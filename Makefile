@@ -13,7 +13,7 @@ export HEEDED_PORT
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
 	@echo "make test    install and run the whole suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
-	@echo "make lint    ruff check, ruff format --check and the layer contract (lint-imports)"
+	@echo "make lint    ruff check, ruff format --check, the layer contract (lint-imports) and mypy"
 	@echo "make serve   serve the web app and its worker without loading demo data"
 	@echo "make worker  run only the background worker"
 	@echo "make bench   run the benchmarks"
@@ -47,6 +47,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/heeded makemigrations --check --dry-run
 	$(MAKE) --no-print-directory check-deploy
 	$(MAKE) --no-print-directory test-sqlite
@@ -71,6 +72,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -80,4 +82,4 @@ bench: $(STAMP)
 	$(BIN)/heeded bench
 
 clean:
-	rm -rf $(VENV) var/test*.sqlite3*
+	rm -rf $(VENV) .mypy_cache var/test*.sqlite3*

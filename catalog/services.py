@@ -118,7 +118,7 @@ def template_revise(
 
 
 def _version_create(
-    *, template: Template, number: int, now: dt.datetime, actor, **fields: Any
+    *, template: Template, number: int, now: dt.datetime, actor: User | None, **fields: Any
 ) -> TemplateVersion:
     version = TemplateVersion(
         template=template,

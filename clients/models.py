@@ -6,6 +6,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 from clients.choices import Language, QbrCadence
 from clients.policy import RESPONSE_DAYS, Policy
@@ -91,7 +92,7 @@ class Contact(models.Model):
         ordering = ["client_id", "name"]
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("email"), "client", name="contact_unique_email_per_client"
+                Lower("email"), "client", name="contact_unique_email_per_client"
             )
         ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -9,7 +10,7 @@ from accounts.models import User
 from clients.models import Client, Contact
 
 
-def client_list_for(user: User) -> QuerySet[Client]:
+def client_list_for(user: User | AnonymousUser) -> QuerySet[Client]:
     """Every client for roles that see all; a technician's assigned clients otherwise."""
     qs = Client.objects.all()
     if not user.is_authenticated or not user.is_active:
@@ -19,7 +20,7 @@ def client_list_for(user: User) -> QuerySet[Client]:
     return qs.filter(staff=user)
 
 
-def client_get_for(user: User, pk: int | str) -> Client:
+def client_get_for(user: User | AnonymousUser, pk: int | str) -> Client:
     """The client, or Http404 when it does not exist or the user may not see it."""
     try:
         return client_list_for(user).get(pk=pk)
@@ -27,14 +28,16 @@ def client_get_for(user: User, pk: int | str) -> Client:
         raise Http404("No such client.") from None
 
 
-def contact_list_for(user: User, *, client: Client | None = None) -> QuerySet[Contact]:
+def contact_list_for(
+    user: User | AnonymousUser, *, client: Client | None = None
+) -> QuerySet[Contact]:
     qs = Contact.objects.filter(client__in=client_list_for(user)).select_related("client")
     if client is not None:
         qs = qs.filter(client=client)
     return qs
 
 
-def contact_get_for(user: User, pk: int | str) -> Contact:
+def contact_get_for(user: User | AnonymousUser, pk: int | str) -> Contact:
     try:
         return contact_list_for(user).get(pk=pk)
     except (Contact.DoesNotExist, ValueError, TypeError):

@@ -3,19 +3,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, Union
 
-Actor = Any  # a staff User, a clients.Contact, or a system component name (str)
+from clients.models import Contact
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# A staff user, a client's contact, or the name of a system component ("sweep",
+# "answers", or an already formed label such as "system:import").
+Actor: TypeAlias = Union["User", Contact, str]  # Union: a quoted name cannot take "|"
 
 
-def actor_label(actor: Actor) -> str:
+def actor_label(actor: Actor | None) -> str:
+    """The ledger's name for ``actor``; None is Heeded itself (``system:heeded``).
+
+    Raises ValueError for an anonymous user: the ledger records who acted.
+    """
     if actor is None:
         return "system:heeded"
     if isinstance(actor, str):
         return actor if ":" in actor else f"system:{actor}"
-    model = getattr(actor, "_meta", None)
-    if model is not None and model.label == "clients.Contact":
+    if isinstance(actor, Contact):
         return f"contact:{actor.email.lower()}"
-    if getattr(actor, "is_anonymous", False):
+    if actor.is_anonymous:
         raise ValueError("an anonymous user cannot act on the ledger")
     return f"staff:{actor.get_username()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -42,7 +43,7 @@ def head_for(client: Client) -> HeadView:
 
 
 def event_list_for(
-    user: User,
+    user: User | AnonymousUser,
     client: Client,
     *,
     recommendation_id: int | None = None,
@@ -70,7 +71,7 @@ def event_list_for(
 
 
 def event_page_for(
-    user: User,
+    user: User | AnonymousUser,
     client: Client,
     *,
     before_seq: int | None = None,
@@ -95,7 +96,7 @@ def event_page_for(
     return EventPage(events=events, next_before=events[-1].seq if more else None)
 
 
-def event_get_for(user: User, client: Client, seq: int) -> Event:
+def event_get_for(user: User | AnonymousUser, client: Client, seq: int) -> Event:
     """The client's event number ``seq``, or Http404 if it does not exist or the
     user may not see the client."""
     try:

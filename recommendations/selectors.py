@@ -11,6 +11,7 @@ import functools
 import zoneinfo
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -21,7 +22,7 @@ from recommendations.models import Recommendation, Response
 
 
 def recommendation_list_for(
-    user: User,
+    user: User | AnonymousUser,
     *,
     client_id: int | None = None,
     status: Iterable[str] | str | None = None,
@@ -107,21 +108,25 @@ def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
     return behind, ahead
 
 
-def recommendation_get_for(user: User, pk: int | str) -> Recommendation:
+def recommendation_get_for(user: User | AnonymousUser, pk: int | str) -> Recommendation:
     try:
         return recommendation_list_for(user).get(pk=pk)
     except (Recommendation.DoesNotExist, ValueError, TypeError):
         raise Http404("No such recommendation.") from None
 
 
-def response_list_for(user: User, recommendation: Recommendation) -> QuerySet[Response]:
+def response_list_for(
+    user: User | AnonymousUser, recommendation: Recommendation
+) -> QuerySet[Response]:
     recommendation_get_for(user, recommendation.pk)
     return recommendation.responses.select_related("responder", "recorded_by").order_by(
         "recorded_at", "id"
     )
 
 
-def status_counts_for(user: User, *, client_id: int | None = None) -> dict[str, int]:
+def status_counts_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> dict[str, int]:
     """{status: count} for every status, zeros included."""
     rows = (
         recommendation_list_for(user, client_id=client_id)
@@ -134,7 +139,7 @@ def status_counts_for(user: User, *, client_id: int | None = None) -> dict[str, 
     return counts
 
 
-def status_severity_matrix_for(user: User) -> dict[tuple[str, str], int]:
+def status_severity_matrix_for(user: User | AnonymousUser) -> dict[tuple[str, str], int]:
     """{(status, severity): count} for the dashboard grid."""
     rows = (
         recommendation_list_for(user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import RequestFactory
 
@@ -33,16 +35,16 @@ PROXIES = ("10.0.0.0/8", "2001:db8:ff::/48")
     ],
 )
 def test_the_client_address_is_the_right_most_that_is_not_a_trusted_proxy(
-    peer, forwarded_for, expected
-):
+    peer: str, forwarded_for: str, expected: str
+) -> None:
     assert client_address(peer, forwarded_for, PROXIES) == expected
 
 
-def test_without_trusted_proxies_the_header_is_never_read():
+def test_without_trusted_proxies_the_header_is_never_read() -> None:
     assert client_address("10.0.0.2", "198.51.100.7", ()) == "10.0.0.2"
 
 
-def test_a_request_from_an_untrusted_peer_keeps_its_own_address(settings):
+def test_a_request_from_an_untrusted_peer_keeps_its_own_address(settings: Any) -> None:
     settings.HEEDED_TRUSTED_PROXIES = list(PROXIES)
     request = RequestFactory().get(
         "/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="10.0.0.3, 203.0.113.1"
@@ -51,7 +53,7 @@ def test_a_request_from_an_untrusted_peer_keeps_its_own_address(settings):
     assert client_ip(request) == "198.51.100.7"
 
 
-def test_a_request_through_a_trusted_proxy_has_the_forwarded_address(settings):
+def test_a_request_through_a_trusted_proxy_has_the_forwarded_address(settings: Any) -> None:
     settings.HEEDED_TRUSTED_PROXIES = list(PROXIES)
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7"
@@ -60,7 +62,7 @@ def test_a_request_through_a_trusted_proxy_has_the_forwarded_address(settings):
     assert client_ip(request) == "198.51.100.7"
 
 
-def test_the_answer_pages_record_the_forwarded_address(settings):
+def test_the_answer_pages_record_the_forwarded_address(settings: Any) -> None:
     # Portal sign-in codes are limited per address and link attempts keep it: behind
     # a proxy they must see the client, not the proxy.
     from answers.views import client_ip as answers_client_ip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ from lib.env import (
 )
 
 
-def test_a_boolean_must_be_spelled_as_one(monkeypatch):
+def test_a_boolean_must_be_spelled_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEEDED_X", "yes")
     assert env_bool("HEEDED_X", False) is True
     monkeypatch.setenv("HEEDED_X", "perhaps")
@@ -27,7 +28,7 @@ def test_a_boolean_must_be_spelled_as_one(monkeypatch):
         env_bool("HEEDED_X", False)
 
 
-def test_a_number_is_checked_for_form_and_range(monkeypatch):
+def test_a_number_is_checked_for_form_and_range(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEEDED_N", "12")
     assert env_int("HEEDED_N", 1, minimum=1, maximum=50) == 12
     monkeypatch.setenv("HEEDED_N", "twelve")
@@ -38,7 +39,7 @@ def test_a_number_is_checked_for_form_and_range(monkeypatch):
         env_int("HEEDED_N", 1, minimum=1)
 
 
-def test_unset_and_blank_values_fall_back_to_the_default(monkeypatch):
+def test_unset_and_blank_values_fall_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEEDED_S", raising=False)
     assert env_str("HEEDED_S", "d") == "d"
     monkeypatch.setenv("HEEDED_S", "   ")
@@ -47,7 +48,7 @@ def test_unset_and_blank_values_fall_back_to_the_default(monkeypatch):
         env_str("HEEDED_S", required=True)
 
 
-def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
+def test_a_secret_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     secret = tmp_path / "key"
     secret.write_text("s3cret-from-file\n")
     monkeypatch.setenv("HEEDED_K_FILE", str(secret))
@@ -57,7 +58,7 @@ def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
         env_str("HEEDED_K")
 
 
-def test_lists_and_choices(monkeypatch):
+def test_lists_and_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEEDED_L", "a, b,,c ")
     assert env_list("HEEDED_L") == ["a", "b", "c"]
     monkeypatch.setenv("HEEDED_C", "LOUD")
@@ -65,7 +66,7 @@ def test_lists_and_choices(monkeypatch):
         env_choice("HEEDED_C", ["INFO", "DEBUG"], "INFO")
 
 
-def test_networks_are_checked_and_written_canonically(monkeypatch):
+def test_networks_are_checked_and_written_canonically(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEEDED_P", "10.0.0.1, 172.16.0.0/12,2001:db8::/32")
     assert env_networks("HEEDED_P") == ["10.0.0.1/32", "172.16.0.0/12", "2001:db8::/32"]
     monkeypatch.setenv("HEEDED_P", "10.0.0.0/8,proxy.local")
@@ -73,7 +74,7 @@ def test_networks_are_checked_and_written_canonically(monkeypatch):
         env_networks("HEEDED_P")
 
 
-def test_email_urls_become_django_settings():
+def test_email_urls_become_django_settings() -> None:
     smtp = parse_email_url("E", "smtp://user%40x:p%3Ass@mail.example.com:587?tls=1")
     assert smtp["EMAIL_HOST"] == "mail.example.com"
     assert smtp["EMAIL_PORT"] == 587
@@ -94,13 +95,13 @@ def test_email_urls_become_django_settings():
         ("file://", "E: a file URL needs a directory"),
     ],
 )
-def test_bad_email_urls_are_refused(url, message):
+def test_bad_email_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse_email_url("E", url)
     assert str(refused.value).startswith(message)
 
 
-def test_the_heeded_command_refuses_a_bad_setting_with_a_clear_message(tmp_path):
+def test_the_heeded_command_refuses_a_bad_setting_with_a_clear_message(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HEEDED_DATA_DIR": str(tmp_path), "HEEDED_DEBUG": "maybe"}
     result = subprocess.run(
         [sys.executable, "-m", "heeded.cli", "check"],
@@ -117,7 +118,7 @@ def test_the_heeded_command_refuses_a_bad_setting_with_a_clear_message(tmp_path)
     )
 
 
-def test_a_database_url_other_than_sqlite_or_postgres_is_refused(tmp_path):
+def test_a_database_url_other_than_sqlite_or_postgres_is_refused(tmp_path: Path) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
         "HEEDED_DATA_DIR": str(tmp_path),
