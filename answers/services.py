@@ -9,11 +9,11 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from answers import crypto
 from answers.choices import ProposalStatus
 from answers.errors import AnswerRefused, Msg
@@ -123,8 +123,7 @@ def authority_replace(
 ) -> None:
     """Replace the client's whole authority table: ``rules`` maps contact ids to the
     severities they may decide (None: no rules, every decision maker decides)."""
-    if not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
+    require(actor, Capability.WRITE)
     contacts = {c.pk: c for c in Contact.objects.filter(client=client)}
     for contact_id, severities in (rules or {}).items():
         if contact_id not in contacts:
@@ -717,8 +716,7 @@ def inbound_review(
 ) -> InboundMessage:
     """Mark an uncounted message as reviewed by staff. It stays uncounted: a decision it
     reports must be recorded by staff as such (channel phone/meeting/staff)."""
-    if not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
+    require(actor, Capability.WRITE)
     note = note.strip()
     if not note:
         raise AnswerRefused(Msg.REVIEW_NOTE_REQUIRED, field="review_note", code="required")
