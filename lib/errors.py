@@ -59,8 +59,12 @@ def add_service_error(
 
     A ``ServiceError`` names one field (or none); a ``ValidationError`` may carry a
     ``message_dict``. ``field_map`` renames service field names to form field names.
-    Anything else is not a refusal and is raised again.
+    ``NotAllowed`` is raised again (Django answers 403), and so is anything that is
+    not a refusal.
     """
+    if isinstance(exc, NotAllowed):
+        # A refused role is not a mistake in the form: the page answers 403.
+        raise exc
     field_map = field_map or {}
 
     def place(field: str | None, message: str) -> None:
@@ -81,3 +85,9 @@ def add_service_error(
             place(None, message)
     else:
         raise TypeError(f"not a service error: {exc!r}")
+
+
+def page_status(exc: ServiceError) -> int:
+    """The status of a page that shows a refusal: 403 for a refused role, else 400 (the
+    form is shown again with the message; the API alone says 409 for a conflict)."""
+    return exc.http_status if isinstance(exc, NotAllowed) else 400

@@ -20,11 +20,15 @@ from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from clients.selectors import client_list_for, contact_list_for
 from followup.choices import OutboxStatus
+from lib.errors import add_service_error
 from recommendations.choices import Channel, Decision, Status
-from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+# The one form helper lives in lib (every app's pages use it); web's forms re-export it.
+__all__ = ["add_service_error"]
 
 
 def staff_owner_queryset():
@@ -35,36 +39,6 @@ def staff_owner_queryset():
 class OwnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return str(obj)
-
-
-def add_service_error(
-    form: forms.Form, exc: Exception, *, field_map: dict[str, str] | None = None
-) -> None:
-    """Put a service's error on the form field it names, or on the form as a whole.
-
-    ``LifecycleError`` names one field (or none); ``ValidationError`` may carry a
-    ``message_dict``. ``field_map`` renames service field names to form field names.
-    """
-    field_map = field_map or {}
-
-    def place(field: str | None, message: str) -> None:
-        name = field_map.get(field, field) if field else None
-        # A hidden input (the text hash shown) cannot carry a visible error.
-        if name not in form.fields or form.fields[name].widget.is_hidden:
-            name = None
-        form.add_error(name, message)
-
-    if isinstance(exc, LifecycleError):
-        place(exc.field, exc.message)
-    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                place(None if field == "__all__" else field, message)
-    elif isinstance(exc, ValidationError):
-        for message in exc.messages:
-            place(None, message)
-    else:
-        raise TypeError(f"not a service error: {exc!r}")
 
 
 # --- list filters ------------------------------------------------------------------
