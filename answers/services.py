@@ -94,6 +94,7 @@ def authority_set(
     *, client: Client, contact: Contact, severities: list[str], actor: User, now: dt.datetime
 ) -> AuthorityRule:
     """Say which severities ``contact`` may decide (an empty list: none)."""
+    require(actor, Capability.WRITE)
     if contact.client_id != client.pk:
         raise AnswerRefused(LifecycleMsg.RESPONDER_OTHER_CLIENT, field="contact")
     unknown = sorted(set(severities) - set(Severity.values))
@@ -184,6 +185,7 @@ def recommendations_present(
 ) -> list[Recommendation]:
     """Present several drafts of one client at once: each decision maker gets one
     e-mail with a link per recommendation and a batch link for all of them."""
+    require(actor, Capability.WRITE)
     if not recommendations:
         raise AnswerRefused(Msg.NOTHING_TO_PRESENT, field="recommendations", code="required")
     if len({r.client_id for r in recommendations}) > 1:
@@ -572,6 +574,7 @@ def meeting_record(
     notes: str = "",
 ) -> tuple[Meeting, list[Response]]:
     """Record the decisions staff took down in a meeting or a call, all or none."""
+    require(recorded_by, Capability.WRITE)
     if channel not in (Channel.MEETING, Channel.PHONE):
         raise AnswerRefused(f"Unknown channel {channel!r}.", field="channel")
     if not attendees.strip():
