@@ -87,4 +87,4 @@ def require(actor: object, capability: Capability) -> None:
     """Raise NotAllowed, with the capability's message, unless ``actor`` may use it."""
     message = refusal(actor, capability)
     if message is not None:
-        raise NotAllowed(message, field=None)
+        raise NotAllowed(message)

@@ -13,27 +13,25 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.choices import Role
 from accounts.models import User
+from accounts.permissions import WRITERS
 from catalog.choices import Category, FieldType, Severity
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from clients.selectors import client_list_for, contact_list_for
 from followup.choices import OutboxStatus
-from lib.errors import add_service_error
+
+# The one form helper lives in lib, where every app's pages can reach it.
+from lib.errors import add_service_error as add_service_error
 from recommendations.choices import Channel, Decision, Status
 from recommendations.models import Recommendation
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-# The one form helper lives in lib (every app's pages use it); web's forms re-export it.
-__all__ = ["add_service_error"]
-
-
 def staff_owner_queryset():
     """Accounts that may own a follow-up: active staff who can change things."""
-    return User.objects.filter(is_active=True).exclude(role=Role.AUDITOR).order_by("username")
+    return User.objects.filter(is_active=True, role__in=WRITERS).order_by("username")
 
 
 class OwnerChoiceField(forms.ModelChoiceField):

@@ -14,8 +14,6 @@ from rest_framework.request import Request
 
 from accounts.permissions import Capability, Msg, refusal
 
-__all__ = ["CanManageClientsForWrites", "IsAdminForWrites", "IsStaffUser", "Msg"]
-
 
 def _is_staff(request: Request) -> bool:
     user = request.user
