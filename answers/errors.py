@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lib.errors import ServiceError
+
 
 class Msg:
     LINK_INVALID = "This link is not valid."
@@ -25,13 +27,10 @@ class Msg:
     ONE_CLIENT_PER_BATCH = "Present one client's recommendations at a time."
 
 
-class AnswerRefused(Exception):
+class AnswerRefused(ServiceError):
     """A refused answer; nothing was changed. ``field`` names the input at fault."""
 
     code = "refused"
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "refused") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+        super().__init__(message, field=field, code=code)

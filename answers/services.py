@@ -8,11 +8,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from answers import crypto
 from answers.choices import ProposalStatus
 from answers.errors import AnswerRefused, Msg
@@ -95,6 +95,7 @@ def authority_set(
     *, client: Client, contact: Contact, severities: list[str], actor: User, now: dt.datetime
 ) -> AuthorityRule:
     """Say which severities ``contact`` may decide (an empty list: none)."""
+    require(actor, Capability.WRITE)
     if contact.client_id != client.pk:
         raise AnswerRefused(LifecycleMsg.RESPONDER_OTHER_CLIENT, field="contact")
     unknown = sorted(set(severities) - set(Severity.values))
@@ -124,8 +125,7 @@ def authority_replace(
 ) -> None:
     """Replace the client's whole authority table: ``rules`` maps contact ids to the
     severities they may decide (None: no rules, every decision maker decides)."""
-    if not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
+    require(actor, Capability.WRITE)
     contacts = {c.pk: c for c in Contact.objects.filter(client=client)}
     for contact_id, severities in (rules or {}).items():
         if contact_id not in contacts:
@@ -186,6 +186,7 @@ def recommendations_present(
 ) -> list[Recommendation]:
     """Present several drafts of one client at once: each decision maker gets one
     e-mail with a link per recommendation and a batch link for all of them."""
+    require(actor, Capability.WRITE)
     if not recommendations:
         raise AnswerRefused(Msg.NOTHING_TO_PRESENT, field="recommendations", code="required")
     if len({r.client_id for r in recommendations}) > 1:
@@ -574,6 +575,7 @@ def meeting_record(
     notes: str = "",
 ) -> tuple[Meeting, list[Response]]:
     """Record the decisions staff took down in a meeting or a call, all or none."""
+    require(recorded_by, Capability.WRITE)
     if channel not in (Channel.MEETING, Channel.PHONE):
         raise AnswerRefused(f"Unknown channel {channel!r}.", field="channel")
     if not attendees.strip():
@@ -721,8 +723,7 @@ def inbound_review(
 ) -> InboundMessage:
     """Mark an uncounted message as reviewed by staff. It stays uncounted: a decision it
     reports must be recorded by staff as such (channel phone/meeting/staff)."""
-    if not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
+    require(actor, Capability.WRITE)
     note = note.strip()
     if not note:
         raise AnswerRefused(Msg.REVIEW_NOTE_REQUIRED, field="review_note", code="required")

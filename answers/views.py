@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,8 +30,9 @@ from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
 from lib import clientip
+from lib.errors import ServiceError, page_status
 from recommendations.choices import Channel, Decision, Status
-from recommendations.lifecycle import Action, LifecycleError, allowed_actions
+from recommendations.lifecycle import Action, allowed_actions
 from recommendations.models import Recommendation, snapshot_sha256
 
 
@@ -141,7 +141,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                     ip=client_ip(request),
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 )
-            except (AnswerRefused, LifecycleError) as exc:
+            except ServiceError as exc:
                 log_attempt(request, link, "refused", exc.message)
                 if isinstance(exc, AnswerRefused) and exc.code in ("used", "expired"):
                     link.refresh_from_db()
@@ -299,8 +299,8 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
                     ip=client_ip(request),
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 )
-            except (AnswerRefused, LifecycleError) as exc:
-                error, status = exc.message, 400
+            except ServiceError as exc:
+                error, status = exc.message, page_status(exc)
             else:
                 return redirect("answers:portal_recommendation", pk=rec.pk)
         else:
@@ -345,8 +345,8 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 note=request.POST.get("review_note", ""),
                 now=timezone.now(),
             )
-        except AnswerRefused as exc:
-            error, status = exc.message, 400
+        except ServiceError as exc:
+            error, status = exc.message, page_status(exc)
         else:
             messages.success(request, "Marked as reviewed.")
             return redirect("answers:review_queue")
@@ -399,10 +399,8 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                     recorded_by=request.user,
                     now=timezone.now(),
                 )
-            except (AnswerRefused, LifecycleError) as exc:
-                error, status = exc.message, 400
-            except PermissionDenied as exc:
-                error, status = str(exc), 403
+            except ServiceError as exc:
+                error, status = exc.message, page_status(exc)
             else:
                 messages.success(request, f"Recorded {len(responses)} decisions.")
                 return redirect("web:client_detail", client.pk)
@@ -433,10 +431,8 @@ def present_batch(request: HttpRequest, client_pk: int) -> HttpResponse:
             services.recommendations_present(
                 recommendations=picked, actor=request.user, now=timezone.now()
             )
-        except (AnswerRefused, LifecycleError) as exc:
-            error, status = exc.message, 400
-        except PermissionDenied as exc:
-            error, status = str(exc), 403
+        except ServiceError as exc:
+            error, status = exc.message, page_status(exc)
         else:
             messages.success(request, f"Presented {len(picked)} recommendations.")
             return redirect("web:client_detail", client.pk)
@@ -464,10 +460,8 @@ def authority_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
                 actor=request.user,
                 now=timezone.now(),
             )
-        except AnswerRefused as exc:
-            error, status = exc.message, 400
-        except PermissionDenied as exc:
-            error, status = str(exc), 403
+        except ServiceError as exc:
+            error, status = exc.message, page_status(exc)
         else:
             messages.success(request, "Saved who may decide.")
             return redirect("answers:authority_edit", client.pk)

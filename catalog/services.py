@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from catalog.choices import Category, Framework, Severity
 from catalog.fields import clean_definitions
 from catalog.models import Template, TemplateVersion
@@ -55,7 +56,9 @@ def template_create(
     tags: list[str] | None = None,
     actor: User | None = None,
 ) -> TemplateVersion:
-    """Create a catalog entry and its first version; return the version."""
+    """Create a catalog entry and its first version; return the version (admins;
+    ``actor=None`` is the shipped catalog being loaded)."""
+    require(actor, Capability.MANAGE_CATALOG)
     errors: dict[str, list[str]] = {}
     if category not in Category.values:
         errors["category"] = [f"Category must be one of {', '.join(Category.values)}."]
@@ -100,6 +103,7 @@ def template_revise(
     actor: User | None = None,
 ) -> TemplateVersion:
     """Add a new version; recommendations made from older versions keep their text."""
+    require(actor, Capability.MANAGE_CATALOG)
     with transaction.atomic():
         locked = Template.objects.select_for_update().get(pk=template.pk)
         last = locked.versions.aggregate(n=Max("number"))["n"] or 0

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from clients.models import Client, ClientDomain, Contact
 from ledger.actors import Actor, actor_label
 from ledger.models import GENESIS_HASH, Head
@@ -64,7 +65,9 @@ def client_create(
     time_zone: str = "Europe/Rome",
     language: str = "en",
 ) -> Client:
-    """Create a client with its domains and the genesis of its ledger chain."""
+    """Create a client with its domains and the genesis of its ledger chain (admins
+    and account managers: a technician would not see a client they created)."""
+    require(actor, Capability.MANAGE_CLIENTS)
     domain_list = clean_domains(domains)
     client = Client(
         name=name.strip(),
@@ -117,6 +120,7 @@ def contact_create(
     job_title: str = "",
 ) -> Contact:
     """Add a contact to a client; recorded in the ledger, since contacts decide."""
+    require(actor, Capability.WRITE)
     contact = Contact(
         client=client,
         name=name.strip(),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from followup import tickets
 from followup.models import PsaCallback, Ticket, TicketStatus
 from followup.webhooks import verify
+from lib.errors import ServiceError
 
 TOLERANCE = dt.timedelta(minutes=5)
 CLOSED_STATUSES = {"complete", "completed", "closed", "resolved"}
@@ -39,10 +40,12 @@ class Msg:
     UNKNOWN_TICKET = "No ticket has the external id {external_id!r}."
 
 
-class CallbackError(Exception):
+class CallbackError(ServiceError):
+    """A refused PSA callback; ``status`` is the HTTP status the PSA is answered (401
+    for bad credentials, 404 for an unknown ticket, 400 for a bad body)."""
+
     def __init__(self, message: str, *, status: int, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+        super().__init__(message, field=field, http_status=status)
 
 
 def _authenticate(request: HttpRequest, now: dt.datetime) -> str:
@@ -112,6 +115,6 @@ def psa_callback(request: HttpRequest) -> JsonResponse:
             raise CallbackError(Msg.BODY, status=400)
         _, first = psa_callback_record(webhook_id=webhook_id, payload=payload, now=now)
     except CallbackError as exc:
-        error = {"field": exc.field, "code": "invalid", "message": exc.message}
-        return JsonResponse({"errors": [error]}, status=exc.status)
+        error = {"field": exc.field, "code": exc.code, "message": exc.message}
+        return JsonResponse({"errors": [error]}, status=exc.http_status)
     return JsonResponse({"ok": True, "duplicate": not first})

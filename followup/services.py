@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.permissions import Capability, require
 from clients.models import Client, ClientPolicy
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import OutboxMessage
@@ -104,8 +105,7 @@ def client_policy_set(
     ledger event. Numbers outside their range raise ValidationError, nothing stored.
     Deadlines already running keep their dates; the policy applies from the next
     presentation, deferral expiry or answer on."""
-    if getattr(actor, "is_authenticated", False) and not getattr(actor, "is_admin", False):
-        raise PermissionDenied("Only an admin may change follow-up policies.")
+    require(actor, Capability.SET_POLICY)
     errors: dict[str, list[str]] = {}
     if not tier.strip():
         errors["tier"] = ["A policy needs the name of its contract tier."]

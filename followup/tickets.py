@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from clients.selectors import client_list_for
 from followup.models import Ticket, TicketNote, TicketStatus
 from followup.psa.outbox import psa_enqueue
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
+from lib.errors import ServiceError
 from recommendations.choices import Decision
 from recommendations.models import Recommendation, Response
 
@@ -32,18 +33,11 @@ class Msg:
     CLOSE_REASON_REQUIRED = "Closing a ticket needs a reason."
 
 
-class TicketError(Exception):
+class TicketError(ServiceError):
     code = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-def _require_writer(actor: Actor) -> None:
-    if isinstance(actor, User) and not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
+        super().__init__(message, field=field)
 
 
 def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data: object) -> None:
@@ -83,7 +77,7 @@ def ticket_open_or_update(
 ) -> tuple[Ticket, bool]:
     """Open the recommendation's ticket, or add ``note`` to the one already open
     (raising its escalation level, never lowering it). Returns (ticket, opened)."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     with transaction.atomic():
         ticket = open_ticket_of(recommendation.pk)
         opened = ticket is None
@@ -124,7 +118,7 @@ def ticket_open_or_update(
 
 def ticket_note_add(*, ticket: Ticket, actor: Actor, text: str, now: dt.datetime) -> TicketNote:
     """Add a note; an empty one is refused and nothing is stored."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     text = text.strip()
     if not text:
         raise TicketError(Msg.NOTE_REQUIRED, field="text")
@@ -140,7 +134,7 @@ def ticket_assign(
     *, ticket: Ticket, assignee: User | None, actor: Actor, now: dt.datetime
 ) -> Ticket:
     """Give the ticket to a staff member who can see its client (or to nobody)."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     if assignee is not None:
         if not assignee.is_active:
             raise TicketError(Msg.ASSIGNEE_INACTIVE, field="assignee")
@@ -158,7 +152,7 @@ def ticket_assign(
 
 def ticket_close(*, ticket: Ticket, actor: Actor, now: dt.datetime, reason: str) -> Ticket:
     """Close the ticket with a reason (kept as its last note)."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     reason = reason.strip()
     if not reason:
         raise TicketError(Msg.CLOSE_REASON_REQUIRED, field="reason")

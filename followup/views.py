@@ -12,7 +12,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,9 +19,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from followup import tickets
 from followup.models import Ticket, TicketStatus
 from followup.selectors import ticket_get_for, ticket_list_for
+from lib.errors import ServiceError, add_service_error
 
 PAGE_SIZE = 50
 
@@ -46,11 +47,6 @@ class AssignForm(forms.Form):
 
 class CloseForm(forms.Form):
     reason = forms.CharField(required=False)
-
-
-def _require_writer(request: HttpRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
 
 
 @login_required
@@ -90,7 +86,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     ticket = ticket_get_for(request.user, pk)
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     now = timezone.now()
     form_class = {"note": NoteForm, "assign": AssignForm, "close": CloseForm}.get(action)
     if form_class is None:
@@ -114,8 +110,8 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 ticket=ticket, actor=request.user, now=now, reason=form.cleaned_data["reason"]
             )
             messages.success(request, "Ticket closed.")
-    except tickets.TicketError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    except ServiceError as exc:
+        add_service_error(form, exc)
         return _detail(
             request, ticket_get_for(request.user, pk), status=400, **{f"{action}_form": form}
         )

@@ -28,10 +28,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
+from accounts.permissions import Capability, require
 from followup.choices import OutboxKind
 from followup.delivery import DeliveryError, PermanentDeliveryError, handles
 from followup.models import OutboxMessage, WebhookEndpoint, WebhookKind
 from followup.services import outbox_enqueue
+from ledger.actors import Actor
 from ledger.models import Event
 from lib.canonical import canonical_json, sha256_hex
 
@@ -89,8 +91,13 @@ def webhook_endpoint_create(
     now: dt.datetime,
     secret: str = "",
     event_types: list[str] | None = None,
+    actor: Actor = None,
 ) -> WebhookEndpoint:
-    """Register an endpoint; a standard one gets a fresh secret unless given one."""
+    """Register an endpoint; a standard one gets a fresh secret unless given one.
+
+    Admins only: an endpoint receives every client's events. ``actor=None`` is the
+    operator at the command line."""
+    require(actor, Capability.MANAGE_WEBHOOKS)
     errors: dict[str, list[str]] = {}
     try:
         URLValidator(schemes=["http", "https"])(url)

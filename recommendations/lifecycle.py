@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 
+from lib.errors import ServiceError
 from recommendations.choices import Status
 
 S = Status
@@ -87,19 +88,21 @@ class Msg:
     NO_DECISION_MAKERS = "The client has no active decision maker to present to."
 
 
-class LifecycleError(Exception):
+class LifecycleError(ServiceError):
     """A refused change. ``field`` names the input at fault, if any."""
 
     code = "lifecycle_error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
 
 
 class TransitionNotAllowed(LifecycleError):
+    """The table refuses the action from the current status: a conflict with the
+    recommendation's state (409), not a bad input."""
+
     code = "transition_not_allowed"
+    http_status = 409
 
     def __init__(self, action: Action, status: str) -> None:
         label = Status(status).label.lower()

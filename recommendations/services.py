@@ -9,10 +9,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from catalog.choices import Severity
 from catalog.fields import clean_definitions, clean_values
 from catalog.models import TemplateVersion
@@ -34,11 +35,6 @@ from recommendations.lifecycle import (
     check_transition,
 )
 from recommendations.models import Recommendation, Response, snapshot_sha256
-
-
-def _require_writer(actor: Actor) -> None:
-    if isinstance(actor, User) and not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -64,7 +60,7 @@ def _transition(
     returns the event data), then save, recompute the deadline, append the event,
     let ``record`` write the decision's Response, and announce the transition to its
     subscribers (``recommendations.events``) — all in one transaction."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     with transaction.atomic():
         rec = (
             Recommendation.objects.select_for_update(of=("self",))
@@ -133,7 +129,7 @@ def recommendation_create(
     Explicit arguments override the template's values. Raises ValidationError with
     per-field messages when something is missing or invalid.
     """
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     errors: dict[str, list[str]] = {}
     if template_version is not None:
         template = template_version.template

@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.choices import Role
 from accounts.models import User
+from accounts.permissions import Capability, allows, require
 from clients.models import Client
 from clients.policy import policy_for
 from clients.selectors import client_list_for
@@ -28,6 +29,7 @@ from clients.services import client_create, contact_create
 from ledger.actors import actor_label
 from ledger.models import Head
 from ledger.services import event_append
+from lib.errors import ServiceError
 from recommendations import deadlines
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import LifecycleError
@@ -148,11 +150,12 @@ class _Row:
     external_id: str
 
 
-class _Refused(Exception):
+class _Refused(ServiceError):
+    """A refused row; ``column`` is the sheet column at fault (also ``field``)."""
+
     def __init__(self, column: Column, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, field=str(column))
         self.column = column
-        self.message = message
 
 
 def tracker_import(
@@ -178,8 +181,7 @@ def tracker_import(
     read (no header, a required column missing, not CSV/XLSX), and PermissionDenied for
     a read-only account.
     """
-    if not getattr(actor, "can_write", False):
-        raise PermissionDenied("This account may read but not change anything.")
+    require(actor, Capability.WRITE)
     if isinstance(source, str | Path):
         filename = filename or Path(source).name
         try:
@@ -543,7 +545,7 @@ class _Importer:
                 Column.CLIENT,
                 f"no client is called {row.client!r} (use --create-missing to add it).",
             )
-        if not self.actor.sees_all_clients:
+        if not allows(self.actor, Capability.MANAGE_CLIENTS):
             raise _Refused(
                 Column.CLIENT,
                 f"no client is called {row.client!r}; only an admin or an account manager "

@@ -11,12 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import Capability, allows, require
 from tracker.export import csv_chunks, export_rows, write_xlsx
 from tracker.forms import ConfirmForm, ExportForm, ImportForm, RemapForm, mapping_text
 from tracker.layout import Mapping
@@ -25,11 +25,6 @@ from tracker.services import ImportReport, sheet_layout, tracker_import
 
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _require_writer(request: HttpRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
 
 
 def _upload_path(user_id: int, token: str) -> Path:
@@ -46,7 +41,7 @@ def _upload_path(user_id: int, token: str) -> Path:
 
 
 def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpResponse:
-    context.setdefault("form", ImportForm() if request.user.can_write else None)
+    context.setdefault("form", ImportForm() if allows(request.user, Capability.WRITE) else None)
     context.setdefault("export_form", ExportForm(user=request.user))
     return render(request, "tracker/tracker.html", context, status=status)
 
@@ -60,7 +55,7 @@ def tracker_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def tracker_preview(request: HttpRequest) -> HttpResponse:
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, status=400, form=form)
@@ -144,7 +139,7 @@ def tracker_remap(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def tracker_confirm(request: HttpRequest) -> HttpResponse:
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That preview is no longer valid; upload the file again.")

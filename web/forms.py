@@ -13,15 +13,17 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.choices import Role
 from accounts.models import User
+from accounts.permissions import WRITERS
 from catalog.choices import Category, FieldType, Severity
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from clients.selectors import client_list_for, contact_list_for
 from followup.choices import OutboxStatus
+
+# The one form helper lives in lib, where every app's pages can reach it.
+from lib.errors import add_service_error as add_service_error
 from recommendations.choices import Channel, Decision, Status
-from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -29,42 +31,12 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 def staff_owner_queryset():
     """Accounts that may own a follow-up: active staff who can change things."""
-    return User.objects.filter(is_active=True).exclude(role=Role.AUDITOR).order_by("username")
+    return User.objects.filter(is_active=True, role__in=WRITERS).order_by("username")
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return str(obj)
-
-
-def add_service_error(
-    form: forms.Form, exc: Exception, *, field_map: dict[str, str] | None = None
-) -> None:
-    """Put a service's error on the form field it names, or on the form as a whole.
-
-    ``LifecycleError`` names one field (or none); ``ValidationError`` may carry a
-    ``message_dict``. ``field_map`` renames service field names to form field names.
-    """
-    field_map = field_map or {}
-
-    def place(field: str | None, message: str) -> None:
-        name = field_map.get(field, field) if field else None
-        # A hidden input (the text hash shown) cannot carry a visible error.
-        if name not in form.fields or form.fields[name].widget.is_hidden:
-            name = None
-        form.add_error(name, message)
-
-    if isinstance(exc, LifecycleError):
-        place(exc.field, exc.message)
-    elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                place(None if field == "__all__" else field, message)
-    elif isinstance(exc, ValidationError):
-        for message in exc.messages:
-            place(None, message)
-    else:
-        raise TypeError(f"not a service error: {exc!r}")
 
 
 # --- list filters ------------------------------------------------------------------

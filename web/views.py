@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
@@ -35,14 +35,16 @@ from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import Capability, allows, require
 from catalog.choices import Severity
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
+from lib.errors import ServiceError
 from recommendations import services
 from recommendations.choices import OPEN_STATUSES, Status
-from recommendations.lifecycle import DECISION_ACTIONS, Action, LifecycleError, allowed_actions
+from recommendations.lifecycle import DECISION_ACTIONS, Action, allowed_actions
 from recommendations.models import Recommendation
 from recommendations.selectors import (
     overdue_q,
@@ -89,11 +91,6 @@ def _render_list(
     # The same URL answers with a page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-def _require_writer(request: HttpRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
 
 
 # --- dashboard ---------------------------------------------------------------------
@@ -408,7 +405,7 @@ def _render_recommendation(
     user, now = request.user, timezone.now()
     panels = []
     refused: list[str] = []
-    if user.can_write:
+    if allows(user, Capability.WRITE):
         for ui in UI_ACTIONS:
             if not ui.allowed(rec.status):
                 continue
@@ -458,7 +455,7 @@ def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def recommendation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     rec = recommendation_get_for(request.user, pk)
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     ui = UI_ACTIONS_BY_SLUG.get(action)
     if ui is None:
         raise Http404("No such action.")
@@ -466,7 +463,7 @@ def recommendation_action(request: HttpRequest, pk: int, action: str) -> HttpRes
     if form.is_valid():
         try:
             message = ui.perform(form, request.user, timezone.now())
-        except (LifecycleError, ValidationError) as exc:
+        except (ServiceError, ValidationError) as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, message)
@@ -527,7 +524,7 @@ def _initial_from(request: HttpRequest, version: TemplateVersion | None) -> dict
 @login_required
 @require_http_methods(["GET", "POST"])
 def recommendation_create(request: HttpRequest) -> HttpResponse:
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     user = request.user
     if request.method == "POST":
         version = _template_version(request.POST.get("template_version"))

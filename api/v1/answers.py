@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from answers import selectors, services
-from answers.errors import AnswerRefused
 from answers.models import AnswerLink, InboundMessage
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
@@ -29,10 +28,6 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _refused(exc: AnswerRefused) -> serializers.ValidationError:
-    return serializers.ValidationError({exc.field or "non_field_errors": [exc.message]})
 
 
 class _ViewSet(viewsets.GenericViewSet):
@@ -76,14 +71,11 @@ class PresentationViewSet(_ViewSet):
             raise serializers.ValidationError(
                 {"recommendations": [f"No such recommendation: {missing[0]}."]}
             )
-        try:
-            done = services.recommendations_present(
-                recommendations=[found[pk] for pk in wanted],
-                actor=request.user,
-                now=timezone.now(),
-            )
-        except AnswerRefused as exc:
-            raise _refused(exc) from None
+        done = services.recommendations_present(
+            recommendations=[found[pk] for pk in wanted],
+            actor=request.user,
+            now=timezone.now(),
+        )
         return ApiResponse(
             PresentedSerializer(done, many=True).data, status=status.HTTP_201_CREATED
         )
@@ -205,12 +197,9 @@ class InboundViewSet(_ViewSet):
         """Mark the message reviewed, with a note. It stays uncounted."""
         message = selectors.inbound_get_for(request.user, pk)
         data = _valid(InboundReviewSerializer, request.data)
-        try:
-            message = services.inbound_review(
-                message=message, actor=request.user, note=data["note"], now=timezone.now()
-            )
-        except AnswerRefused as exc:
-            raise _refused(exc) from None
+        message = services.inbound_review(
+            message=message, actor=request.user, note=data["note"], now=timezone.now()
+        )
         return ApiResponse(InboundDetailSerializer(message).data)
 
 
@@ -260,18 +249,15 @@ class MeetingViewSet(_ViewSet):
                     {f"decisions.{index}.recommendation": ["No such recommendation."]}
                 )
             decisions.append(services.MeetingDecision(**{**item, "recommendation": rec}))
-        try:
-            meeting, responses = services.meeting_record(
-                client=client,
-                channel=data["channel"],
-                held_on=data["held_on"],
-                attendees=data["attendees"],
-                notes=data["notes"],
-                decisions=decisions,
-                recorded_by=request.user,
-                now=timezone.now(),
-            )
-        except AnswerRefused as exc:
-            raise _refused(exc) from None
+        meeting, responses = services.meeting_record(
+            client=client,
+            channel=data["channel"],
+            held_on=data["held_on"],
+            attendees=data["attendees"],
+            notes=data["notes"],
+            decisions=decisions,
+            recorded_by=request.user,
+            now=timezone.now(),
+        )
         result = {"meeting": meeting.pk, "responses": [r.pk for r in responses]}
         return ApiResponse(result, status=status.HTTP_201_CREATED)

@@ -1,8 +1,10 @@
 """JSON errors for the API: ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``.
 
 Every refusal has this one shape, whatever raised it: a serializer, a service's
-ValidationError, a lifecycle error (409 when the transition table refuses the action,
-400 for a missing or invalid input), a 404 from a selector, or authentication.
+ValidationError, a ``lib.errors.ServiceError`` (its own ``http_status``: 409 when the
+transition table refuses the action, 403 when the actor's role may not do it, 400 for
+a missing or invalid input), a 404 from a selector, or authentication. Views do not
+catch service errors; they reach this handler.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from recommendations.lifecycle import LifecycleError, TransitionNotAllowed
+from lib.errors import ServiceError
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
@@ -49,13 +51,10 @@ def flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, LifecycleError):
-        code = (
-            status.HTTP_409_CONFLICT
-            if isinstance(exc, TransitionNotAllowed)
-            else status.HTTP_400_BAD_REQUEST
-        )
-        return Response({"errors": [error(exc.message, code=exc.code, field=exc.field)]}, code)
+    if isinstance(exc, ServiceError):
+        # Before PermissionDenied: NotAllowed is both, and carries its own code.
+        body = {"errors": [error(exc.message, code=exc.code, field=exc.field)]}
+        return Response(body, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         # get_error_detail keeps each message's code (unique, required, ...).
         exc = ValidationError(get_error_detail(exc))

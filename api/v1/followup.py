@@ -157,12 +157,9 @@ class TicketViewSet(_ViewSet):
         """Add a note to the ticket."""
         ticket = ticket_get_for(request.user, pk)
         data = _valid(TicketNoteCreateSerializer, request.data)
-        try:
-            note = tickets.ticket_note_add(
-                ticket=ticket, actor=request.user, text=data["text"], now=timezone.now()
-            )
-        except tickets.TicketError as exc:
-            raise serializers.ValidationError({exc.field or "text": [exc.message]}) from None
+        note = tickets.ticket_note_add(
+            ticket=ticket, actor=request.user, text=data["text"], now=timezone.now()
+        )
         return ApiResponse(TicketNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 

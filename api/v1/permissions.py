@@ -1,5 +1,9 @@
 """Who may call what. Which *rows* a user sees is the selectors' business (404 otherwise);
-these classes only decide whether a kind of request is allowed at all (403)."""
+these classes only decide whether a kind of request is allowed at all (403).
+
+The rule itself lives in ``accounts.permissions`` (the services check it too); these
+classes ask it early so that a refused request is not even parsed.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-
-class Msg:
-    READ_ONLY = "This account may read but not change anything."
-    ADMIN_ONLY = "Only an admin may change the catalog."
-    CLIENT_MANAGERS_ONLY = "Only admins and account managers may add clients."
+from accounts.permissions import Capability, Msg, refusal
 
 
 def _is_staff(request: Request) -> bool:
@@ -21,36 +21,31 @@ def _is_staff(request: Request) -> bool:
 
 
 class IsStaffUser(BasePermission):
-    """Any active staff account may read; auditors may not write."""
+    """Any active staff account may read; writes need ``capability``."""
 
     message = Msg.READ_ONLY
+    capability = Capability.WRITE
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not _is_staff(request):
             return False
-        return request.method in SAFE_METHODS or request.user.can_write
+        if request.method in SAFE_METHODS:
+            return True
+        refused = refusal(request.user, self.capability)
+        if refused is None:
+            return True
+        self.message = refused
+        return False
 
 
 class IsAdminForWrites(IsStaffUser):
     """Staff may read; only admins may write (the catalog)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if request.method in SAFE_METHODS or request.user.is_admin:
-            return True
-        self.message = Msg.ADMIN_ONLY
-        return False
+    capability = Capability.MANAGE_CATALOG
 
 
 class CanManageClientsForWrites(IsStaffUser):
     """Staff may read; only writers who see every client may add one (a technician
     would create a client outside their own assignments, which they could not see)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if request.method in SAFE_METHODS or request.user.sees_all_clients:
-            return True
-        self.message = Msg.CLIENT_MANAGERS_ONLY
-        return False
+    capability = Capability.MANAGE_CLIENTS

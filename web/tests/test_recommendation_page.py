@@ -405,6 +405,7 @@ def test_an_auditor_cannot_post_an_action(login, auditor, presented, snapshot):
     response = login(auditor).post(act(presented, "withdraw"), {"reason": "Because."})
 
     assert response.status_code == 403
+    assert "This account may read but not change anything." in response.content.decode()
     assert snapshot(presented) == before
 
 

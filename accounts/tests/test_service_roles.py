@@ -1,0 +1,503 @@
+"""Every public service, called as every role: who may, who is refused, and that a
+refusal stores nothing.
+
+The list of services is found by introspection (every public function of every
+``<app>.services`` module, and of the modules that still hold services under another
+name), so a new service fails ``test_every_service_has_an_entry_in_the_matrix`` until
+it says which roles may call it — or why no role applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+
+from accounts.choices import Role
+from accounts.models import User
+from accounts.permissions import Capability, Msg, allows, refusal, require
+from lib.errors import NotAllowed, ServiceError
+
+# Services that live outside a ``services`` module for now; followup's move into a
+# ``followup/services/`` package makes this list shorter, not the test weaker.
+MODULES_ELSEWHERE = ("followup.tickets", "followup.webhooks")
+
+
+def _service_modules() -> list[ModuleType]:
+    found = []
+    for app in apps.get_app_configs():
+        if not app.path.startswith(str(settings.BASE_DIR)):
+            continue  # Django's and third-party apps
+        try:
+            module = importlib.import_module(f"{app.name}.services")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app.name}.services":
+                raise
+            continue
+        found.append(module)
+        if hasattr(module, "__path__"):  # a package: every submodule counts
+            for info in pkgutil.walk_packages(module.__path__, prefix=f"{module.__name__}."):
+                found.append(importlib.import_module(info.name))
+    found.extend(importlib.import_module(name) for name in MODULES_ELSEWHERE)
+    return found
+
+
+def discovered_services() -> dict[str, Callable[..., Any]]:
+    """``"<module>.<function>"`` for every public function defined in a service module."""
+    services = {}
+    for module in _service_modules():
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and not name.startswith("_"):
+                services[f"{module.__name__}.{name}"] = function
+    return services
+
+
+# --- the expected matrix ---------------------------------------------------------
+
+ADMIN, MANAGER, TECHNICIAN, AUDITOR = (
+    Role.ADMIN,
+    Role.ACCOUNT_MANAGER,
+    Role.TECHNICIAN,
+    Role.AUDITOR,
+)
+ROLES = (ADMIN, MANAGER, TECHNICIAN, AUDITOR)
+WRITERS = frozenset({ADMIN, MANAGER, TECHNICIAN})
+CLIENT_MANAGERS = frozenset({ADMIN, MANAGER})
+ADMINS = frozenset({ADMIN})
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A service a staff member calls: the roles allowed, the message the others get,
+    and how to build a valid call (``scene(world, actor) -> kwargs``) that succeeds
+    for an allowed role."""
+
+    allowed: frozenset[Role]
+    message: str
+    scene: Callable[[dict[str, Any], User], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NoRole:
+    """A function no staff role reaches: why."""
+
+    why: str
+
+
+PURE = NoRole("a pure helper: it computes, it writes nothing")
+INTERNAL = NoRole("called inside another service's transaction, which checked the role")
+SYSTEM = NoRole("run by the worker, a subscriber or the command line, not by a staff member")
+CONTACT = NoRole("acted by a client contact (signed link, portal, e-mail): no staff role")
+
+
+def _later(world: dict[str, Any], days: int) -> dt.date:
+    return (world["now"] + dt.timedelta(days=days)).date()
+
+
+def _draft(world: dict[str, Any]) -> Any:
+    """A fresh draft (the ``draft`` fixture is the one ``presented`` presented)."""
+    from recommendations.services import recommendation_create
+
+    return recommendation_create(
+        client=world["client_a"],
+        template_version=world["template_mfa"],
+        actor=world["admin"],
+        now=world["now"],
+    )
+
+
+def _accepted(world: dict[str, Any], planned_in: int = 30) -> Any:
+    from recommendations.services import response_record
+
+    response_record(
+        recommendation=world["presented"],
+        decision="accepted",
+        channel="phone",
+        now=world["now"],
+        recorded_by=world["admin"],
+        responder=world["contact_a"],
+        planned_for=_later(world, planned_in),
+    )
+    world["presented"].refresh_from_db()
+    return world["presented"]
+
+
+def _verified(world: dict[str, Any]) -> Any:
+    from recommendations.services import recommendation_mark_verified
+
+    return recommendation_mark_verified(
+        recommendation=_accepted(world), actor=world["admin"], now=world["now"]
+    )
+
+
+def _deferred_and_due(world: dict[str, Any]) -> Any:
+    from recommendations.services import response_record
+
+    response_record(
+        recommendation=world["presented"],
+        decision="deferred",
+        channel="phone",
+        now=world["now"],
+        recorded_by=world["admin"],
+        responder=world["contact_a"],
+        deferred_until=_later(world, 10),
+        justification="Budget next quarter.",
+    )
+    world["now"] += dt.timedelta(days=20)
+    world["presented"].refresh_from_db()
+    return world["presented"]
+
+
+def _ticket(world: dict[str, Any]) -> Any:
+    from followup.tickets import ticket_open_or_update
+
+    ticket, _ = ticket_open_or_update(
+        recommendation=world["presented"], actor="followup", now=world["now"], note="Chase."
+    )
+    return ticket
+
+
+def _inbound(world: dict[str, Any]) -> Any:
+    from answers import crypto
+    from answers.choices import Outcome
+    from answers.models import InboundMessage
+
+    return InboundMessage.objects.create(
+        received_at=world["now"],
+        raw_encrypted=crypto.encrypt(b"x"),
+        raw_sha256="0" * 64,
+        client=world["client_a"],
+        outcome=Outcome.UNVERIFIED,
+        reason="not authenticated",
+    )
+
+
+def _meeting(world: dict[str, Any], actor: User) -> dict[str, Any]:
+    from answers.services import MeetingDecision
+
+    decision = MeetingDecision(
+        recommendation=world["presented"],
+        decision="accepted",
+        responder_name="Alice Rossi",
+        planned_for=_later(world, 30),
+    )
+    return {
+        "client": world["client_a"],
+        "channel": "phone",
+        "held_on": world["now"].date(),
+        "attendees": "Alice Rossi",
+        "decisions": [decision],
+        "recorded_by": actor,
+        "now": world["now"],
+    }
+
+
+def _staff(allowed: frozenset[Role], message: str, scene: Callable) -> Roles:
+    return Roles(allowed=allowed, message=message, scene=scene)
+
+
+def _write(scene: Callable) -> Roles:
+    return _staff(WRITERS, Msg.READ_ONLY, scene)
+
+
+def _transition(prepare: Callable[[dict[str, Any]], Any], **extra: Any) -> Roles:
+    return _write(
+        lambda w, actor: {
+            "recommendation": prepare(w),
+            "actor": actor,
+            "now": w["now"],
+            **extra,
+        }
+    )
+
+
+MATRIX: dict[str, Roles | NoRole] = {
+    # recommendations: every transition and the creation need a writer
+    "recommendations.services.recommendation_create": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "template_version": w["template_mfa"],
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "recommendations.services.recommendation_present": _transition(_draft),
+    "recommendations.services.response_record": _write(
+        lambda w, actor: {
+            "recommendation": w["presented"],
+            "decision": "accepted",
+            "channel": "phone",
+            "now": w["now"],
+            "recorded_by": actor,
+            "responder": w["contact_a"],
+            "planned_for": _later(w, 30),
+        }
+    ),
+    "recommendations.services.recommendation_start_work": _transition(_accepted),
+    "recommendations.services.recommendation_mark_implemented": _transition(_accepted),
+    "recommendations.services.recommendation_mark_verified": _transition(_accepted),
+    "recommendations.services.recommendation_drift": _transition(_verified, reason="EDR gone."),
+    "recommendations.services.recommendation_withdraw": _transition(_draft, reason="Superseded."),
+    # The worker's actions default to the "followup" actor; staff may trigger them too.
+    "recommendations.services.recommendation_expire_deferral": _transition(_deferred_and_due),
+    "recommendations.services.recommendation_expire_planned_date": _write(
+        lambda w, actor: {
+            "recommendation": _accepted(w, planned_in=5),
+            "actor": actor,
+            "now": w["now"] + dt.timedelta(days=10),
+        }
+    ),
+    "recommendations.services.recommendation_mark_ignored": _transition(lambda w: w["presented"]),
+    # clients: adding a client is for those who see every client
+    "clients.services.client_create": _staff(
+        CLIENT_MANAGERS,
+        Msg.CLIENT_MANAGERS_ONLY,
+        lambda w, actor: {"name": "Charlie Clinic", "actor": actor, "now": w["now"]},
+    ),
+    "clients.services.contact_create": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "name": "Carla Verdi",
+            "email": "carla@acme-dental.example",
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "clients.services.clean_domains": PURE,
+    # catalog: admins only
+    "catalog.services.template_create": _staff(
+        ADMINS,
+        Msg.ADMIN_ONLY,
+        lambda w, actor: {
+            "key": "offsite-backups",
+            "title": "Keep an offsite backup",
+            "body": "Copy backups off site every night.",
+            "category": w["template_mfa"].template.category,
+            "default_severity": "high",
+            "now": w["now"],
+            "actor": actor,
+        },
+    ),
+    "catalog.services.template_revise": _staff(
+        ADMINS,
+        Msg.ADMIN_ONLY,
+        lambda w, actor: {
+            "template": w["template_mfa"].template,
+            "title": "Require MFA everywhere",
+            "body": "Enforce MFA on every remote access path.",
+            "now": w["now"],
+            "actor": actor,
+        },
+    ),
+    "catalog.services.clean_control_refs": PURE,
+    # follow-up
+    "followup.services.client_policy_set": _staff(
+        ADMINS,
+        Msg.POLICY_ADMIN_ONLY,
+        lambda w, actor: {"client": w["client_a"], "actor": actor, "now": w["now"], "tier": "Gold"},
+    ),
+    "followup.services.outbox_enqueue": INTERNAL,
+    "followup.services.outbox_enqueue_email": INTERNAL,
+    "followup.services.message_id_for": PURE,
+    "followup.tickets.ticket_open_or_update": _write(
+        lambda w, actor: {
+            "recommendation": w["presented"],
+            "actor": actor,
+            "now": w["now"],
+            "note": "Called Alice.",
+        }
+    ),
+    "followup.tickets.ticket_note_add": _write(
+        lambda w, actor: {"ticket": _ticket(w), "actor": actor, "text": "Rang.", "now": w["now"]}
+    ),
+    "followup.tickets.ticket_assign": _write(
+        lambda w, actor: {"ticket": _ticket(w), "assignee": None, "actor": actor, "now": w["now"]}
+    ),
+    "followup.tickets.ticket_close": _write(
+        lambda w, actor: {"ticket": _ticket(w), "actor": actor, "now": w["now"], "reason": "Done."}
+    ),
+    "followup.tickets.open_ticket_of": PURE,
+    "followup.tickets.ticket_on_response": INTERNAL,
+    "followup.webhooks.webhook_endpoint_create": _staff(
+        ADMINS,
+        Msg.WEBHOOK_ADMIN_ONLY,
+        lambda w, actor: {
+            "name": "SIEM",
+            "url": "https://siem.example/heeded",
+            "kind": "standard",
+            "now": w["now"],
+            "actor": actor,
+        },
+    ),
+    "followup.webhooks.webhook_publish": INTERNAL,
+    "followup.webhooks.deliver_webhook": SYSTEM,
+    "followup.webhooks.new_secret": PURE,
+    "followup.webhooks.sign": PURE,
+    "followup.webhooks.verify": PURE,
+    # ledger: appended to by the services above, in their transaction
+    "ledger.services.event_append": INTERNAL,
+    "ledger.services.anchor_record": INTERNAL,
+    # answers
+    "answers.services.authority_set": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "contact": w["contact_a"],
+            "severities": ["critical"],
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "answers.services.authority_replace": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "rules": None,
+            "dual_approval_reject_critical": True,
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "answers.services.recommendations_present": _write(
+        lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
+    ),
+    "answers.services.meeting_record": _write(_meeting),
+    "answers.services.inbound_review": _write(
+        lambda w, actor: {
+            "message": _inbound(w),
+            "actor": actor,
+            "note": "Spoofed.",
+            "now": w["now"],
+        }
+    ),
+    "answers.services.answer_submit": CONTACT,
+    "answers.services.confirm_answer": CONTACT,
+    "answers.services.link_renew": CONTACT,
+    "answers.services.portal_code_request": CONTACT,
+    "answers.services.portal_sign_in": CONTACT,
+    "answers.services.evidence_rotate": SYSTEM,
+    "answers.services.language_of": PURE,
+    "answers.services.consent_statement": PURE,
+    "answers.services.contact_may_decide": PURE,
+    "answers.services.authorised_contacts": PURE,
+    # tracker
+    "tracker.services.tracker_import": _write(
+        lambda w, actor: {
+            "source": b"Client,Recommendation,Date made\r\nAcme Dental,Patch VPN,2026-02-02\r\n",
+            "filename": "tracker.csv",
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "tracker.services.stable_external_id": PURE,
+    "tracker.services.sheet_state": PURE,
+}
+
+ROLE_CHECKED = sorted(name for name, entry in MATRIX.items() if isinstance(entry, Roles))
+
+
+# --- the tests -------------------------------------------------------------------
+
+
+def test_every_service_has_an_entry_in_the_matrix():
+    found = set(discovered_services())
+    assert sorted(found - set(MATRIX)) == [], "say which roles may call these services"
+    assert sorted(set(MATRIX) - found) == [], "these entries name no service any more"
+
+
+def test_every_service_that_takes_a_staff_actor_is_role_checked():
+    # A function in NoRole that takes a staff member would escape the matrix.
+    for name, function in discovered_services().items():
+        params = inspect.signature(function).parameters
+        if {"actor", "recorded_by"} & set(params) and isinstance(MATRIX[name], NoRole):
+            assert MATRIX[name] in (INTERNAL, SYSTEM), name
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, to prove a refusal changed nothing at all."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values_list())
+        for model in apps.get_models()
+    }
+
+
+@pytest.fixture
+def world(
+    admin, manager, technician, auditor, client_a, contact_a, template_mfa, draft, presented, now
+):
+    return {
+        "admin": admin,
+        "client_a": client_a,
+        "contact_a": contact_a,
+        "template_mfa": template_mfa,
+        "presented": presented,
+        "now": now,
+        "actors": {ADMIN: admin, MANAGER: manager, TECHNICIAN: technician, AUDITOR: auditor},
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", ROLE_CHECKED)
+def test_each_role_may_call_exactly_its_services(name, role, world):
+    entry = MATRIX[name]
+    assert isinstance(entry, Roles)
+    function = discovered_services()[name]
+    actor = world["actors"][role]
+    kwargs = entry.scene(world, actor)
+    if role in entry.allowed:
+        try:
+            function(**kwargs)
+        except NotAllowed as exc:  # pragma: no cover - the failure message
+            pytest.fail(f"{role} was refused {name}: {exc.message}")
+        return
+    before = _snapshot()
+    with pytest.raises(NotAllowed) as refused:
+        function(**kwargs)
+    # A read-only account is told so, whatever it tried.
+    assert refused.value.message == (Msg.READ_ONLY if role == AUDITOR else entry.message)
+    assert refused.value.code == "permission_denied" and refused.value.http_status == 403
+    assert _snapshot() == before
+
+
+def test_the_matrix_follows_the_one_table():
+    assert frozenset(r for r in ROLES if allows(_user_with(r), Capability.WRITE)) == WRITERS
+
+
+def _user_with(role: Role, **extra: Any) -> User:
+    return User(username=f"u-{role}", role=role, **extra)
+
+
+@pytest.mark.parametrize(
+    ("actor", "expected"),
+    [
+        (_user_with(Role.TECHNICIAN, is_superuser=True), None),
+        (_user_with(Role.ADMIN, is_active=False), Msg.READ_ONLY),
+        (_user_with(Role.AUDITOR), Msg.READ_ONLY),
+        (_user_with(Role.TECHNICIAN), Msg.ADMIN_ONLY),
+        ("followup", None),
+        (None, None),
+    ],
+    ids=["superuser-acts-as-admin", "disabled-admin", "auditor", "technician", "system", "seed"],
+)
+def test_who_may_change_the_catalog(actor, expected):
+    assert refusal(actor, Capability.MANAGE_CATALOG) == expected
+
+
+def test_an_anonymous_user_is_never_taken_for_the_system():
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(NotAllowed, match=r"^This account may read but not change anything\.$"):
+        require(AnonymousUser(), Capability.WRITE)
+
+
+def test_a_refused_role_is_a_service_error_and_a_permission_denied():
+    from django.core.exceptions import PermissionDenied
+
+    assert issubclass(NotAllowed, ServiceError) and issubclass(NotAllowed, PermissionDenied)
