@@ -99,7 +99,7 @@ def _confirmation(
 @require_POST
 def tracker_remap(request: HttpRequest) -> HttpResponse:
     """Preview the uploaded file again with the columns chosen on the preview page."""
-    _require_writer(request)
+    require(request.user, Capability.WRITE)
     stale = "That preview is no longer valid; upload the file again."
     base = ConfirmForm(request.POST)
     path = _upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None

@@ -53,7 +53,7 @@ def _service_modules() -> list[ModuleType]:
 
 def discovered_services() -> dict[str, Callable[..., Any]]:
     """``"<module>.<function>"`` for every public function defined in a service module."""
-    services = {}
+    services: dict[str, Callable[..., Any]] = {}
     for module in _service_modules():
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if function.__module__ == module.__name__ and not name.startswith("_"):
@@ -423,7 +423,7 @@ def test_every_service_that_takes_a_staff_actor_is_role_checked():
 def _snapshot() -> dict[str, list[tuple]]:
     """Every row of every table, to prove a refusal changed nothing at all."""
     return {
-        model._meta.label: list(model.objects.order_by("pk").values_list())
+        model._meta.label: list(model._default_manager.order_by("pk").values_list())
         for model in apps.get_models()
     }
 
