@@ -396,8 +396,8 @@ MATRIX: dict[str, Roles | NoRole] = {
             "now": w["now"],
         }
     ),
-    "tracker.services.stable_external_id": PURE,
     "tracker.services.sheet_state": PURE,
+    "tracker.services.sheet_layout": PURE,
 }
 
 ROLE_CHECKED = sorted(name for name, entry in MATRIX.items() if isinstance(entry, Roles))

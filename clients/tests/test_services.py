@@ -15,6 +15,7 @@ from clients.models import Client, ClientDomain, Contact
 from clients.services import clean_domains, client_create, contact_create
 from ledger.models import GENESIS_HASH, Event, Head
 from ledger.verify import verify_client
+from lib.errors import NotAllowed
 
 pytestmark = pytest.mark.django_db
 
@@ -264,7 +265,8 @@ def test_it_refuses_invalid_client_fields_and_stores_nothing(admin, now, fields,
 def test_it_refuses_an_anonymous_actor_and_rolls_everything_back(now):
     before = stored()
 
-    with pytest.raises(ValueError, match=r"^an anonymous user cannot act on the ledger$"):
+    # The role table refuses an anonymous actor before anything is written.
+    with pytest.raises(NotAllowed, match=r"^This account may read but not change anything\.$"):
         client_create(
             name="Ottica Nardò", domains=["ottica-nardo.example"], actor=AnonymousUser(), now=now
         )
@@ -401,7 +403,8 @@ def test_it_refuses_invalid_contact_fields_and_stores_nothing(client_a, admin, n
 def test_it_refuses_an_anonymous_actor_and_keeps_no_contact(client_a, now):
     before = stored()
 
-    with pytest.raises(ValueError, match=r"^an anonymous user cannot act on the ledger$"):
+    # The role table refuses an anonymous actor before anything is written.
+    with pytest.raises(NotAllowed, match=r"^This account may read but not change anything\.$"):
         contact_create(
             client=client_a,
             name="Renée O'Connor",

@@ -103,6 +103,7 @@ NOT_STAFF_PAGES = {
     "followup:ticket_action": "POST only; answers with the ticket page",
     "tracker:tracker_preview": "POST only; rendered by test_the_tracker_preview_is_clean",
     "tracker:tracker_confirm": "POST only; redirects to the tracker page",
+    "tracker:tracker_remap": "POST only; the preview again with hand-mapped columns",
     # Signed by the PSA, no session: followup/tests/test_psa_callback.py.
     "followup:psa_callback": "PSA webhook",
     # Public pages behind a signed token, for a client's contacts, not for staff:
