@@ -890,21 +890,22 @@ def _restored_ledger(using: str, manifest: dict[str, Any]) -> Any:
 
 @contextlib.contextmanager
 def database_at(url: str, alias: str) -> Iterator[str]:
-    """Make the database at ``url`` reachable as ``alias`` for the duration (for
-    ``migrate --database``, ``restore_archive(using=...)``), then forget it."""
+    """Open the database at ``url`` as ``alias`` for the duration (for ``call_command(
+    "migrate", database=alias)`` and ``restore_archive(using=alias)``), then close it."""
     try:
         config = dj_database_url.parse(url)
     except ValueError as exc:
         raise BackupError(f"{redact(url)} is not a database URL: {exc}.") from None
     # configure_settings fills in the keys Django expects of every DATABASES entry.
     config = connections.configure_settings({DEFAULT_DB_ALIAS: config})[DEFAULT_DB_ALIAS]
-    connections.settings[alias] = config
+    # Like the snapshot: a connection known to this thread only, not added to
+    # settings.DATABASES, so nothing else routes queries to it.
+    connections[alias] = load_backend(config["ENGINE"]).DatabaseWrapper(config, alias)
     try:
         yield alias
     finally:
         connections[alias].close()
         del connections[alias]
-        del connections.settings[alias]
 
 
 def redact(url: str) -> str:
