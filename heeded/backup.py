@@ -735,7 +735,7 @@ def check_archive(archive_path: Path) -> CheckResult:
 # --- restore --------------------------------------------------------------------------
 
 
-def _nonempty_tables(alias: str) -> list[str]:
+def nonempty_tables(alias: str) -> list[str]:
     return [
         m._meta.label_lower for m in backed_up_models() if m._base_manager.using(alias).exists()
     ]
@@ -766,7 +766,7 @@ def restore_archive(
             raise BackupError(
                 f"The archive's ledger fails verification{note}: {_ledger_failure(archived)}"
             )
-        held = _nonempty_tables(using)
+        held = nonempty_tables(using)
         if held:
             raise BackupError(
                 "The database is not empty (it holds rows in "
