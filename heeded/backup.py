@@ -782,10 +782,7 @@ def restore_archive(
                     _load_v1(root, tables, using)
                 else:
                     for table in tables:
-                        for line, where in table.lines(root):
-                            obj = table.instance(table.decode(line, where))
-                            # raw: no pre_save, so auto_now fields keep their values.
-                            obj.save_base(raw=True, force_insert=True, using=using)
+                        _insert(table, root, using)
                 _reset_sequences(using, [t.model for t in tables])
                 _check_counts(tables, manifest["counts"])
                 report = _restored_ledger(using, manifest)
@@ -840,6 +837,19 @@ def _load_v1(root: Path, tables: list[_Table], using: str) -> None:
                     deferred.append(obj)
     for obj in deferred:
         obj.save_deferred_fields(using=using)
+
+
+def _insert(table: _Table, root: Path, using: str) -> None:
+    """Insert the archived rows of one table, many per statement."""
+    fields = table.model._meta.local_concrete_fields
+    manager = table.model._base_manager.using(using)
+    batch_size = max(1, connections[using].ops.bulk_batch_size(fields, [None] * CHUNK))
+    rows = (table.instance(table.decode(line, where)) for line, where in table.lines(root))
+    while batch := list(itertools.islice(rows, min(batch_size, CHUNK))):
+        # raw=True is what loaddata's save(raw=True) does: no pre_save, so auto_now
+        # columns keep their archived values. bulk_create would overwrite them, and
+        # one save() per row spends most of a restore building SQL.
+        manager._insert(batch, fields=fields, using=using, raw=True)
 
 
 def _reset_sequences(using: str, loaded: list[type[models.Model]]) -> None:
