@@ -23,10 +23,8 @@ import heeded.backup
 from accounts.models import User
 from heeded import demo_content
 from heeded.backup import (
-    _CODECS,
     MANIFEST,
     BackupError,
-    _identical,
     backed_up_models,
     check_archive,
     create_backup,
@@ -35,6 +33,7 @@ from heeded.backup import (
     restore_archive,
     rotate,
 )
+from heeded.backup.rows import CODECS, identical
 from heeded.demo import load_demo
 from ledger.models import Event, Head
 from recommendations.models import Recommendation
@@ -284,21 +283,21 @@ def test_every_kind_of_value_comes_back_exactly():
         "uuid": uuid.UUID("5b0c4e8e-7d7a-4c61-9f3e-2a6b1d9c8e10"),
     }
     for kind, value in cases.items():
-        encode, decode = _CODECS[kind]
+        encode, decode = CODECS[kind]
         text = json.dumps(encode(value))
-        assert _identical(decode(json.loads(text)), value), kind
+        assert identical(decode(json.loads(text)), value), kind
     # A lossy rule is caught: same value, another type or another precision.
-    assert not _identical({"a": 1}, {"a": True})
-    assert not _identical(decimal.Decimal("1.1"), decimal.Decimal("1.10"))
-    assert not _identical(cases["datetime"], cases["datetime"].astimezone(dt.UTC))
+    assert not identical({"a": 1}, {"a": True})
+    assert not identical(decimal.Decimal("1.1"), decimal.Decimal("1.10"))
+    assert not identical(cases["datetime"], cases["datetime"].astimezone(dt.UTC))
 
 
 def test_backup_leaves_no_archive_when_a_value_would_not_come_back(live, monkeypatch, tmp_path):
     """A rule that loses data (here: times cut to the millisecond, as format version 1
     did) stops the backup: exit 1, one line, no file."""
-    encode, decode = _CODECS["datetime"]
+    encode, decode = CODECS["datetime"]
     monkeypatch.setitem(
-        heeded.backup._CODECS,
+        CODECS,
         "datetime",
         (lambda v: encode(v.replace(microsecond=v.microsecond // 1000 * 1000)), decode),
     )
@@ -316,13 +315,14 @@ def test_backup_leaves_no_archive_when_the_written_ledger_does_not_verify(
 ):
     """Second wall: even if a lossy rule slipped past the value check, the chains are
     recomputed from the written files before the archive is kept."""
-    encode, decode = _CODECS["datetime"]
+    encode, decode = CODECS["datetime"]
     monkeypatch.setitem(
-        heeded.backup._CODECS,
+        CODECS,
         "datetime",
         (lambda v: encode(v.replace(microsecond=v.microsecond // 1000 * 1000)), decode),
     )
-    monkeypatch.setattr(heeded.backup, "_identical", lambda a, b: True)
+    # _dump_table looks the comparison up in the package, where it was imported.
+    monkeypatch.setattr(heeded.backup, "identical", lambda a, b: True)
     path = tmp_path / "lossy.tar.gz"
     status, _, err = _run("backup", str(path))
     assert status == 1

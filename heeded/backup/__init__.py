@@ -4,7 +4,7 @@ A backup (format version 2) is a gzip'd tar archive:
 
 - ``db/<app>.<model>.jsonl``: every row of every table, one JSON object a line, keyed
   by column (``client_id``, not ``client``). Each value is written by its own rule
-  (``_CODECS``) so that it comes back byte for byte on SQLite and on PostgreSQL alike:
+  (``CODECS``) so that it comes back byte for byte on SQLite and on PostgreSQL alike:
   timestamps with six fractional digits and their offset, decimals as text, binary as
   base64, JSON values as JSON. Many-to-many tables are tables like any other; a
   reference to a content type or a permission (which ``migrate`` numbers afresh in
@@ -26,6 +26,9 @@ database, loads the rows into an empty database migrated to the archive's schema
 one transaction, then verifies the chains read back from the database and compares
 the counts and heads with the manifest; any failure rolls everything back.
 
+The package: ``rows`` writes and reads values exactly; ``chains`` holds the schema
+checks and recomputes the ledger from rows; this module backs up, checks and restores.
+
 Version 1 archives (Django's ``jsonl`` serializer, which cuts times to milliseconds)
 are still read: they restore when their ledger verifies, i.e. when no event time had
 digits below the millisecond; otherwise they are refused before anything is loaded.
@@ -33,10 +36,8 @@ digits below the millisecond; otherwise they are refused before anything is load
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
-import decimal
 import hashlib
 import itertools
 import json
@@ -45,22 +46,57 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from django.apps import apps
 from django.conf import settings
 from django.core import serializers
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.color import no_style
 from django.core.serializers.base import DeserializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
-from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
+
+from heeded.backup.chains import (
+    applied_schema,
+    archived_ledger,
+    check_target,
+    ledger_failure,
+    release_schema,
+    verify_chains,
+)
+from heeded.backup.rows import (
+    CHUNK,
+    SKIPPED,
+    BackupError,
+    Table,
+    backed_up_models,
+    identical,
+    logical_dump,
+)
+
+__all__ = [
+    "SKIPPED",
+    "BackupError",
+    "CheckResult",
+    "RestoreResult",
+    "applied_schema",
+    "archive_name",
+    "backed_up_models",
+    "check_archive",
+    "create_backup",
+    "database_at",
+    "logical_dump",
+    "nonempty_tables",
+    "redact",
+    "release_schema",
+    "restore_archive",
+    "rotate",
+]
+
 
 FORMAT = "heeded-backup"
 VERSION = 2
@@ -69,15 +105,6 @@ MANIFEST = "manifest.json"
 ARCHIVE_PREFIX = "heeded-"
 ARCHIVE_SUFFIX = ".tar.gz"
 SNAPSHOT_ALIAS = "heeded_backup_snapshot"
-CHUNK = 2000
-
-# Rows that ``migrate`` creates itself (restoring them would collide) or that are
-# worthless after a restore (sessions: everyone signs in again).
-SKIPPED = frozenset({"contenttypes.contenttype", "auth.permission", "sessions.session"})
-
-
-class BackupError(Exception):
-    """The archive or the database is not fit; the message says why. Nothing changed."""
 
 
 @dataclass
@@ -103,399 +130,12 @@ def evidence_dir() -> Path:
     return Path(settings.DATA_DIR) / "evidence"
 
 
-def backed_up_models() -> list[type[models.Model]]:
-    """Every concrete table, parents before the tables that refer to them, then the
-    many-to-many tables."""
-    app_list = [(config, None) for config in apps.get_app_configs()]
-    ordered = serializers.sort_dependencies(app_list, allow_cycles=True)
-    through = [m for m in apps.get_models(include_auto_created=True) if m._meta.auto_created]
-    return [
-        m
-        for m in [*ordered, *through]
-        if m._meta.label_lower not in SKIPPED and not m._meta.proxy and m._meta.managed
-    ]
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-# --- values ---------------------------------------------------------------------------
-
-
-def _encode_datetime(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone")
-    return value.isoformat(timespec="microseconds")
-
-
-def _decode_datetime(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone")
-    return value
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _expect(kind: type | tuple[type, ...]) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        # bool is an int in Python, but a boolean column restored as 1 is not the same.
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            raise ValueError(f"expected {kind}, got {value!r}")
-        return value
-
-    return check
-
-
-# kind -> (encode, decode). Each pair must be exact: decode(encode(v)) == v, same type.
-_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "int": (_expect(int), _expect(int)),
-    "bool": (_expect(bool), _expect(bool)),
-    "text": (_expect(str), _expect(str)),
-    "float": (_expect(float), _expect(float)),
-    "uuid": (str, uuid.UUID),
-    "datetime": (_encode_datetime, _decode_datetime),
-    "date": (dt.date.isoformat, dt.date.fromisoformat),
-    "time": (lambda v: v.isoformat(timespec="microseconds"), dt.time.fromisoformat),
-    "decimal": (str, decimal.Decimal),
-    "duration": (lambda v: v // dt.timedelta(microseconds=1), lambda n: dt.timedelta(0, 0, n)),
-    "binary": (
-        lambda v: base64.b64encode(bytes(v)).decode("ascii"),
-        lambda s: base64.b64decode(s, validate=True),
-    ),
-    "json": (_same, _same),
-}
-
-_KINDS = {
-    "AutoField": "int",
-    "BigAutoField": "int",
-    "SmallAutoField": "int",
-    "IntegerField": "int",
-    "BigIntegerField": "int",
-    "SmallIntegerField": "int",
-    "PositiveIntegerField": "int",
-    "PositiveBigIntegerField": "int",
-    "PositiveSmallIntegerField": "int",
-    "BooleanField": "bool",
-    "CharField": "text",
-    "TextField": "text",
-    "SlugField": "text",
-    "EmailField": "text",
-    "GenericIPAddressField": "text",
-    "FloatField": "float",
-    "UUIDField": "uuid",
-    "DateTimeField": "datetime",
-    "DateField": "date",
-    "TimeField": "time",
-    "DecimalField": "decimal",
-    "DurationField": "duration",
-    "BinaryField": "binary",
-    "JSONField": "json",
-}
-NATURAL_KEY = "natural-key"
-
-
-def column_kind(field: models.Field) -> str:
-    """How a column's values are written: a key of ``_CODECS``, or ``natural-key`` for a
-    reference to a row that ``migrate`` creates (a content type, a permission)."""
-    if field.is_relation:
-        if field.related_model._meta.label_lower in SKIPPED:
-            return NATURAL_KEY
-        return column_kind(field.target_field)
-    kind = _KINDS.get(field.get_internal_type())
-    if kind is None:
-        raise BackupError(
-            f"{field.model._meta.label_lower}.{field.name}: heeded backup does not know how "
-            f"to write a {field.get_internal_type()} exactly."
-        )
-    return kind
-
-
-def columns_of(model: type[models.Model]) -> dict[str, str]:
-    """Column name -> kind, in the model's field order."""
-    return {f.attname: column_kind(f) for f in model._meta.concrete_fields}
-
-
-def _identical(a: Any, b: Any) -> bool:
-    """Equal and of the same type all the way down (1, 1.0 and True are not the same
-    JSON value), with the same UTC offset for times."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dt.datetime | dt.time):
-        return a == b and a.utcoffset() == b.utcoffset()
-    if isinstance(a, decimal.Decimal):
-        return a.as_tuple() == b.as_tuple()
-    return a == b
-
-
-class _Table:
-    """Writes and reads the rows of one table in the archive's form."""
-
-    def __init__(self, model: type[models.Model], alias: str) -> None:
-        self.model = model
-        self.label = model._meta.label_lower
-        self.alias = alias
-        self.columns = columns_of(model)
-        self.fields = {f.attname: f for f in model._meta.concrete_fields}
-        self._keys: dict[tuple[str, Any], Any] = {}
-
-    def _natural_key(self, name: str, pk: Any) -> list[str]:
-        if (name, pk) not in self._keys:
-            target = self.fields[name].related_model
-            row = target._base_manager.using(self.alias).get(pk=pk)
-            self._keys[name, pk] = list(row.natural_key())
-        return self._keys[name, pk]
-
-    def _pk_of(self, name: str, key: list[str]) -> Any:
-        if (name, tuple(key)) not in self._keys:
-            target = self.fields[name].related_model
-            manager = target._default_manager.db_manager(self.alias)
-            self._keys[name, tuple(key)] = manager.get_by_natural_key(*key).pk
-        return self._keys[name, tuple(key)]
-
-    def read(self, obj: models.Model) -> dict[str, Any]:
-        """The row's values as Python objects (binary as bytes, references by key)."""
-        values = {}
-        for name, kind in self.columns.items():
-            value = getattr(obj, name)
-            if value is not None and kind == NATURAL_KEY:
-                value = self._natural_key(name, value)
-            elif isinstance(value, memoryview):
-                value = bytes(value)
-            values[name] = value
-        return values
-
-    def encode(self, values: dict[str, Any]) -> str:
-        row = {}
-        for name, kind in self.columns.items():
-            value = values[name]
-            if value is not None and kind != NATURAL_KEY:
-                value = _CODECS[kind][0](value)
-            row[name] = value
-        return json.dumps(
-            row, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
-
-    def decode(self, line: str, where: str) -> dict[str, Any]:
-        """The values of one archived line; references by natural key stay keys."""
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise BackupError(f"{where}: not a JSON object ({exc}).") from None
-        if not isinstance(row, dict) or row.keys() != self.columns.keys():
-            raise BackupError(f"{where}: the row's columns are not the table's columns.")
-        values = {}
-        for name, kind in self.columns.items():
-            value = row[name]
-            if value is not None and kind == NATURAL_KEY:
-                if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-                    raise BackupError(f"{where}: {name} is not a natural key.")
-            elif value is not None:
-                try:
-                    value = _CODECS[kind][1](value)
-                except (TypeError, ValueError, ArithmeticError) as exc:
-                    raise BackupError(f"{where}: {name} is not a valid {kind} ({exc}).") from None
-            values[name] = value
-        return values
-
-    def instance(self, values: dict[str, Any]) -> models.Model:
-        """An unsaved model instance holding the values, keys resolved in ``alias``."""
-        resolved = dict(values)
-        for name, kind in self.columns.items():
-            if kind == NATURAL_KEY and values[name] is not None:
-                resolved[name] = self._pk_of(name, values[name])
-        return self.model(**resolved)
-
-    def lines(self, root: Path) -> Iterator[tuple[str, str]]:
-        """(line, where) for every row of this table in an unpacked archive."""
-        path = root / "db" / f"{self.label}.jsonl"
-        if not path.exists():
-            return
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                yield line, f"db/{self.label}.jsonl line {number}"
-
-
-def logical_dump(alias: str = DEFAULT_DB_ALIAS) -> dict[str, list[str]]:
-    """Every row of every archived table of ``alias``, as the archive writes it, in
-    primary-key order: two databases holding the same data give equal dumps."""
-    dump = {}
-    for model in backed_up_models():
-        table = _Table(model, alias)
-        rows = model._base_manager.using(alias).order_by("pk").iterator(chunk_size=CHUNK)
-        dump[table.label] = [table.encode(table.read(obj)) for obj in rows]
-    return dump
-
-
-# --- schema ---------------------------------------------------------------------------
-
-
-def applied_schema(alias: str = DEFAULT_DB_ALIAS) -> dict[str, list[str]]:
-    """The last applied migration(s) of every app in ``alias`` (one, unless two branches
-    were applied without a merge); empty when the database was never migrated."""
-    loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
-    applied = {key for key in loader.applied_migrations if key in loader.graph.nodes}
-    leaves: dict[str, list[str]] = {}
-    for app, name in sorted(applied):
-        children = loader.graph.node_map[app, name].children
-        if not any(child in applied and child[0] == app for child in children):
-            leaves.setdefault(app, []).append(name)
-    return leaves
-
-
-def release_schema() -> dict[str, list[str]]:
-    """The last migration of every app in this release's code."""
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    leaves: dict[str, list[str]] = {}
-    for app, name in sorted(loader.graph.leaf_nodes()):
-        leaves.setdefault(app, []).append(name)
-    return leaves
-
-
-def _first_difference(ours: dict[str, list[str]], theirs: dict[str, list[str]]) -> str:
-    for app in sorted(set(ours) | set(theirs)):
-        if ours.get(app) != theirs.get(app):
-            mine = ", ".join(ours.get(app, [])) or "nothing"
-            other = ", ".join(theirs.get(app, [])) or "nothing"
-            return f"{app} is at {mine}, the archive at {other}"
-    return ""
-
-
-def _check_target(alias: str, manifest: dict[str, Any]) -> None:
-    """Refuse a target that is not migrated to this release's schema, or an archive
-    written at another schema."""
-    target = applied_schema(alias)
-    release = release_schema()
-    if not target:
-        raise BackupError(
-            "The database is not migrated: run 'heeded migrate' on it, then restore again."
-        )
-    if target != release:
-        app = next(a for a in sorted(set(target) | set(release)) if target.get(a) != release.get(a))
-        raise BackupError(
-            f"The database is not migrated to this release's schema ({app} is at "
-            f"{', '.join(target.get(app, [])) or 'nothing'}, this release at "
-            f"{', '.join(release.get(app, [])) or 'nothing'}): run 'heeded migrate' on it, "
-            "then restore again."
-        )
-    archived = manifest.get("schema")
-    if archived is not None and archived != target:
-        raise BackupError(
-            f"The archive was written at another schema ({_first_difference(target, archived)}"
-            "): restore it with the release that wrote it, then upgrade."
-        )
-
-
-# --- the ledger, recomputed from rows -------------------------------------------------
-
-
-def _verify_chains(
-    clients: Iterable[Any],
-    events: Iterator[Any],
-    heads: dict[int, tuple[int, str]],
-    anchors: Iterable[Any],
-) -> Any:
-    """Verify every client's chain from rows (archived, or read back from a database)
-    with the very walk that ``heeded ledger verify`` makes; return its LedgerReport.
-    ``events`` must come in (client, seq) order."""
-    from ledger.verify import AnchorClaim, LedgerReport, _stored_anchor_source, _walk
-
-    claims: dict[int, dict[int, list[Any]]] = {}
-    for anchor in anchors:
-        claim = AnchorClaim(seq=anchor.seq, hash=anchor.hash, source=_stored_anchor_source(anchor))
-        claims.setdefault(anchor.client_id, {}).setdefault(anchor.seq, []).append(claim)
-    report = LedgerReport()
-    groups = itertools.groupby(events, key=lambda event: event.client_id)
-    pending = next(groups, None)
-    for client in sorted(clients, key=lambda c: c.pk):
-        if pending is not None and pending[0] < client.pk:
-            raise BackupError(f"ledger.event holds events of client id {pending[0]} out of order.")
-        has_events = pending is not None and pending[0] == client.pk
-        rows: Iterator[Any] = pending[1] if has_events else iter(())
-        head = heads.get(client.pk)
-        by_seq = claims.get(client.pk, {})
-        count = sum(len(c) for c in by_seq.values())
-        report.add(_walk(client, _with_head(rows, head), by_seq, count, head))
-        if has_events:
-            # Only now: moving the groupby on ends the group the walk was reading.
-            pending = next(groups, None)
-    if pending is not None:
-        raise BackupError(f"ledger.event holds events of client id {pending[0]} out of order.")
-    return report
-
-
-def _with_head(rows: Iterator[Any], head: tuple[int, str] | None) -> Iterator[Any]:
-    # The walk reads the head from each event, as verify_client's query annotates it.
-    for event in rows:
-        event.head_seq, event.head_hash = head if head is not None else (None, None)
-        yield event
-
-
-def _archived_ledger(root: Path, manifest: dict[str, Any]) -> Any:
-    """Recompute the chains from the rows of an unpacked archive; check the head rows
-    against the manifest. Return the LedgerReport."""
-    from clients.models import Client
-    from ledger.models import Anchor, Event, Head
-
-    if manifest["version"] == 1:
-        loaded = {m: list(_v1_objects(root, m)) for m in (Client, Event, Head, Anchor)}
-        clients, heads_rows, anchors = loaded[Client], loaded[Head], loaded[Anchor]
-        events: Iterator[Any] = iter(sorted(loaded[Event], key=lambda e: (e.client_id, e.seq)))
-    else:
-        clients = [Client(**v) for v in _archived_values(root, Client)]
-        heads_rows = [Head(**v) for v in _archived_values(root, Head)]
-        anchors = [Anchor(**v) for v in _archived_values(root, Anchor)]
-        events = (Event(**v) for v in _archived_values(root, Event))
-    heads = {h.client_id: (h.seq, h.hash) for h in heads_rows}
-    uuids = {c.pk: str(c.uuid) for c in clients}
-    by_uuid = {uuids.get(pk, str(pk)): {"seq": s, "hash": h} for pk, (s, h) in heads.items()}
-    if by_uuid != manifest["ledger_heads"]:
-        raise BackupError("The archive's ledger heads differ from its manifest.")
-    return _verify_chains(clients, events, heads, anchors)
-
-
-def _archived_values(root: Path, model: type[models.Model]) -> Iterator[dict[str, Any]]:
-    table = _Table(model, DEFAULT_DB_ALIAS)
-    for line, where in table.lines(root):
-        yield table.decode(line, where)
-
-
-def _v1_objects(root: Path, model: type[models.Model]) -> Iterator[models.Model]:
-    """The rows of a version 1 file as unsaved instances, read without a database:
-    references written as natural keys (the account owner, ...) are left out, as the
-    ledger check does not need them."""
-    path = root / "db" / f"{model._meta.label_lower}.jsonl"
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                row = json.loads(line)
-                values = {model._meta.pk.attname: model._meta.pk.to_python(row["pk"])}
-                for name, value in row["fields"].items():
-                    field = model._meta.get_field(name)
-                    if field.many_to_many or (isinstance(value, list) and field.is_relation):
-                        continue
-                    target = field.target_field if field.is_relation else field
-                    values[field.attname] = None if value is None else target.to_python(value)
-            except (ValueError, KeyError, TypeError, LookupError, ValidationError) as exc:
-                raise BackupError(f"{path.name} line {number} cannot be read ({exc}).") from None
-            yield model(**values)
-
-
-def _ledger_failure(report: Any) -> str:
-    return f"{report.summary()}; first: {report.failures[0].line()}"
 
 
 # --- backup ---------------------------------------------------------------------------
@@ -534,7 +174,7 @@ def _snapshot() -> Iterator[str]:
             del connections[SNAPSHOT_ALIAS]
 
 
-def _dump_table(table: _Table, path: Path) -> int:
+def _dump_table(table: Table, path: Path) -> int:
     """Write the table's rows; prove each line decodes to exactly what was read."""
     count = 0
     rows = table.model._base_manager.using(table.alias)
@@ -549,7 +189,7 @@ def _dump_table(table: _Table, path: Path) -> int:
                 raise BackupError(f"{table.label} row {obj.pk} cannot be written: {exc}.") from None
             back = table.decode(line, f"{table.label} row {obj.pk}")
             for name, value in values.items():
-                if not _identical(back[name], value):
+                if not identical(back[name], value):
                     raise BackupError(
                         f"{table.label} row {obj.pk}: {name} would not be restored as it is "
                         f"({value!r} would come back as {back[name]!r})."
@@ -592,7 +232,7 @@ def _stage(staging: Path, *, now: dt.datetime) -> dict[str, Any]:
     with _snapshot() as alias:
         schema = applied_schema(alias)
         for model in backed_up_models():
-            table = _Table(model, alias)
+            table = Table(model, alias)
             columns[table.label] = table.columns
             counts[table.label] = _dump_table(table, staging / "db" / f"{table.label}.jsonl")
         names = dict(Client.objects.using(alias).values_list("pk", "uuid"))
@@ -618,11 +258,11 @@ def _stage(staging: Path, *, now: dt.datetime) -> dict[str, Any]:
         "ledger_heads": heads,
     }
     # The chains as they will be restored: recomputed from the files just written.
-    report = _archived_ledger(staging, manifest)
+    report = archived_ledger(staging, manifest)
     if not report.ok:
         raise BackupError(
             f"The archive would not restore: its ledger fails verification: "
-            f"{_ledger_failure(report)}"
+            f"{ledger_failure(report)}"
         )
     manifest["ledger"] = report.summary()
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -684,9 +324,9 @@ def _unpack(archive_path: Path, into: Path) -> dict[str, Any]:
     return manifest
 
 
-def _tables_of(manifest: dict[str, Any], alias: str) -> list[_Table]:
+def _tables_of(manifest: dict[str, Any], alias: str) -> list[Table]:
     """The tables to load, in load order; refuse tables or columns this release lacks."""
-    tables = {m._meta.label_lower: _Table(m, alias) for m in backed_up_models()}
+    tables = {m._meta.label_lower: Table(m, alias) for m in backed_up_models()}
     if manifest["version"] == 1:
         # Version 1 wrote many-to-many rows inside their parents' rows.
         tables = {k: t for k, t in tables.items() if not t.model._meta.auto_created}
@@ -719,9 +359,9 @@ def check_archive(archive_path: Path) -> CheckResult:
                     f"{table.label}: the manifest lists {manifest['counts'][table.label]} rows "
                     f"but the archive holds {count}."
                 )
-        report = _archived_ledger(root, manifest)
+        report = archived_ledger(root, manifest)
         if not report.ok:
-            raise BackupError(f"The archive's ledger fails verification: {_ledger_failure(report)}")
+            raise BackupError(f"The archive's ledger fails verification: {ledger_failure(report)}")
         return CheckResult(
             version=manifest["version"],
             created_at=manifest["created_at"],
@@ -753,9 +393,9 @@ def restore_archive(
     with tempfile.TemporaryDirectory(prefix="heeded-restore-") as tmp:
         root = Path(tmp)
         manifest = _unpack(Path(archive_path), root)
-        _check_target(using, manifest)
+        check_target(using, manifest)
         tables = _tables_of(manifest, using)
-        archived = _archived_ledger(root, manifest)
+        archived = archived_ledger(root, manifest)
         if not archived.ok:
             note = ""
             if manifest["version"] == 1:
@@ -764,7 +404,7 @@ def restore_archive(
                     "the original database with this release)"
                 )
             raise BackupError(
-                f"The archive's ledger fails verification{note}: {_ledger_failure(archived)}"
+                f"The archive's ledger fails verification{note}: {ledger_failure(archived)}"
             )
         held = nonempty_tables(using)
         if held:
@@ -822,7 +462,7 @@ def _check_evidence(names: list[str], manifest: dict[str, Any], in_place: bool) 
         raise BackupError(f"{evidence} is not empty; restore needs an empty evidence folder.")
 
 
-def _load_v1(root: Path, tables: list[_Table], using: str) -> None:
+def _load_v1(root: Path, tables: list[Table], using: str) -> None:
     deferred = []
     for table in tables:
         path = root / "db" / f"{table.label}.jsonl"
@@ -839,7 +479,7 @@ def _load_v1(root: Path, tables: list[_Table], using: str) -> None:
         obj.save_deferred_fields(using=using)
 
 
-def _insert(table: _Table, root: Path, using: str) -> None:
+def _insert(table: Table, root: Path, using: str) -> None:
     """Insert the archived rows of one table, many per statement."""
     fields = table.model._meta.local_concrete_fields
     manager = table.model._base_manager.using(using)
@@ -861,7 +501,7 @@ def _reset_sequences(using: str, loaded: list[type[models.Model]]) -> None:
                 cursor.execute(statement)
 
 
-def _check_counts(tables: list[_Table], counts: dict[str, int]) -> None:
+def _check_counts(tables: list[Table], counts: dict[str, int]) -> None:
     for table in tables:
         expected = counts[table.label]
         actual = table.model._base_manager.using(table.alias).count()
@@ -889,9 +529,9 @@ def _restored_ledger(using: str, manifest: dict[str, Any]) -> Any:
     if actual != manifest["ledger_heads"]:
         raise BackupError("The restored ledger heads differ from the manifest.")
     events = Event.objects.using(using).order_by("client_id", "seq").iterator(chunk_size=CHUNK)
-    report = _verify_chains(clients, events, heads, Anchor.objects.using(using).order_by("pk"))
+    report = verify_chains(clients, events, heads, Anchor.objects.using(using).order_by("pk"))
     if not report.ok:
-        raise BackupError(f"The restored ledger fails verification: {_ledger_failure(report)}")
+        raise BackupError(f"The restored ledger fails verification: {ledger_failure(report)}")
     return report
 
 
