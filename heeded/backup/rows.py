@@ -21,6 +21,7 @@ from django.apps import apps
 from django.core import serializers
 from django.db import DEFAULT_DB_ALIAS, models
 
+# Rows fetched per round trip when reading, and at most inserted per statement.
 CHUNK = 2000
 
 # Rows that ``migrate`` creates itself (restoring them would collide) or that are
