@@ -399,6 +399,30 @@ def test_restore_into_a_database_that_is_not_migrated_says_so_in_one_line(live, 
     )
 
 
+def test_restore_into_a_database_it_cannot_reach_says_so_in_one_line(live, tmp_path):
+    path = tmp_path / "b.tar.gz"
+    create_backup(path, now=LIVE)
+    env = {
+        **os.environ,
+        "HEEDED_DATA_DIR": str(tmp_path / "fresh"),
+        # Port 1 on loopback: nothing listens there, the connection is refused at once.
+        "DATABASE_URL": "postgres://heeded@127.0.0.1:1/heeded",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "heeded.cli", "restore", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "heeded restore: refused: the database cannot be used: connection failed: "
+    )
+    assert result.stderr.count("\n") == 1
+
+
 def test_restore_into_a_database_that_is_not_empty_says_so_in_one_line(live, tmp_path):
     path = tmp_path / "b.tar.gz"
     create_backup(path, now=LIVE)

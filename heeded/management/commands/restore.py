@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError
 
 from heeded.backup import BackupError, check_archive, restore_archive
 
@@ -49,6 +50,11 @@ class Command(BaseCommand):
             result = restore_archive(archive)
         except BackupError as exc:
             self.stderr.write(f"heeded restore: refused: {exc}")
+            sys.exit(1)
+        except DatabaseError as exc:
+            # Raised before the restore's transaction, e.g. the server is unreachable.
+            reason = " ".join(str(exc).split())
+            self.stderr.write(f"heeded restore: refused: the database cannot be used: {reason}")
             sys.exit(1)
         rows = sum(result.counts.values())
         self.stdout.write(
