@@ -192,11 +192,17 @@ def _dump_table(table: Table, path: Path) -> int:
                 if not identical(back[name], value):
                     raise BackupError(
                         f"{table.label} row {obj.pk}: {name} would not be restored as it is "
-                        f"({value!r} would come back as {back[name]!r})."
+                        f"({_short(value)} would come back as {_short(back[name])})."
                     )
             handle.write(line + "\n")
             count += 1
     return count
+
+
+def _short(value: Any) -> str:
+    # A blob's repr can run to megabytes; the reason must stay one readable line.
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def create_backup(out: Path, *, now: dt.datetime) -> dict[str, Any]:

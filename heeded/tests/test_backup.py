@@ -310,6 +310,24 @@ def test_backup_leaves_no_archive_when_a_value_would_not_come_back(live, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
+def test_backup_leaves_no_archive_when_a_blob_would_lose_a_byte(live, monkeypatch, tmp_path):
+    """Encrypted evidence is binary: it must come back whole, and the reason stays short."""
+    from answers.inbound import inbound_receive
+
+    stored = inbound_receive(raw="From: someone@elsewhere.example\r\n\r\nsì\r\n".encode(), now=LIVE)
+    encode, decode = CODECS["binary"]
+    monkeypatch.setitem(CODECS, "binary", (lambda v: encode(bytes(v)[:-1]), decode))
+    path = tmp_path / "lossy.tar.gz"
+    status, _, err = _run("backup", str(path))
+    assert status == 1 and err.count("\n") == 1 and len(err) < 400
+    assert err.startswith(
+        "heeded backup: failed, no archive written: answers.inboundmessage row "
+        f"{stored.message.pk}: raw_encrypted would not be restored as it is (b'"
+    )
+    assert "...)" in err
+    assert not path.exists()
+
+
 def test_backup_leaves_no_archive_when_the_written_ledger_does_not_verify(
     live, monkeypatch, tmp_path
 ):
