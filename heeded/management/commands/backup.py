@@ -1,10 +1,12 @@
 """``heeded backup OUT``: one archive with the database, the stored evidence and a
-manifest of hashes, counts and ledger heads (see heeded/backup.py and
+manifest of hashes, counts, schema and ledger heads (see heeded/backup.py and
 docs/operations.md). With ``--keep N``, OUT is a directory: the archive is named
-after the time and all but the N newest archives there are deleted."""
+after the time and all but the N newest archives there are deleted. Exit 0 written,
+1 failed: then no archive is left, and one line on stderr says why."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +43,11 @@ class Command(BaseCommand):
         try:
             manifest = create_backup(target, now=now)
         except BackupError as exc:
-            raise CommandError(str(exc)) from None
+            self.stderr.write(f"heeded backup: failed, no archive written: {exc}")
+            sys.exit(1)
         rows = sum(manifest["counts"].values())
         clients = len(manifest["ledger_heads"])
-        self.stdout.write(f"wrote {target}: {rows} rows, {clients} ledger chains")
+        self.stdout.write(f"wrote {target}: {rows} rows, {clients} ledger chains verified")
         if keep is not None:
             for path in rotate(out, keep):
                 self.stdout.write(f"deleted {path}")
