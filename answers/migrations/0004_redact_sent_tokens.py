@@ -15,7 +15,9 @@ DONE = ("sent", "failed")
 
 def redact(apps, schema_editor):
     outbox = apps.get_model("followup", "OutboxMessage")
-    rows = outbox.objects.filter(kind="email", status__in=DONE).only("payload")
+    # The database being migrated, which need not be the default one.
+    db = schema_editor.connection.alias
+    rows = outbox.objects.using(db).filter(kind="email", status__in=DONE).only("payload")
     for row in rows.iterator(chunk_size=500):
         payload = dict(row.payload)
         changed = False
@@ -26,7 +28,7 @@ def redact(apps, schema_editor):
                 changed = changed or redacted != value
                 payload[field] = redacted
         if changed:
-            outbox.objects.filter(pk=row.pk).update(payload=payload)
+            outbox.objects.using(db).filter(pk=row.pk).update(payload=payload)
 
 
 class Migration(migrations.Migration):

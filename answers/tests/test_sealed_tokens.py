@@ -8,11 +8,13 @@ import datetime as dt
 import gzip
 import re
 import tarfile
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.core import mail, serializers
 from django.core.management import call_command
+from django.db import connection
 
 from answers.services import portal_code_request
 from followup.delivery import deliver_due
@@ -118,7 +120,7 @@ def test_the_upgrade_redacts_tokens_left_in_sent_e_mails(now):
         payload={"to": ["a@example.com"], "subject": "s", "text": legacy, "html": ""},
         created_at=now,
     )
-    migration.redact(apps, None)
+    migration.redact(apps, SimpleNamespace(connection=connection))
     sent.refresh_from_db()
     waiting.refresh_from_db()
     assert sent.payload["text"] == "Answer here: https://heeded.example/answer/[redacted]/ thanks"

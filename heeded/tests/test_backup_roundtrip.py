@@ -189,7 +189,7 @@ class World:
         contact = self.contact_of(rec)
         link = None
         if not portal:
-            link, _ = link_issue(
+            link = link_issue(
                 contact=contact, recommendations=[rec], now=self.now, created_by=self.staff
             )
         answer_submit(
@@ -210,7 +210,7 @@ class World:
 
     def email(self, rec: Recommendation, decision: str) -> None:
         contact = self.contact_of(rec)
-        link, _ = link_issue(contact=contact, recommendations=[rec], now=self.now)
+        link = link_issue(contact=contact, recommendations=[rec], now=self.now)
         planned = self.dates(rec)["planned_for"]
         body = f"ACCEPT {planned}" if decision == "accepted" else "REJECT troppo caro per noi"
         raw = (
