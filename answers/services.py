@@ -43,14 +43,10 @@ from ledger.models import Anchor
 from ledger.services import anchor_record, event_append
 from lib.canonical import canonical_json, sha256_hex
 from recommendations.choices import Channel, Decision
-from recommendations.lifecycle import (
-    DECISION_ACTIONS,
-    Action,
-    allowed_actions,
-    check_transition,
-)
+from recommendations.decisions import is_decidable, text_matches, validate_decision
+from recommendations.lifecycle import DECISION_ACTIONS
 from recommendations.lifecycle import Msg as LifecycleMsg
-from recommendations.models import Recommendation, Response, snapshot_sha256
+from recommendations.models import Recommendation, Response
 from recommendations.services import recommendation_present, response_record
 
 DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
@@ -172,7 +168,7 @@ def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:
         recs = [
             r
             for r in link.recommendations.select_related("client").order_by("pk")
-            if Action.ACCEPT in allowed_actions(r.status)
+            if is_decidable(r.status)
         ]
         if not recs:
             return False
@@ -225,24 +221,27 @@ class AnswerOutcome:
 
 
 def _check_item(item: AnswerItem, rec: Recommendation, today: dt.date) -> None:
+    """The lifecycle's decision rules, checked before anything is stored: a proposal
+    never reaches ``response_record``, yet must meet the same rules."""
     if item.decision not in DECISION_ACTIONS:
+        # The client pages send an empty decision when nothing was ticked: say so in
+        # the words of the page rather than naming the lifecycle's values.
         raise AnswerRefused(Msg.DECISION_REQUIRED, field="decision", code="required")
-    check_transition(DECISION_ACTIONS[item.decision], rec.status)
-    justification = item.justification.strip()
-    if item.decision == Decision.ACCEPTED:
-        if item.planned_for is None:
-            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_REQUIRED, field="planned_for")
-        if item.planned_for < today:
-            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_PAST, field="planned_for")
-    elif item.decision == Decision.DEFERRED:
-        if item.deferred_until is None:
-            raise AnswerRefused(LifecycleMsg.DEFER_DATE_REQUIRED, field="deferred_until")
-        if item.deferred_until <= today:
-            raise AnswerRefused(LifecycleMsg.DEFER_DATE_NOT_FUTURE, field="deferred_until")
-        if not justification:
-            raise AnswerRefused(LifecycleMsg.DEFER_JUSTIFICATION_REQUIRED, field="justification")
-    elif not justification:
-        raise AnswerRefused(LifecycleMsg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
+    validate_decision(
+        recommendation=rec,
+        decision=item.decision,
+        today=today,
+        planned_for=item.planned_for,
+        deferred_until=item.deferred_until,
+        justification=item.justification,
+    )
+
+
+def _check_text(rec: Recommendation, shown_sha256: str) -> None:
+    """Refuse an answer given to a text other than the recommendation's current one;
+    the same rule (``text_matches``) and the same refusal on every client channel."""
+    if not text_matches(rec, shown_sha256):
+        raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
 
 
 def _record(
@@ -254,6 +253,7 @@ def _record(
     channel: str,
     evidence_ref: str,
     now: dt.datetime,
+    shown_text_sha256: str,
 ) -> Response | Proposal:
     """Record the decision, or a proposal when the contact lacks authority or when it
     is the first half of a dual approval."""
@@ -308,7 +308,7 @@ def _record(
         justification=item.justification,
         planned_for=item.planned_for,
         deferred_until=item.deferred_until,
-        shown_text_sha256=rec.text_sha256,
+        shown_text_sha256=shown_text_sha256,
         evidence_ref=evidence_ref if first is None else f"{evidence_ref} {first.evidence_ref}",
     )
     if first is not None:
@@ -440,12 +440,9 @@ def answer_submit(
                 link is not None and str(rec.pk) not in link.text_sha256
             ):
                 raise AnswerRefused(Msg.NOT_IN_LINK, code="not_found")
+            # The portal shows the current text, so only a link's stored hash can differ.
             presented = link.text_sha256[str(rec.pk)] if link is not None else rec.text_sha256
-            actual = snapshot_sha256(
-                title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
-            )
-            if not rec.text_sha256 or actual != rec.text_sha256 or presented != rec.text_sha256:
-                raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
+            _check_text(rec, presented)
             _check_item(item, rec, today)
             recs.append(rec)
         if not typed_name:
@@ -492,6 +489,7 @@ def answer_submit(
                 channel=channel,
                 evidence_ref=f"submission:{submission.pk}",
                 now=now,
+                shown_text_sha256=rec.text_sha256,
             )
             if isinstance(result, Response):
                 outcome.responses.append(result)

@@ -31,8 +31,9 @@ from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
 from recommendations.choices import Channel, Decision, Status
-from recommendations.lifecycle import Action, LifecycleError, allowed_actions
-from recommendations.models import Recommendation, snapshot_sha256
+from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
+from recommendations.lifecycle import LifecycleError
+from recommendations.models import Recommendation
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -81,13 +82,7 @@ def _page(
 
 def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
     """True when every recommendation still shows the exact text presented."""
-    for rec in recs:
-        actual = snapshot_sha256(
-            title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
-        )
-        if actual != rec.text_sha256 or link.text_sha256.get(str(rec.pk)) != rec.text_sha256:
-            return False
-    return True
+    return all(text_matches(rec, link.text_sha256.get(str(rec.pk), "")) for rec in recs)
 
 
 def _forms(request: HttpRequest, recs: list[Recommendation], batch: bool) -> list[DecisionForm]:
@@ -278,7 +273,7 @@ def portal_home(request: HttpRequest, contact: Contact) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> HttpResponse:
     rec = selectors.portal_recommendation_get(contact, pk)
-    can_answer = Action.ACCEPT in allowed_actions(rec.status)
+    can_answer = is_decidable(rec.status)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     signature = SignatureForm(request.POST if request.method == "POST" else None)
     error, status = "", 200
@@ -360,15 +355,12 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "answers/inbound_detail.html", context, status=status)
 
 
-DECIDABLE = [Status.AWAITING_RESPONSE, Status.DEFERRED, Status.REJECTED, Status.ACCEPTED]
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
     client = client_get_for(request.user, client_pk)
     recs = list(
-        Recommendation.objects.filter(client=client, status__in=DECIDABLE).order_by(
+        Recommendation.objects.filter(client=client, status__in=DECIDABLE_STATUSES).order_by(
             "status", "-presented_at", "pk"
         )
     )
