@@ -254,9 +254,12 @@ def _record(
     evidence_ref: str,
     now: dt.datetime,
     shown_text_sha256: str,
+    recorded_by: User | None = None,
+    attendees: str = "",
 ) -> Response | Proposal:
     """Record the decision, or a proposal when the contact lacks authority or when it
-    is the first half of a dual approval."""
+    is the first half of a dual approval. ``recorded_by`` names the staff member who
+    took an answer down by phone or in a meeting: the same rules apply to it."""
     if not contact_may_decide(contact, rec.severity):
         return _propose(
             rec=rec,
@@ -267,6 +270,8 @@ def _record(
             evidence_ref=evidence_ref,
             reason=NO_AUTHORITY_REASON,
             now=now,
+            recorded_by=recorded_by,
+            attendees=attendees,
         )
     policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
     first: Proposal | None = None
@@ -297,17 +302,21 @@ def _record(
                 evidence_ref=evidence_ref,
                 reason=DUAL_APPROVAL_REASON,
                 now=now,
+                recorded_by=recorded_by,
+                attendees=attendees,
             )
     response = response_record(
         recommendation=rec,
         decision=item.decision,
         channel=channel,
         now=now,
+        recorded_by=recorded_by,
         responder=contact,
         responder_name=responder_name,
         justification=item.justification,
         planned_for=item.planned_for,
         deferred_until=item.deferred_until,
+        attendees=attendees,
         shown_text_sha256=shown_text_sha256,
         evidence_ref=evidence_ref if first is None else f"{evidence_ref} {first.evidence_ref}",
     )
@@ -331,6 +340,8 @@ def _propose(
     evidence_ref: str,
     reason: str,
     now: dt.datetime,
+    recorded_by: User | None = None,
+    attendees: str = "",
 ) -> Proposal:
     routed = [c for c in authorised_contacts(rec.client, rec.severity) if c.pk != contact.pk]
     proposal = Proposal.objects.create(
@@ -347,10 +358,14 @@ def _propose(
         routed_to=[c.email for c in routed],
         created_at=now,
     )
+    staff: dict[str, str] = {}
+    if recorded_by is not None:
+        # Taken down by staff: the ledger says who, as a staff-recorded Response does.
+        staff = {"recorded_by": recorded_by.get_username(), "attendees": attendees.strip()}
     event_append(
         client=rec.client,
         kind="answers.proposal",
-        actor=actor_label(contact),
+        actor=actor_label(recorded_by if recorded_by is not None else contact),
         at=now,
         recommendation_id=rec.pk,
         data={
@@ -368,6 +383,7 @@ def _propose(
             "routed_to": proposal.routed_to,
             "shown_text_sha256": rec.text_sha256,
             "evidence_ref": evidence_ref,
+            **staff,
         },
     )
     language = language_of(rec.client)
@@ -545,6 +561,127 @@ def confirm_answer(
     return anchor
 
 
+# --- answers taken down by staff ---------------------------------------------------
+
+
+def _contact_named(client: Client, name: str) -> Contact | None:
+    """The one active contact of ``client`` called ``name`` (case aside), if exactly
+    one: the meeting page and the CLI say who decided by name, and authority belongs
+    to a contact."""
+    name = name.strip()
+    if not name:
+        return None
+    found = list(Contact.objects.filter(client=client, is_active=True, name__iexact=name)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def _authority_limited(rec: Recommendation, decision: str) -> bool:
+    """True when who decides matters: the client has authority rules, or this is the
+    rejection of a critical item under dual approval."""
+    if AuthorityRule.objects.filter(client_id=rec.client_id).exists():
+        return True
+    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
+    return bool(
+        policy is not None
+        and policy.dual_approval_reject_critical
+        and rec.severity == Severity.CRITICAL
+        and decision == Decision.REJECTED
+    )
+
+
+def staff_answer_record(
+    *,
+    recommendation: Recommendation,
+    decision: str,
+    channel: str,
+    now: dt.datetime,
+    recorded_by: User,
+    responder: Contact | None = None,
+    responder_name: str = "",
+    justification: str = "",
+    planned_for: dt.date | None = None,
+    deferred_until: dt.date | None = None,
+    attendees: str = "",
+    shown_text_sha256: str = "",
+    evidence_ref: str = "",
+) -> Response | Proposal:
+    """Record an answer staff took down (phone, meeting, ...) under the authority rules
+    that hold for links, the portal and e-mail: from a contact who may not decide the
+    recommendation's severity, or as the first of two approvals of a critical
+    rejection, it becomes a Proposal routed to an authorised contact; otherwise
+    ``response_record`` records it. The staff pages, the API, the CLI and meetings all
+    come here, so a phone call is no way around the rules.
+
+    A responder given only by name counts as the active contact of that name; when
+    there is none and the client limits who may decide, the answer is refused
+    (``Msg.RESPONDER_CONTACT_REQUIRED``), since authority cannot be judged.
+    """
+    if not recorded_by.can_write:
+        # Checked here too: a proposal never reaches response_record's own check.
+        raise PermissionDenied("This account may read but not change anything.")
+    with transaction.atomic():
+        rec = (
+            Recommendation.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=recommendation.pk)
+        )
+        contact = responder if responder is not None else _contact_named(rec.client, responder_name)
+        name = (responder_name or (contact.name if contact is not None else "")).strip()
+        validate_decision(
+            recommendation=rec,
+            decision=decision,
+            today=now.astimezone(rec.client.tz).date(),
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            justification=justification,
+            channel=channel,
+            attendees=attendees,
+            responder=responder,
+            responder_name=name,
+            shown_text_sha256=shown_text_sha256,
+        )
+        if contact is None:
+            if _authority_limited(rec, decision):
+                raise AnswerRefused(
+                    Msg.RESPONDER_CONTACT_REQUIRED.format(client=rec.client.name),
+                    field="responder",
+                    code="required",
+                )
+            return response_record(
+                recommendation=rec,
+                decision=decision,
+                channel=channel,
+                now=now,
+                recorded_by=recorded_by,
+                responder_name=name,
+                justification=justification,
+                planned_for=planned_for,
+                deferred_until=deferred_until,
+                attendees=attendees,
+                shown_text_sha256=shown_text_sha256,
+                evidence_ref=evidence_ref,
+            )
+        item = AnswerItem(
+            recommendation=rec,
+            decision=decision,
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            justification=justification,
+        )
+        return _record(
+            rec=rec,
+            contact=contact,
+            item=item,
+            responder_name=name,
+            channel=channel,
+            evidence_ref=evidence_ref,
+            now=now,
+            shown_text_sha256=shown_text_sha256,
+            recorded_by=recorded_by,
+            attendees=attendees,
+        )
+
+
 # --- meetings ----------------------------------------------------------------------
 
 
@@ -569,8 +706,10 @@ def meeting_record(
     recorded_by: User,
     now: dt.datetime,
     notes: str = "",
-) -> tuple[Meeting, list[Response]]:
-    """Record the decisions staff took down in a meeting or a call, all or none."""
+) -> tuple[Meeting, list[Response | Proposal]]:
+    """Record the decisions staff took down in a meeting or a call, all or none. Each
+    goes through ``staff_answer_record``: one from someone without authority is a
+    Proposal in the returned list, not a Response."""
     if channel not in (Channel.MEETING, Channel.PHONE):
         raise AnswerRefused(f"Unknown channel {channel!r}.", field="channel")
     if not attendees.strip():
@@ -589,8 +728,8 @@ def meeting_record(
             recorded_by=recorded_by,
             recorded_at=now,
         )
-        responses = [
-            response_record(
+        results = [
+            staff_answer_record(
                 recommendation=d.recommendation,
                 decision=d.decision,
                 channel=channel,
@@ -606,7 +745,7 @@ def meeting_record(
             )
             for d in decisions
         ]
-    return meeting, responses
+    return meeting, results
 
 
 # --- client portal -----------------------------------------------------------------

@@ -26,14 +26,14 @@ from answers import crypto, public_text, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
-from answers.models import AnswerLink, AnswerPolicy, LinkAttempt
+from answers.models import AnswerLink, AnswerPolicy, LinkAttempt, Proposal
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
 from recommendations.choices import Channel, Decision, Status
 from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
 from recommendations.lifecycle import LifecycleError
-from recommendations.models import Recommendation
+from recommendations.models import Recommendation, Response
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -355,6 +355,17 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "answers/inbound_detail.html", context, status=status)
 
 
+def _meeting_summary(results: list[Response | Proposal]) -> str:
+    proposals = sum(isinstance(r, Proposal) for r in results)
+    text = f"Recorded {len(results) - proposals} decisions."
+    if proposals:
+        text += (
+            f" {proposals} taken as proposals: the person who decided may not decide them"
+            " alone, so they were sent to an authorised contact."
+        )
+    return text
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
@@ -380,7 +391,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 if f.cleaned_data["decision"]
             ]
             try:
-                _, responses = services.meeting_record(
+                _, results = services.meeting_record(
                     client=client,
                     channel=form.cleaned_data["channel"],
                     held_on=form.cleaned_data["held_on"],
@@ -395,7 +406,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
             except PermissionDenied as exc:
                 error, status = str(exc), 403
             else:
-                messages.success(request, f"Recorded {len(responses)} decisions.")
+                messages.success(request, _meeting_summary(results))
                 return redirect("web:client_detail", client.pk)
         else:
             error, status = "Check the fields marked below.", 400

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.choices import Role
 from accounts.models import User
+from answers.errors import AnswerRefused
 from catalog.choices import Category, FieldType, Severity
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
@@ -42,8 +43,9 @@ def add_service_error(
 ) -> None:
     """Put a service's error on the form field it names, or on the form as a whole.
 
-    ``LifecycleError`` names one field (or none); ``ValidationError`` may carry a
-    ``message_dict``. ``field_map`` renames service field names to form field names.
+    ``LifecycleError`` and ``AnswerRefused`` name one field (or none);
+    ``ValidationError`` may carry a ``message_dict``. ``field_map`` renames service
+    field names to form field names.
     """
     field_map = field_map or {}
 
@@ -54,7 +56,7 @@ def add_service_error(
             name = None
         form.add_error(name, message)
 
-    if isinstance(exc, LifecycleError):
+    if isinstance(exc, (LifecycleError, AnswerRefused)):
         place(exc.field, exc.message)
     elif isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for field, messages in exc.message_dict.items():

@@ -35,6 +35,9 @@ from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from answers.errors import AnswerRefused
+from answers.models import Proposal
+from answers.services import staff_answer_record
 from catalog.choices import Severity
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for
@@ -42,7 +45,8 @@ from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
 from recommendations import services
 from recommendations.choices import OPEN_STATUSES, Status
-from recommendations.lifecycle import DECISION_ACTIONS, Action, LifecycleError, allowed_actions
+from recommendations.decisions import decisions_allowed
+from recommendations.lifecycle import Action, LifecycleError, allowed_actions
 from recommendations.models import Recommendation
 from recommendations.selectors import (
     overdue_q,
@@ -271,8 +275,7 @@ class UiAction:
     def form(self, rec: Recommendation, user: Any, data: Any = None) -> ActionForm:
         extra: dict[str, Any] = {}
         if self.form_class is ResponseForm:
-            allowed = allowed_actions(rec.status)
-            extra["allowed"] = [d for d, a in DECISION_ACTIONS.items() if a in allowed]
+            extra["allowed"] = decisions_allowed(rec.status)
         return self.form_class(data, recommendation=rec, user=user, **extra)
 
 
@@ -289,7 +292,9 @@ def _present(form: PresentForm, user: Any, now: dt.datetime) -> str:
 
 def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
     data = form.cleaned_data
-    response = services.response_record(
+    # Through the answers app, so the client's authority rules hold for an answer
+    # taken by phone as they do for one given by link or e-mail.
+    result = staff_answer_record(
         recommendation=form.recommendation,
         decision=data["decision"],
         channel=data["channel"],
@@ -304,7 +309,12 @@ def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
         shown_text_sha256=data.get("shown_text_sha256", ""),
     )
     decision = {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}
-    return f"{decision[response.decision]}: the answer of {response.responder_name} is recorded."
+    if isinstance(result, Proposal):
+        return (
+            f"Not recorded yet: {result.responder_name} may not take this decision alone "
+            f"({result.reason}); it was sent to an authorised contact to confirm."
+        )
+    return f"{decision[result.decision]}: the answer of {result.responder_name} is recorded."
 
 
 def _start_work(form: StartWorkForm, user: Any, now: dt.datetime) -> str:
@@ -466,7 +476,7 @@ def recommendation_action(request: HttpRequest, pk: int, action: str) -> HttpRes
     if form.is_valid():
         try:
             message = ui.perform(form, request.user, timezone.now())
-        except (LifecycleError, ValidationError) as exc:
+        except (LifecycleError, AnswerRefused, ValidationError) as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, message)
