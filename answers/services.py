@@ -244,6 +244,14 @@ def _check_text(rec: Recommendation, shown_sha256: str) -> None:
         raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
 
 
+def _needs_dual_approval(rec: Recommendation, decision: str) -> bool:
+    """True when the client's policy wants two contacts to reject this critical item."""
+    if rec.severity != Severity.CRITICAL or decision != Decision.REJECTED:
+        return False
+    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
+    return policy is not None and policy.dual_approval_reject_critical
+
+
 def _record(
     *,
     rec: Recommendation,
@@ -273,14 +281,8 @@ def _record(
             recorded_by=recorded_by,
             attendees=attendees,
         )
-    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
     first: Proposal | None = None
-    if (
-        policy is not None
-        and policy.dual_approval_reject_critical
-        and rec.severity == Severity.CRITICAL
-        and item.decision == Decision.REJECTED
-    ):
+    if _needs_dual_approval(rec, item.decision):
         first = (
             Proposal.objects.select_for_update()
             .filter(
@@ -578,14 +580,9 @@ def _contact_named(client: Client, name: str) -> Contact | None:
 def _authority_limited(rec: Recommendation, decision: str) -> bool:
     """True when who decides matters: the client has authority rules, or this is the
     rejection of a critical item under dual approval."""
-    if AuthorityRule.objects.filter(client_id=rec.client_id).exists():
-        return True
-    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
-    return bool(
-        policy is not None
-        and policy.dual_approval_reject_critical
-        and rec.severity == Severity.CRITICAL
-        and decision == Decision.REJECTED
+    return (
+        AuthorityRule.objects.filter(client_id=rec.client_id).exists()
+        or _needs_dual_approval(rec, decision)
     )
 
 
