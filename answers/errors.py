@@ -25,6 +25,9 @@ class Msg:
     REVIEW_NOTE_REQUIRED = "Say what you found or did."
     ALREADY_REVIEWED = "This message has already been reviewed."
     ONE_CLIENT_PER_BATCH = "Present one client's recommendations at a time."
+    RESPONDER_CONTACT_REQUIRED = (
+        "Choose the contact who decided: {client} limits who may take this decision."
+    )
 
 
 class AnswerRefused(ServiceError):

@@ -33,7 +33,7 @@ from answers.errors import AnswerRefused
 from answers.mail.replies import parse_reply, reply_text
 from answers.mail.verify import verify_inbound
 from answers.models import AnswerLink, InboundMessage
-from answers.services import AnswerItem, _check_item, _record, confirm_answer
+from answers.services import AnswerItem, _check_item, _check_text, _record, confirm_answer
 from clients.models import Contact
 from followup.models import OutboxMessage
 from ledger.services import event_append
@@ -249,8 +249,10 @@ def _process(
     try:
         with transaction.atomic():
             rec = Recommendation.objects.select_related("client").get(pk=rec.pk)
-            if rec.text_sha256 != link.text_sha256.get(str(rec.pk)):
-                raise AnswerRefused("the recommendation's text changed after it was presented")
+            # The hash of the text the presenting e-mail was sent with, against the
+            # current text: the rule and the refusal of the link and the portal.
+            sent_with = link.text_sha256.get(str(rec.pk), "")
+            _check_text(rec, sent_with)
             _check_item(item, rec, now.astimezone(client.tz).date())
             stored.outcome = Outcome.RECORDED
             stored.save()
@@ -262,6 +264,7 @@ def _process(
                 channel=Channel.EMAIL,
                 evidence_ref=f"inbound:{stored.pk}",
                 now=now,
+                shown_text_sha256=sent_with,
             )
             if isinstance(result, Response):
                 outcome = Outcome.RECORDED

@@ -44,14 +44,10 @@ from ledger.services import anchor_record, event_append
 from lib import sealed
 from lib.canonical import canonical_json, sha256_hex
 from recommendations.choices import Channel, Decision
-from recommendations.lifecycle import (
-    DECISION_ACTIONS,
-    Action,
-    allowed_actions,
-    check_transition,
-)
+from recommendations.decisions import is_decidable, text_matches, validate_decision
+from recommendations.lifecycle import DECISION_ACTIONS
 from recommendations.lifecycle import Msg as LifecycleMsg
-from recommendations.models import Recommendation, Response, snapshot_sha256
+from recommendations.models import Recommendation, Response
 from recommendations.services import recommendation_present, response_record
 
 DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
@@ -173,7 +169,7 @@ def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:
         recs = [
             r
             for r in link.recommendations.select_related("client").order_by("pk")
-            if Action.ACCEPT in allowed_actions(r.status)
+            if is_decidable(r.status)
         ]
         if not recs:
             return False
@@ -227,24 +223,35 @@ class AnswerOutcome:
 
 
 def _check_item(item: AnswerItem, rec: Recommendation, today: dt.date) -> None:
+    """The lifecycle's decision rules, checked before anything is stored: a proposal
+    never reaches ``response_record``, yet must meet the same rules."""
     if item.decision not in DECISION_ACTIONS:
+        # The client pages send an empty decision when nothing was ticked: say so in
+        # the words of the page rather than naming the lifecycle's values.
         raise AnswerRefused(Msg.DECISION_REQUIRED, field="decision", code="required")
-    check_transition(DECISION_ACTIONS[item.decision], rec.status)
-    justification = item.justification.strip()
-    if item.decision == Decision.ACCEPTED:
-        if item.planned_for is None:
-            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_REQUIRED, field="planned_for")
-        if item.planned_for < today:
-            raise AnswerRefused(LifecycleMsg.PLANNED_DATE_PAST, field="planned_for")
-    elif item.decision == Decision.DEFERRED:
-        if item.deferred_until is None:
-            raise AnswerRefused(LifecycleMsg.DEFER_DATE_REQUIRED, field="deferred_until")
-        if item.deferred_until <= today:
-            raise AnswerRefused(LifecycleMsg.DEFER_DATE_NOT_FUTURE, field="deferred_until")
-        if not justification:
-            raise AnswerRefused(LifecycleMsg.DEFER_JUSTIFICATION_REQUIRED, field="justification")
-    elif not justification:
-        raise AnswerRefused(LifecycleMsg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
+    validate_decision(
+        recommendation=rec,
+        decision=item.decision,
+        today=today,
+        planned_for=item.planned_for,
+        deferred_until=item.deferred_until,
+        justification=item.justification,
+    )
+
+
+def _check_text(rec: Recommendation, shown_sha256: str) -> None:
+    """Refuse an answer given to a text other than the recommendation's current one;
+    the same rule (``text_matches``) and the same refusal on every client channel."""
+    if not text_matches(rec, shown_sha256):
+        raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
+
+
+def _needs_dual_approval(rec: Recommendation, decision: str) -> bool:
+    """True when the client's policy wants two contacts to reject this critical item."""
+    if rec.severity != Severity.CRITICAL or decision != Decision.REJECTED:
+        return False
+    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
+    return policy is not None and policy.dual_approval_reject_critical
 
 
 def _record(
@@ -256,9 +263,13 @@ def _record(
     channel: str,
     evidence_ref: str,
     now: dt.datetime,
+    shown_text_sha256: str,
+    recorded_by: User | None = None,
+    attendees: str = "",
 ) -> Response | Proposal:
     """Record the decision, or a proposal when the contact lacks authority or when it
-    is the first half of a dual approval."""
+    is the first half of a dual approval. ``recorded_by`` names the staff member who
+    took an answer down by phone or in a meeting: the same rules apply to it."""
     if not contact_may_decide(contact, rec.severity):
         return _propose(
             rec=rec,
@@ -269,15 +280,11 @@ def _record(
             evidence_ref=evidence_ref,
             reason=NO_AUTHORITY_REASON,
             now=now,
+            recorded_by=recorded_by,
+            attendees=attendees,
         )
-    policy = AnswerPolicy.objects.filter(client_id=rec.client_id).first()
     first: Proposal | None = None
-    if (
-        policy is not None
-        and policy.dual_approval_reject_critical
-        and rec.severity == Severity.CRITICAL
-        and item.decision == Decision.REJECTED
-    ):
+    if _needs_dual_approval(rec, item.decision):
         first = (
             Proposal.objects.select_for_update()
             .filter(
@@ -299,18 +306,22 @@ def _record(
                 evidence_ref=evidence_ref,
                 reason=DUAL_APPROVAL_REASON,
                 now=now,
+                recorded_by=recorded_by,
+                attendees=attendees,
             )
     response = response_record(
         recommendation=rec,
         decision=item.decision,
         channel=channel,
         now=now,
+        recorded_by=recorded_by,
         responder=contact,
         responder_name=responder_name,
         justification=item.justification,
         planned_for=item.planned_for,
         deferred_until=item.deferred_until,
-        shown_text_sha256=rec.text_sha256,
+        attendees=attendees,
+        shown_text_sha256=shown_text_sha256,
         evidence_ref=evidence_ref if first is None else f"{evidence_ref} {first.evidence_ref}",
     )
     if first is not None:
@@ -333,6 +344,8 @@ def _propose(
     evidence_ref: str,
     reason: str,
     now: dt.datetime,
+    recorded_by: User | None = None,
+    attendees: str = "",
 ) -> Proposal:
     routed = [c for c in authorised_contacts(rec.client, rec.severity) if c.pk != contact.pk]
     proposal = Proposal.objects.create(
@@ -349,10 +362,14 @@ def _propose(
         routed_to=[c.email for c in routed],
         created_at=now,
     )
+    staff: dict[str, str] = {}
+    if recorded_by is not None:
+        # Taken down by staff: the ledger says who, as a staff-recorded Response does.
+        staff = {"recorded_by": recorded_by.get_username(), "attendees": attendees.strip()}
     event_append(
         client=rec.client,
         kind="answers.proposal",
-        actor=actor_label(contact),
+        actor=actor_label(recorded_by if recorded_by is not None else contact),
         at=now,
         recommendation_id=rec.pk,
         data={
@@ -370,6 +387,7 @@ def _propose(
             "routed_to": proposal.routed_to,
             "shown_text_sha256": rec.text_sha256,
             "evidence_ref": evidence_ref,
+            **staff,
         },
     )
     language = language_of(rec.client)
@@ -442,12 +460,9 @@ def answer_submit(
                 link is not None and str(rec.pk) not in link.text_sha256
             ):
                 raise AnswerRefused(Msg.NOT_IN_LINK, code="not_found")
+            # The portal shows the current text, so only a link's stored hash can differ.
             presented = link.text_sha256[str(rec.pk)] if link is not None else rec.text_sha256
-            actual = snapshot_sha256(
-                title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
-            )
-            if not rec.text_sha256 or actual != rec.text_sha256 or presented != rec.text_sha256:
-                raise AnswerRefused(Msg.TEXT_CHANGED, code="text_changed")
+            _check_text(rec, presented)
             _check_item(item, rec, today)
             recs.append(rec)
         if not typed_name:
@@ -494,6 +509,7 @@ def answer_submit(
                 channel=channel,
                 evidence_ref=f"submission:{submission.pk}",
                 now=now,
+                shown_text_sha256=rec.text_sha256,
             )
             if isinstance(result, Response):
                 outcome.responses.append(result)
@@ -549,6 +565,120 @@ def confirm_answer(
     return anchor
 
 
+# --- answers taken down by staff ---------------------------------------------------
+
+
+def _contact_named(client: Client, name: str) -> Contact | None:
+    """The one active contact of ``client`` called ``name`` (case aside), if exactly
+    one: the meeting page and the CLI say who decided by name, and authority belongs
+    to a contact."""
+    name = name.strip()
+    if not name:
+        return None
+    found = list(Contact.objects.filter(client=client, is_active=True, name__iexact=name)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def _authority_limited(rec: Recommendation, decision: str) -> bool:
+    """True when who decides matters: the client has authority rules, or this is the
+    rejection of a critical item under dual approval."""
+    return AuthorityRule.objects.filter(client_id=rec.client_id).exists() or _needs_dual_approval(
+        rec, decision
+    )
+
+
+def staff_answer_record(
+    *,
+    recommendation: Recommendation,
+    decision: str,
+    channel: str,
+    now: dt.datetime,
+    recorded_by: User,
+    responder: Contact | None = None,
+    responder_name: str = "",
+    justification: str = "",
+    planned_for: dt.date | None = None,
+    deferred_until: dt.date | None = None,
+    attendees: str = "",
+    shown_text_sha256: str = "",
+    evidence_ref: str = "",
+) -> Response | Proposal:
+    """Record an answer staff took down (phone, meeting, ...) under the authority rules
+    that hold for links, the portal and e-mail: from a contact who may not decide the
+    recommendation's severity, or as the first of two approvals of a critical
+    rejection, it becomes a Proposal routed to an authorised contact; otherwise
+    ``response_record`` records it. The staff pages, the API, the CLI and meetings all
+    come here, so a phone call is no way around the rules.
+
+    A responder given only by name counts as the active contact of that name; when
+    there is none and the client limits who may decide, the answer is refused
+    (``Msg.RESPONDER_CONTACT_REQUIRED``), since authority cannot be judged.
+    """
+    # Checked here too: a proposal never reaches response_record's own check.
+    require(recorded_by, Capability.WRITE)
+    with transaction.atomic():
+        rec = (
+            Recommendation.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=recommendation.pk)
+        )
+        contact = responder if responder is not None else _contact_named(rec.client, responder_name)
+        name = (responder_name or (contact.name if contact is not None else "")).strip()
+        validate_decision(
+            recommendation=rec,
+            decision=decision,
+            today=now.astimezone(rec.client.tz).date(),
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            justification=justification,
+            channel=channel,
+            attendees=attendees,
+            responder=responder,
+            responder_name=name,
+            shown_text_sha256=shown_text_sha256,
+        )
+        if contact is None:
+            if _authority_limited(rec, decision):
+                raise AnswerRefused(
+                    Msg.RESPONDER_CONTACT_REQUIRED.format(client=rec.client.name),
+                    field="responder",
+                    code="required",
+                )
+            return response_record(
+                recommendation=rec,
+                decision=decision,
+                channel=channel,
+                now=now,
+                recorded_by=recorded_by,
+                responder_name=name,
+                justification=justification,
+                planned_for=planned_for,
+                deferred_until=deferred_until,
+                attendees=attendees,
+                shown_text_sha256=shown_text_sha256,
+                evidence_ref=evidence_ref,
+            )
+        item = AnswerItem(
+            recommendation=rec,
+            decision=decision,
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            justification=justification,
+        )
+        return _record(
+            rec=rec,
+            contact=contact,
+            item=item,
+            responder_name=name,
+            channel=channel,
+            evidence_ref=evidence_ref,
+            now=now,
+            shown_text_sha256=shown_text_sha256,
+            recorded_by=recorded_by,
+            attendees=attendees,
+        )
+
+
 # --- meetings ----------------------------------------------------------------------
 
 
@@ -573,8 +703,10 @@ def meeting_record(
     recorded_by: User,
     now: dt.datetime,
     notes: str = "",
-) -> tuple[Meeting, list[Response]]:
-    """Record the decisions staff took down in a meeting or a call, all or none."""
+) -> tuple[Meeting, list[Response | Proposal]]:
+    """Record the decisions staff took down in a meeting or a call, all or none. Each
+    goes through ``staff_answer_record``: one from someone without authority is a
+    Proposal in the returned list, not a Response."""
     require(recorded_by, Capability.WRITE)
     if channel not in (Channel.MEETING, Channel.PHONE):
         raise AnswerRefused(f"Unknown channel {channel!r}.", field="channel")
@@ -594,8 +726,8 @@ def meeting_record(
             recorded_by=recorded_by,
             recorded_at=now,
         )
-        responses = [
-            response_record(
+        results = [
+            staff_answer_record(
                 recommendation=d.recommendation,
                 decision=d.decision,
                 channel=channel,
@@ -611,7 +743,7 @@ def meeting_record(
             )
             for d in decisions
         ]
-    return meeting, responses
+    return meeting, results
 
 
 # --- client portal -----------------------------------------------------------------

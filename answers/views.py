@@ -25,15 +25,15 @@ from answers import crypto, public_text, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
-from answers.models import AnswerLink, AnswerPolicy, LinkAttempt
+from answers.models import AnswerLink, AnswerPolicy, LinkAttempt, Proposal
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
 from lib import clientip
 from lib.errors import ServiceError, page_status
 from recommendations.choices import Channel, Decision, Status
-from recommendations.lifecycle import Action, allowed_actions
-from recommendations.models import Recommendation, snapshot_sha256
+from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
+from recommendations.models import Recommendation, Response
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -82,13 +82,7 @@ def _page(
 
 def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
     """True when every recommendation still shows the exact text presented."""
-    for rec in recs:
-        actual = snapshot_sha256(
-            title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
-        )
-        if actual != rec.text_sha256 or link.text_sha256.get(str(rec.pk)) != rec.text_sha256:
-            return False
-    return True
+    return all(text_matches(rec, link.text_sha256.get(str(rec.pk), "")) for rec in recs)
 
 
 def _forms(request: HttpRequest, recs: list[Recommendation], batch: bool) -> list[DecisionForm]:
@@ -279,7 +273,7 @@ def portal_home(request: HttpRequest, contact: Contact) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> HttpResponse:
     rec = selectors.portal_recommendation_get(contact, pk)
-    can_answer = Action.ACCEPT in allowed_actions(rec.status)
+    can_answer = is_decidable(rec.status)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     signature = SignatureForm(request.POST if request.method == "POST" else None)
     error, status = "", 200
@@ -361,7 +355,15 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "answers/inbound_detail.html", context, status=status)
 
 
-DECIDABLE = [Status.AWAITING_RESPONSE, Status.DEFERRED, Status.REJECTED, Status.ACCEPTED]
+def _meeting_summary(results: list[Response | Proposal]) -> str:
+    proposals = sum(isinstance(r, Proposal) for r in results)
+    text = f"Recorded {len(results) - proposals} decisions."
+    if proposals:
+        text += (
+            f" {proposals} taken as proposals: the person who decided may not decide them"
+            " alone, so they were sent to an authorised contact."
+        )
+    return text
 
 
 @login_required
@@ -369,7 +371,7 @@ DECIDABLE = [Status.AWAITING_RESPONSE, Status.DEFERRED, Status.REJECTED, Status.
 def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
     client = client_get_for(request.user, client_pk)
     recs = list(
-        Recommendation.objects.filter(client=client, status__in=DECIDABLE).order_by(
+        Recommendation.objects.filter(client=client, status__in=DECIDABLE_STATUSES).order_by(
             "status", "-presented_at", "pk"
         )
     )
@@ -389,7 +391,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 if f.cleaned_data["decision"]
             ]
             try:
-                _, responses = services.meeting_record(
+                _, results = services.meeting_record(
                     client=client,
                     channel=form.cleaned_data["channel"],
                     held_on=form.cleaned_data["held_on"],
@@ -402,7 +404,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
             except ServiceError as exc:
                 error, status = exc.message, page_status(exc)
             else:
-                messages.success(request, f"Recorded {len(responses)} decisions.")
+                messages.success(request, _meeting_summary(results))
                 return redirect("web:client_detail", client.pk)
         else:
             error, status = "Check the fields marked below.", 400

@@ -23,10 +23,10 @@ from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
 from recommendations import deadlines
-from recommendations.choices import STAFF_CHANNELS, Channel, Decision, Status
+from recommendations.choices import STAFF_CHANNELS, Decision, Status
+from recommendations.decisions import decision_action, validate_decision
 from recommendations.events import Transitioned, announce
 from recommendations.lifecycle import (
-    DECISION_ACTIONS,
     Action,
     InvalidValue,
     MissingField,
@@ -301,47 +301,40 @@ def response_record(
     shown_text_sha256: str = "",
     evidence_ref: str = "",
 ) -> Response:
-    """Record a client's decision as a new Response (never an edit of an old one)."""
-    if decision not in DECISION_ACTIONS:
-        raise InvalidValue(Msg.UNKNOWN_DECISION.format(decision=decision), field="decision")
-    action = DECISION_ACTIONS[decision]
+    """Record a client's decision as a new Response (never an edit of an old one).
+
+    The decision is checked by ``decisions.validate_decision``, the same rules every
+    answer channel applies. Who at the client may decide is the answers app's
+    concern: staff entry points go through ``answers.services.staff_answer_record``,
+    which calls this once the contact's authority allows it."""
+    action = decision_action(decision)
     justification = justification.strip()
     responder_name = (responder_name or (responder.name if responder else "")).strip()
 
     def apply(rec: Recommendation) -> dict[str, Any]:
-        today = now.astimezone(rec.client.tz).date()
-        if responder is not None and responder.client_id != rec.client_id:
-            raise InvalidValue(Msg.RESPONDER_OTHER_CLIENT, field="responder")
-        if not responder_name:
-            raise MissingField(Msg.RESPONDER_REQUIRED, field="responder")
-        if channel not in Channel.values:
-            raise InvalidValue(f"Unknown channel {channel!r}.", field="channel")
-        if channel == Channel.MEETING and not attendees.strip():
-            raise MissingField(Msg.ATTENDEES_REQUIRED, field="attendees")
-        if shown_text_sha256 and shown_text_sha256 != rec.text_sha256:
-            raise InvalidValue(Msg.TEXT_HASH_MISMATCH, field="shown_text_sha256")
+        validate_decision(
+            recommendation=rec,
+            decision=decision,
+            today=now.astimezone(rec.client.tz).date(),
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            justification=justification,
+            channel=channel,
+            attendees=attendees,
+            responder=responder,
+            responder_name=responder_name,
+            shown_text_sha256=shown_text_sha256,
+        )
         if decision == Decision.ACCEPTED:
-            if planned_for is None:
-                raise MissingField(Msg.PLANNED_DATE_REQUIRED, field="planned_for")
-            if planned_for < today:
-                raise InvalidValue(Msg.PLANNED_DATE_PAST, field="planned_for")
             rec.planned_for = planned_for
             rec.planned_date_lapsed_on = None
             rec.deferred_until = None
             rec.review_at = None
         elif decision == Decision.DEFERRED:
-            if deferred_until is None:
-                raise MissingField(Msg.DEFER_DATE_REQUIRED, field="deferred_until")
-            if deferred_until <= today:
-                raise InvalidValue(Msg.DEFER_DATE_NOT_FUTURE, field="deferred_until")
-            if not justification:
-                raise MissingField(Msg.DEFER_JUSTIFICATION_REQUIRED, field="justification")
             rec.deferred_until = deferred_until
             rec.deferral_count += 1
             rec.review_at = None
         else:
-            if not justification:
-                raise MissingField(Msg.REJECT_JUSTIFICATION_REQUIRED, field="justification")
             rec.review_at = deadlines.rejection_review_at(
                 policy=policy_for(rec.client),
                 decided_at=now,

@@ -36,6 +36,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Capability, allows, require
+from answers.models import Proposal
+from answers.services import staff_answer_record
 from catalog.choices import Severity
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for
@@ -44,7 +46,8 @@ from ledger.selectors import event_list_for, head_for
 from lib.errors import ServiceError
 from recommendations import services
 from recommendations.choices import OPEN_STATUSES, Status
-from recommendations.lifecycle import DECISION_ACTIONS, Action, allowed_actions
+from recommendations.decisions import decisions_allowed
+from recommendations.lifecycle import Action, allowed_actions
 from recommendations.models import Recommendation
 from recommendations.selectors import (
     overdue_q,
@@ -268,8 +271,7 @@ class UiAction:
     def form(self, rec: Recommendation, user: Any, data: Any = None) -> ActionForm:
         extra: dict[str, Any] = {}
         if self.form_class is ResponseForm:
-            allowed = allowed_actions(rec.status)
-            extra["allowed"] = [d for d, a in DECISION_ACTIONS.items() if a in allowed]
+            extra["allowed"] = decisions_allowed(rec.status)
         return self.form_class(data, recommendation=rec, user=user, **extra)
 
 
@@ -286,7 +288,9 @@ def _present(form: PresentForm, user: Any, now: dt.datetime) -> str:
 
 def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
     data = form.cleaned_data
-    response = services.response_record(
+    # Through the answers app, so the client's authority rules hold for an answer
+    # taken by phone as they do for one given by link or e-mail.
+    result = staff_answer_record(
         recommendation=form.recommendation,
         decision=data["decision"],
         channel=data["channel"],
@@ -301,7 +305,12 @@ def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
         shown_text_sha256=data.get("shown_text_sha256", ""),
     )
     decision = {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}
-    return f"{decision[response.decision]}: the answer of {response.responder_name} is recorded."
+    if isinstance(result, Proposal):
+        return (
+            f"Not recorded yet: {result.responder_name} may not take this decision alone "
+            f"({result.reason}); it was sent to an authorised contact to confirm."
+        )
+    return f"{decision[result.decision]}: the answer of {result.responder_name} is recorded."
 
 
 def _start_work(form: StartWorkForm, user: Any, now: dt.datetime) -> str:

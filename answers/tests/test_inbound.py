@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 
 from answers import crypto
 from answers.choices import Outcome
+from answers.errors import Msg as AnswersMsg
 from answers.inbound import inbound_receive
 from answers.models import AnswerLink, InboundMessage, Proposal
 from answers.selectors import review_queue_for
@@ -23,7 +24,7 @@ from clients.services import contact_create
 from followup.models import OutboxMessage
 from ledger.models import Anchor, Event
 from recommendations.choices import Channel, Status
-from recommendations.models import Response
+from recommendations.models import Recommendation, Response
 
 PAGE_NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -342,3 +343,14 @@ def test_the_same_reply_delivered_concurrently_counts_once(link, presented):
         thread.join()
     assert codes == [0] * 5
     assert InboundMessage.objects.count() == 1 and Response.objects.count() == 1
+
+
+def test_a_reply_to_a_text_changed_behind_the_services_back_is_refused(link, presented):
+    # The stored hash still matches the link's; only hashing the current text again
+    # shows that the client answered something else. The link and the portal refuse
+    # this with the same rule and the same message.
+    Recommendation.objects.filter(pk=presented.pk).update(body="Something else entirely.")
+    result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
+    assert (result.exit_code, result.message.outcome) == (2, Outcome.UNREADABLE)
+    assert result.message.reason == f"refused: {AnswersMsg.TEXT_CHANGED}"
+    _unchanged(presented)

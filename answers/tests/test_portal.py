@@ -131,3 +131,34 @@ def test_an_italian_contact_reads_the_portal_in_italian(client, contact_b):
     assert '<html lang="it">' in page
     assert "Raccomandazioni di sicurezza per Bravo Legal" in page
     assert "Nulla attende una risposta." in page
+
+
+def test_a_contact_may_defer_work_in_progress_as_staff_may(alice, presented, admin, now):
+    # The table allows deferring or rejecting in_progress work; the portal used to ask
+    # "may it be accepted?" and refused every answer to it.
+    from recommendations.services import recommendation_start_work, response_record
+
+    response_record(
+        recommendation=presented,
+        decision="accepted",
+        channel=Channel.PHONE,
+        now=now,
+        recorded_by=admin,
+        responder_name="Alice Rossi",
+        planned_for=dt.date(2026, 4, 1),
+    )
+    recommendation_start_work(recommendation=presented, actor=admin, now=now)
+    url = f"/portal/recommendations/{presented.pk}/"
+    done = alice.post(
+        url,
+        {
+            "decision": "deferred",
+            "deferred_until": "2026-09-30",
+            "justification": "Budget in autumn",
+            "typed_name": "Alice Rossi",
+            "consent": "on",
+        },
+    )
+    assert done.status_code == 302, done.content.decode()
+    presented.refresh_from_db()
+    assert presented.status == Status.DEFERRED

@@ -292,3 +292,56 @@ def test_the_authority_page_makes_as_many_queries_for_twelve_contacts_as_for_one
 
     assert len(page.context["rows"]) == 12
     assert all(allowed for _, allowed in page.context["rows"])
+
+
+def test_the_meeting_page_lists_every_item_the_table_lets_the_client_decide(
+    client, admin, presented, client_a, template_mfa, now
+):
+    from recommendations.decisions import DECIDABLE_STATUSES
+    from recommendations.services import (
+        recommendation_mark_ignored,
+        recommendation_present,
+        recommendation_start_work,
+        response_record,
+    )
+
+    def presented_one(title):
+        rec = recommendation_create(
+            client=client_a, template_version=template_mfa, actor=admin, now=now, title=title
+        )
+        return recommendation_present(recommendation=rec, actor=admin, now=now)
+
+    ignored = recommendation_mark_ignored(recommendation=presented_one("Ignored"), now=now)
+    working = presented_one("Working")
+    response_record(
+        recommendation=working,
+        decision="accepted",
+        channel=Channel.PHONE,
+        now=now,
+        recorded_by=admin,
+        responder_name="Alice Rossi",
+        planned_for=dt.date(2026, 4, 1),
+    )
+    working = recommendation_start_work(recommendation=working, actor=admin, now=now)
+    draft = recommendation_create(
+        client=client_a, template_version=template_mfa, actor=admin, now=now, title="Draft"
+    )
+    client.force_login(admin)
+    page = client.get(f"/clients/{client_a.pk}/meeting/")
+    listed = {rec.pk for rec, _ in page.context["rows"]}
+    assert {ignored.pk, working.pk, presented.pk} <= listed
+    assert draft.pk not in listed
+    assert {Status.IGNORED, Status.IN_PROGRESS} <= DECIDABLE_STATUSES
+    # An ignored item's answer recorded in the meeting changes its status.
+    done = client.post(
+        f"/clients/{client_a.pk}/meeting/",
+        {
+            **MEETING,
+            "decided_by": "Somebody Else",
+            f"r{ignored.pk}-decision": "rejected",
+            f"r{ignored.pk}-justification": "We accept the risk",
+        },
+    )
+    assert done.status_code == 302
+    ignored.refresh_from_db()
+    assert ignored.status == Status.REJECTED

@@ -16,11 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from answers import selectors, services
-from answers.models import AnswerLink, InboundMessage
+from answers.models import AnswerLink, InboundMessage, Proposal
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
 from clients.selectors import client_get_for
 from recommendations.choices import Channel, Decision
+from recommendations.models import Response
 from recommendations.selectors import recommendation_get_for, recommendation_list_for
 
 
@@ -226,9 +227,42 @@ class MeetingCreateSerializer(serializers.Serializer):
     decisions = MeetingDecisionSerializer(many=True)
 
 
+class ProposalSerializer(serializers.ModelSerializer):
+    """An answer that did not change the state: its contact may not decide alone. It
+    was routed to the authorised contacts in ``routed_to``, who confirm it."""
+
+    contact = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    # Plain strings: the channel and proposal-status choices would otherwise make enums
+    # that collide in name with the recommendation's own.
+    channel = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="open, confirmed or superseded.")
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "recommendation",
+            "contact",
+            "decision",
+            "planned_for",
+            "deferred_until",
+            "justification",
+            "responder_name",
+            "channel",
+            "reason",
+            "status",
+            "routed_to",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
 class MeetingResultSerializer(serializers.Serializer):
     meeting = serializers.IntegerField()
     responses = serializers.ListField(child=serializers.IntegerField())
+    # Decisions from someone without authority (or the first of two approvals): not
+    # recorded, routed to an authorised contact.
+    proposals = serializers.ListField(child=serializers.IntegerField())
 
 
 class MeetingViewSet(_ViewSet):
@@ -249,7 +283,7 @@ class MeetingViewSet(_ViewSet):
                     {f"decisions.{index}.recommendation": ["No such recommendation."]}
                 )
             decisions.append(services.MeetingDecision(**{**item, "recommendation": rec}))
-        meeting, responses = services.meeting_record(
+        meeting, results = services.meeting_record(
             client=client,
             channel=data["channel"],
             held_on=data["held_on"],
@@ -259,5 +293,9 @@ class MeetingViewSet(_ViewSet):
             recorded_by=request.user,
             now=timezone.now(),
         )
-        result = {"meeting": meeting.pk, "responses": [r.pk for r in responses]}
+        result = {
+            "meeting": meeting.pk,
+            "responses": [r.pk for r in results if isinstance(r, Response)],
+            "proposals": [r.pk for r in results if isinstance(r, Proposal)],
+        }
         return ApiResponse(result, status=status.HTTP_201_CREATED)

@@ -22,7 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.serializers import Serializer
 
+from answers.errors import AnswerRefused
+from answers.models import Proposal
+from answers.services import staff_answer_record
 from api.v1 import serializers as s
+from api.v1.answers import ProposalSerializer, _refused
 from api.v1.pagination import (
     CursorByIdAscendingPagination,
     CursorByKeyPagination,
@@ -267,7 +271,7 @@ class RecommendationViewSet(ApiViewSet):
     @extend_schema(
         summary="Record the client's answer, taken by staff",
         request=s.ResponseCreateSerializer,
-        responses={201: s.ResponseSerializer},
+        responses={201: s.ResponseSerializer, 202: ProposalSerializer},
         operation_id="recommendations_responses_create",
     )
     @action(detail=True, methods=["post"])
@@ -275,13 +279,22 @@ class RecommendationViewSet(ApiViewSet):
         """Accept (needs `planned_for`), defer (`deferred_until` and a justification)
         or reject (a justification), heard in a meeting, on the phone or otherwise by
         staff. The calling user is recorded as the one who took it down. A change of
-        mind is a new response; responses are never edited."""
+        mind is a new response; responses are never edited.
+
+        The client's authority rules apply as on every channel: from a contact who may
+        not decide this severity, or as the first of two approvals of a critical
+        rejection, the answer becomes a proposal (202) routed to an authorised contact."""
         rec = recommendation_get_for(request.user, pk)
         data = _valid(s.ResponseCreateSerializer, request, request.data)
-        response = rec_services.response_record(
-            recommendation=rec, recorded_by=request.user, now=timezone.now(), **data
-        )
-        return ApiResponse(s.ResponseSerializer(response).data, status=status.HTTP_201_CREATED)
+        try:
+            result = staff_answer_record(
+                recommendation=rec, recorded_by=request.user, now=timezone.now(), **data
+            )
+        except AnswerRefused as exc:
+            raise _refused(exc) from None
+        if isinstance(result, Proposal):
+            return ApiResponse(ProposalSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return ApiResponse(s.ResponseSerializer(result).data, status=status.HTTP_201_CREATED)
 
     @_transition_schema(
         "Start work on an accepted recommendation", s.NoteSerializer, "recommendations_start_work"

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from recommendations import services
 from recommendations.choices import Channel, Status
 from recommendations.lifecycle import LifecycleError, Msg
+from recommendations.models import Recommendation, Response
 from recommendations.tests.helpers import DAY, snapshot
 
 
@@ -186,3 +187,22 @@ def test_a_contact_may_answer_without_staff_through_a_client_channel(presented, 
     )
     assert response.recorded_by is None
     assert presented.events.order_by("-seq").first().actor == "contact:alice@acme-dental.example"
+
+
+def test_a_shown_hash_is_checked_against_the_current_text_not_only_the_stored_hash(
+    presented, admin, now
+):
+    # Edited behind the services' back: the stored hash still equals the shown one.
+    Recommendation.objects.filter(pk=presented.pk).update(body="Something else.")
+    with pytest.raises(LifecycleError, match=Msg.TEXT_HASH_MISMATCH):
+        services.response_record(
+            recommendation=presented,
+            decision="rejected",
+            channel="phone",
+            now=now,
+            recorded_by=admin,
+            responder_name="Alice Rossi",
+            justification="No",
+            shown_text_sha256=presented.text_sha256,
+        )
+    assert not Response.objects.exists()

@@ -3,6 +3,10 @@
 Every subcommand calls the same service the UI and the API call, as the staff user
 named by ``--as``. A refused change prints the lifecycle's message and exits 1;
 bad arguments exit 2. Nothing changes on a refusal.
+
+It lives in the project layer, not in ``recommendations``, because ``respond`` goes
+through ``answers.services.staff_answer_record`` (the client's authority rules), and
+the lifecycle may not import a capability.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from answers.models import Proposal
+from answers.services import staff_answer_record
 from clients.selectors import contact_get_for
+from lib.errors import ServiceError
 from recommendations import services
 from recommendations.choices import STAFF_CHANNELS, Decision
-from recommendations.lifecycle import LifecycleError, allowed_actions
+from recommendations.lifecycle import allowed_actions
 from recommendations.selectors import recommendation_get_for
 
 EXIT_REFUSED = 1
@@ -93,7 +100,7 @@ class Command(BaseCommand):
         now = timezone.now()
         try:
             message = self._act(options, user=user, rec=rec, now=now)
-        except LifecycleError as exc:
+        except ServiceError as exc:
             where = f" ({exc.field})" if exc.field else ""
             raise CommandError(f"refused{where}: {exc.message}", returncode=EXIT_REFUSED) from None
         except ValidationError as exc:
@@ -124,7 +131,7 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"no contact {options['contact']!r}", returncode=EXIT_USAGE
                     ) from None
-            services.response_record(
+            result = staff_answer_record(
                 recommendation=rec,
                 decision=options["decision"],
                 channel=options["channel"],
@@ -138,6 +145,11 @@ class Command(BaseCommand):
                 now=now,
             )
             rec.refresh_from_db()
+            if isinstance(result, Proposal):
+                return (
+                    f"proposed: #{rec.pk} stays {rec.status}; {result.reason}. "
+                    f"Sent to {', '.join(result.routed_to) or 'no one'} to confirm."
+                )
         elif action == "start-work":
             rec = services.recommendation_start_work(
                 recommendation=rec, actor=user, now=now, note=options["note"]
