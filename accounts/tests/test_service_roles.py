@@ -369,6 +369,17 @@ MATRIX: dict[str, Roles | NoRole] = {
         lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
     ),
     "answers.services.meeting_record": _write(_meeting),
+    "answers.services.staff_answer_record": _write(
+        lambda w, actor: {
+            "recommendation": w["presented"],
+            "decision": "accepted",
+            "channel": "phone",
+            "now": w["now"],
+            "recorded_by": actor,
+            "responder": w["contact_a"],
+            "planned_for": _later(w, 30),
+        }
+    ),
     "answers.services.inbound_review": _write(
         lambda w, actor: {
             "message": _inbound(w),
