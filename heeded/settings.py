@@ -329,9 +329,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.v1.pagination.CursorByIdPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.v1.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.v1.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Limits of an API request body (api/v1/parsers.py, docs/api.md "Limits"): the largest
+# body read, and the deepest nesting of JSON arrays and objects accepted.
+HEEDED_API_MAX_BODY_BYTES = 1024 * 1024
+HEEDED_API_MAX_JSON_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heeded API",
     "DESCRIPTION": "Recommendations, client decisions and the evidence ledger.",

@@ -8,3 +8,9 @@ urlpatterns = [
     path("", include("answers.urls")),
     path("", include("web.urls")),
 ]
+
+# Under /api/ these answer in the API's JSON error shape; elsewhere Django's pages.
+handler400 = "api.v1.errors.bad_request"
+handler403 = "api.v1.errors.permission_denied"
+handler404 = "api.v1.errors.page_not_found"
+handler500 = "api.v1.errors.server_error"

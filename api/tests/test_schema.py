@@ -75,7 +75,7 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("POST", "/api/v1/meetings/"),
     }
     withdraw = schema["paths"]["/api/v1/recommendations/{id}/withdraw/"]["post"]
-    assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409"}
+    assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415"}
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {
         "type": "http",
         "scheme": "bearer",

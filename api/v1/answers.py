@@ -11,15 +11,16 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from answers import selectors, services
 from answers.models import AnswerLink, InboundMessage, Proposal
+from api.v1.ids import IdLookupMixin, id_integer_field
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
-from clients.selectors import client_get_for
+from api.v1.serializers import QueryParamsSerializer
+from clients.selectors import client_list_for
 from recommendations.choices import Channel, Decision
 from recommendations.models import Response
 from recommendations.selectors import recommendation_get_for, recommendation_list_for
@@ -31,9 +32,8 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return dict(serializer.validated_data)
 
 
-class _ViewSet(viewsets.GenericViewSet):
+class _ViewSet(IdLookupMixin, viewsets.GenericViewSet):
     schema = ErrorDocumentingAutoSchema()
-    parser_classes = [JSONParser]
     pagination_class = CursorByIdPagination
 
 
@@ -41,16 +41,14 @@ class _ViewSet(viewsets.GenericViewSet):
 
 
 class PresentationCreateSerializer(serializers.Serializer):
-    recommendations = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=200
-    )
+    recommendations = serializers.ListField(child=id_integer_field(), min_length=1, max_length=200)
 
 
 class PresentedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     text_sha256 = serializers.CharField()
-    response_due_at = serializers.DateTimeField()
+    response_due_at = serializers.DateTimeField(allow_null=True)
 
 
 class PresentationViewSet(_ViewSet):
@@ -59,6 +57,8 @@ class PresentationViewSet(_ViewSet):
 
     queryset = AnswerLink.objects.none()
     serializer_class = PresentationCreateSerializer
+    conflict_actions = ("create",)
+    pagination_class = None  # answers with the list it presented, not a page
 
     @extend_schema(
         request=PresentationCreateSerializer, responses={201: PresentedSerializer(many=True)}
@@ -111,8 +111,8 @@ class AnswerLinkSerializer(serializers.ModelSerializer):
         return sorted(int(pk) for pk in link.text_sha256)
 
 
-class AnswerLinkFilterSerializer(serializers.Serializer):
-    recommendation = serializers.IntegerField()
+class AnswerLinkFilterSerializer(QueryParamsSerializer):
+    recommendation = id_integer_field()
 
 
 class AnswerLinkViewSet(_ViewSet):
@@ -164,7 +164,7 @@ class InboundDetailSerializer(InboundSerializer):
         fields = [*InboundSerializer.Meta.fields, "verification"]
 
 
-class InboundFilterSerializer(serializers.Serializer):
+class InboundFilterSerializer(QueryParamsSerializer):
     all = serializers.BooleanField(required=False, default=False)
 
 
@@ -208,7 +208,7 @@ class InboundViewSet(_ViewSet):
 
 
 class MeetingDecisionSerializer(serializers.Serializer):
-    recommendation = serializers.IntegerField()
+    recommendation = id_integer_field()
     decision = serializers.ChoiceField(choices=Decision.choices)
     responder_name = serializers.CharField(max_length=200)
     planned_for = serializers.DateField(required=False, allow_null=True, default=None)
@@ -217,7 +217,7 @@ class MeetingDecisionSerializer(serializers.Serializer):
 
 
 class MeetingCreateSerializer(serializers.Serializer):
-    client = serializers.IntegerField()
+    client = id_integer_field()
     channel = serializers.ChoiceField(
         choices=[(Channel.MEETING, Channel.MEETING.label), (Channel.PHONE, Channel.PHONE.label)]
     )
@@ -274,7 +274,11 @@ class MeetingViewSet(_ViewSet):
     @extend_schema(request=MeetingCreateSerializer, responses={201: MeetingResultSerializer})
     def create(self, request: Request) -> ApiResponse:
         data = _valid(MeetingCreateSerializer, request.data)
-        client = client_get_for(request.user, data["client"])
+        client = client_list_for(request.user).filter(pk=data["client"]).first()
+        if client is None:
+            raise serializers.ValidationError(
+                {"client": [f"No such client (id {data['client']})."]}, code="does_not_exist"
+            )
         decisions = []
         for index, item in enumerate(data["decisions"]):
             rec = recommendation_list_for(request.user).filter(pk=item["recommendation"]).first()

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import get_error_detail
@@ -79,3 +83,49 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         errors = flatten(detail)
     response.data = {"errors": errors}
     return response
+
+
+# --- Django's own error pages, for requests under /api/ ---------------------------
+# Errors that happen before a DRF view runs (no URL matches, a body past Django's own
+# DATA_UPLOAD_MAX_MEMORY_SIZE, an uncaught exception) reach Django's handler400/404/500
+# (heeded/urls.py). Under /api/ they answer in the API's JSON shape; elsewhere with the
+# usual pages.
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"errors": [error(message, code=code)]}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _json_error(413, "too_large", f"The request body is larger than {limit} bytes.")
+    return _json_error(400, "bad_request", "The request could not be read.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return _json_error(
+        403, "permission_denied", "You do not have permission to perform this action."
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _json_error(404, "not_found", "Not found.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return _json_error(500, "server_error", "The server failed to answer this request.")

@@ -10,12 +10,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
+from api.v1.ids import IdLookupMixin
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
+from api.v1.serializers import QueryParamsSerializer
 from followup import tickets
 from followup.choices import OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage, Ticket, TicketNote, TicketStatus
@@ -59,7 +60,7 @@ class TicketDetailSerializer(TicketSerializer):
         fields = [*TicketSerializer.Meta.fields, "notes"]
 
 
-class TicketFilterSerializer(serializers.Serializer):
+class TicketFilterSerializer(QueryParamsSerializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     open = serializers.BooleanField(required=False, default=False)
 
@@ -116,7 +117,7 @@ class DeliveryDetailSerializer(DeliverySerializer):
         fields = [*DeliverySerializer.Meta.fields, "attempt_log"]
 
 
-class DeliveryFilterSerializer(serializers.Serializer):
+class DeliveryFilterSerializer(QueryParamsSerializer):
     status = serializers.ChoiceField(choices=OutboxStatus.choices, required=False)
 
 
@@ -126,9 +127,8 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return dict(serializer.validated_data)
 
 
-class _ViewSet(viewsets.GenericViewSet):
+class _ViewSet(IdLookupMixin, viewsets.GenericViewSet):
     schema = ErrorDocumentingAutoSchema()
-    parser_classes = [JSONParser]
     pagination_class = CursorByIdPagination
 
 

@@ -48,17 +48,25 @@ class ErrorDocumentingAutoSchema(AutoSchema):
         method = self.method.upper()
         path_has_id = "{" in self.path
         responses = {}
-        if method == "POST" or action in getattr(self.view, "validated_query_actions", ()):
-            responses["400"] = "Invalid input: each error names its field."
+        is_list = self._is_list_view()
+        has_body = method in ("POST", "PUT", "PATCH")
+        if has_body or is_list or action in getattr(self.view, "validated_query_actions", ()):
+            responses["400"] = (
+                "Invalid input: each error names its field (a malformed or too deeply "
+                "nested JSON body, a bad query parameter)."
+            )
         responses["401"] = "No token, or a wrong or revoked one."
         if method != "GET":
             responses["403"] = "This account may not make this change."
-        if path_has_id or self._is_list_view():
+        if path_has_id or is_list:
             responses["404"] = (
                 "No such object, or not visible to this account (or an invalid cursor)."
             )
         if action in getattr(self.view, "conflict_actions", ()):
             responses["409"] = "The recommendation's status does not allow this action."
+        if has_body:
+            responses["413"] = "The request body is larger than the API accepts."
+            responses["415"] = "The request body is not JSON (Content-Type: application/json)."
         return responses
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from accounts.models import User
+from api.v1.ids import IdField, StrictIdMixin, id_integer_field
 from catalog.choices import Category, FieldType, Framework, Severity
 from catalog.models import Template, TemplateVersion
 from clients.choices import Language, QbrCadence
@@ -28,7 +29,7 @@ from recommendations.models import Recommendation, Response
 # --- fields ----------------------------------------------------------------------
 
 
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedPrimaryKeyRelatedField(StrictIdMixin, serializers.PrimaryKeyRelatedField):
     """An id of a row the acting user may see. A row outside their scope reads as
     "does not exist", exactly like a missing one, so ids reveal nothing."""
 
@@ -69,6 +70,21 @@ class SeverityField(serializers.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=Severity.choices, **kwargs)
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    """Filters read from the query string. A parameter given empty (``?status=``) is
+    refused, not read as absent: the schema documents no empty value."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        blank = {
+            name: ["This field may not be blank."]
+            for name in self.fields
+            if hasattr(data, "getlist") and "" in data.getlist(name)
+        }
+        if blank:
+            raise serializers.ValidationError(blank, code="blank")
+        return super().to_internal_value(data)
 
 
 def _choices(enum: Any, only: frozenset | None = None) -> list[tuple[str, str]]:
@@ -152,7 +168,7 @@ class ClientCreateSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
     industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
     regulated = serializers.BooleanField(required=False)
-    account_owner = serializers.PrimaryKeyRelatedField(
+    account_owner = IdField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     qbr_cadence_months = serializers.ChoiceField(choices=QbrCadence.choices, required=False)
@@ -188,10 +204,8 @@ class ContactCreateSerializer(serializers.Serializer):
     is_escalation_contact = serializers.BooleanField(required=False)
 
 
-class ContactFilterSerializer(serializers.Serializer):
-    client = serializers.IntegerField(
-        min_value=1, required=False, help_text="Only the contacts of this client."
-    )
+class ContactFilterSerializer(QueryParamsSerializer):
+    client = id_integer_field(required=False, help_text="Only the contacts of this client.")
 
 
 # --- catalog ---------------------------------------------------------------------
@@ -379,7 +393,7 @@ class RecommendationDetailSerializer(RecommendationSerializer):
         return ResponseSerializer(self.context["responses"], many=True).data
 
 
-class RecommendationFilterSerializer(serializers.Serializer):
+class RecommendationFilterSerializer(QueryParamsSerializer):
     status = CommaSeparatedListField(
         child=serializers.ChoiceField(choices=Status.choices),
         required=False,
@@ -390,11 +404,11 @@ class RecommendationFilterSerializer(serializers.Serializer):
         required=False,
         help_text="One or more severities, repeated or comma-separated.",
     )
-    client = serializers.IntegerField(min_value=1, required=False, help_text="A client id.")
-    owner = serializers.IntegerField(
-        min_value=1, required=False, help_text="The follow-up owner's user id."
+    client = id_integer_field(required=False, help_text="A client id.")
+    owner = id_integer_field(required=False, help_text="The follow-up owner's user id.")
+    tag = serializers.CharField(
+        min_length=1, max_length=50, trim_whitespace=False, required=False, help_text="One tag."
     )
-    tag = serializers.CharField(max_length=50, required=False, help_text="One tag.")
     overdue = serializers.BooleanField(
         required=False,
         allow_null=True,
@@ -416,7 +430,7 @@ class RecommendationFilterSerializer(serializers.Serializer):
 
 class RecommendationCreateSerializer(serializers.Serializer):
     client = ScopedPrimaryKeyRelatedField(scope=client_list_for, model=Client)
-    template_version = serializers.PrimaryKeyRelatedField(
+    template_version = IdField(
         queryset=TemplateVersion.objects.filter(template__is_active=True).select_related(
             "template"
         ),
@@ -436,7 +450,7 @@ class RecommendationCreateSerializer(serializers.Serializer):
     custom_fields = CustomFieldSerializer(many=True, required=False)
     field_values = serializers.DictField(required=False, help_text="Custom field values by key.")
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    owner = serializers.PrimaryKeyRelatedField(
+    owner = IdField(
         queryset=User.objects.filter(is_active=True),
         required=False,
         allow_null=True,
@@ -541,12 +555,16 @@ class LedgerEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LedgerEventFilterSerializer(serializers.Serializer):
-    recommendation = serializers.IntegerField(
-        min_value=1, required=False, help_text="Only the events of this recommendation."
+class LedgerEventFilterSerializer(QueryParamsSerializer):
+    recommendation = id_integer_field(
+        required=False, help_text="Only the events of this recommendation."
     )
     kind = serializers.CharField(
-        max_length=60, required=False, help_text="Only events of this kind, e.g. client.created."
+        min_length=1,
+        max_length=60,
+        trim_whitespace=False,
+        required=False,
+        help_text="Only events of this kind, e.g. client.created.",
     )
 
 

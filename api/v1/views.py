@@ -16,7 +16,6 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -26,6 +25,7 @@ from answers.models import Proposal
 from answers.services import staff_answer_record
 from api.v1 import serializers as s
 from api.v1.answers import ProposalSerializer
+from api.v1.ids import IdLookupMixin
 from api.v1.pagination import (
     CursorByIdAscendingPagination,
     CursorByKeyPagination,
@@ -66,10 +66,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class ApiViewSet(viewsets.GenericViewSet):
+class ApiViewSet(IdLookupMixin, viewsets.GenericViewSet):
     # Docstrings of actions become the OpenAPI descriptions (Markdown).
     schema = ErrorDocumentingAutoSchema()
-    parser_classes = [JSONParser]
 
 
 # --- clients and contacts --------------------------------------------------------
