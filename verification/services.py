@@ -133,6 +133,8 @@ class Hotfix:
     description: str = ""
     installed_by: str = ""
     installed_on_raw: str = ""
+    # From the file's other dates (hotfixes.day_first_in); None: only unambiguous dates.
+    day_first: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +230,7 @@ def _write_hotfixes(device: Device, hotfixes: Sequence[Hotfix], now: dt.datetime
     rows = []
     for h in hotfixes:
         kb = kb_number(h.hotfix_id)
-        day, _ = parse_installed_on(h.installed_on_raw)
+        day, _ = parse_installed_on(h.installed_on_raw, day_first=h.day_first)
         rows.append(
             InstalledHotfix(
                 device=device,
@@ -372,8 +374,9 @@ def _record(
                 },
             )
         device.computer_name = inv.computer_name[:255]
-        device.os_caption = inv.os_caption[:255]
-        device.os_build = inv.os_build[:64]
+        # A file says nothing of the OS: keep what the collector last reported.
+        device.os_caption = inv.os_caption[:255] or device.os_caption
+        device.os_build = inv.os_build[:64] or device.os_build
         if inv.tags is not None:
             device.tags = sorted({t.strip().lower() for t in inv.tags})
         if inv.checks is not None or source == ReportSource.COLLECTOR:
@@ -417,3 +420,16 @@ def device_tags_set(
             data={"machine_guid": device.machine_guid, "tags": clean},
         )
     return device
+
+
+def file_device_guid(*, client: Client, computer_name: str) -> str:
+    """The MachineGuid a file's machine is recorded under: the device of that name the
+    client already has, or a stand-in (``file:<client>:<name>``) until the collector
+    reports the real one."""
+    existing = (
+        Device.objects.filter(client=client, computer_name__iexact=computer_name)
+        .order_by("-last_seen")
+        .values_list("machine_guid", flat=True)
+        .first()
+    )
+    return existing or f"file:{client.pk}:{computer_name.lower()}"[:64]
