@@ -176,7 +176,7 @@ def superseding_map() -> dict[int, set[int]]:
         .distinct()
     )
     for older, newer in pairs:
-        if older != newer:
+        if older is not None and newer is not None and older != newer:
             direct[older].add(newer)
     closed: dict[int, set[int]] = {}
     for kb in direct:
