@@ -55,6 +55,9 @@ class Device(models.Model):
     # reads only what changed since it last ran (partial index below).
     needs_evaluation = models.BooleanField(default=True)
     hotfixes_known = models.BooleanField(default=False)
+    # Set by the verify pass once it has counted the device as stale, cleared by the
+    # next report: a device crossing the staleness line is read once, not every pass.
+    counted_stale = models.BooleanField(default=False)
     bitlocker_on = models.BooleanField(null=True, blank=True)
     smb1_enabled = models.BooleanField(null=True, blank=True)
     defender_rtp_on = models.BooleanField(null=True, blank=True)

@@ -355,7 +355,13 @@ def _record(
         )
     unchanged = bool(device.pk) and device.inventory_hash == digest
     if unchanged:
-        Device.objects.filter(pk=device.pk).update(last_seen=now)
+        if device.counted_stale:
+            # Back from stale: the verify pass must count it again.
+            Device.objects.filter(pk=device.pk).update(
+                last_seen=now, counted_stale=False, needs_evaluation=True
+            )
+        else:
+            Device.objects.filter(pk=device.pk).update(last_seen=now)
         device.last_seen = now
     else:
         if device.pk and device.computer_name != inv.computer_name:
@@ -384,6 +390,7 @@ def _record(
         device.last_seen = now
         device.inventory_hash = digest
         device.needs_evaluation = True
+        device.counted_stale = False
         device.hotfixes_known = True
         device.save()
         _write_hotfixes(device, inv.hotfixes, now)
