@@ -25,7 +25,7 @@ def device_list_for(
     qs = Device.objects.filter(client__in=client_list_for(user)).select_related("client")
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
-    return qs.annotate(hotfix_count=Count("hotfixes"))
+    return qs.annotate(hotfix_count=Count("hotfixes")).order_by("computer_name", "id")
 
 
 def device_get_for(user: User | AnonymousUser, pk: int | str) -> Device:

@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 import time_machine
 
+from api.tests.support import drive
+from recommendations.choices import Status
+from recommendations.models import Recommendation
 from verification.services import enrollment_token_create, token_digest
 from verification.signing import sign
 
@@ -106,3 +109,33 @@ def post(client, now, frozen) -> Callable[..., Any]:
 
 def sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+@pytest.fixture
+def make_rec(client_a, contact_a, admin, now):
+    from catalog.services import template_create
+    from recommendations.services import recommendation_create
+
+    def make(rule: str, status: str = Status.ACCEPTED, key: str = "patch") -> Recommendation:
+        template = template_create(
+            key=key,
+            title=f"Patch Windows ({key})",
+            body="Install January's cumulative update on every workstation.",
+            risk_if_ignored="Known exploited vulnerabilities stay open.",
+            category="patching",
+            default_severity="high",
+            verification_rule=rule,
+            now=now,
+            actor=admin,
+        )
+        rec = recommendation_create(
+            client=client_a,
+            template_version=template,
+            actor=admin,
+            now=now,
+            owner=admin,
+            contact=contact_a,
+        )
+        return drive(rec, status, actor=admin, now=now)
+
+    return make

@@ -13,12 +13,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from api.tests.support import drive
 from followup.models import Ticket, TicketStatus
 from followup.tickets import ticket_open_or_update
 from ledger.models import Event
 from recommendations.choices import Status
-from recommendations.models import Recommendation
 from verification.compliance import verify_pass
 from verification.models import DeviceCompliance, RecommendationCompliance
 from verification.services import Hotfix, Inventory, inventory_record
@@ -35,36 +33,6 @@ GUIDS = [
     "0a1b2c3d-0000-4000-8000-00000000000%d" % i  # noqa: UP031 - readable GUID series
     for i in range(1, 6)
 ]
-
-
-@pytest.fixture
-def make_rec(client_a, contact_a, admin, now):
-    from catalog.services import template_create
-    from recommendations.services import recommendation_create
-
-    def make(rule: str, status: str = Status.ACCEPTED, key: str = "patch") -> Recommendation:
-        template = template_create(
-            key=key,
-            title=f"Patch Windows ({key})",
-            body="Install January's cumulative update on every workstation.",
-            risk_if_ignored="Known exploited vulnerabilities stay open.",
-            category="patching",
-            default_severity="high",
-            verification_rule=rule,
-            now=now,
-            actor=admin,
-        )
-        rec = recommendation_create(
-            client=client_a,
-            template_version=template,
-            actor=admin,
-            now=now,
-            owner=admin,
-            contact=contact_a,
-        )
-        return drive(rec, status, actor=admin, now=now)
-
-    return make
 
 
 def report(client, n, *kbs, now, name=None, build="10.0.19045.6691", tags=None, **checks):
