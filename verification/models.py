@@ -1,5 +1,5 @@
 """Devices, the reports they send, what they have installed, Microsoft's update data,
-and what the rules make of it (docs/collector.md, docs/verification.md)."""
+and what the rules make of it (docs/collector.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Verification rules: the text of a template's (and its recommendations')
 ``verification_rule``, parsed into clauses that every in-scope device must meet.
 
-One clause per line or between semicolons, case-insensitive (docs/verification.md):
+One clause per line or between semicolons, case-insensitive (docs/collector.md):
 
     KB5073724 present                  any of the KBs, or a later KB superseding one
     KB5073724 or KB5073457 present     (one per OS product: a device needs any one)
