@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
 from clients.models import Client
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
 from verification.choices import ReportOutcome, ReportSource, ReviewReason
-from verification.hotfixes import kb_number, parse_installed_on
+from verification.hotfixes import day_first_in, kb_number, parse_installed_on
 from verification.models import (
     Device,
     DeviceRename,
@@ -31,6 +31,8 @@ from verification.models import (
     ReviewItem,
 )
 
+# An unchanged inventory moves the device's last_seen at most this often.
+LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
 TOKEN_PREFIX = "hdc1"  # noqa: S105 - the visible prefix of every token, not a secret
 
 
@@ -156,7 +158,10 @@ class Inventory:
             "os": [self.os_caption, self.os_build],
             "tags": sorted(self.tags) if self.tags is not None else None,
             "checks": self.checks,
-            "hotfixes": sorted(dataclasses.astuple(h) for h in self.hotfixes),
+            "hotfixes": sorted(
+                (h.hotfix_id, h.description, h.installed_by, h.installed_on_raw, h.day_first)
+                for h in self.hotfixes
+            ),
         }
         return hashlib.sha256(
             json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
@@ -167,6 +172,8 @@ def inventory_from_document(document: dict[str, Any]) -> Inventory:
     """An Inventory from a report that passed endpoint-report-v1.json."""
     dev = document["device"]
     seen: dict[str, Hotfix] = {}
+    # One machine writes every date in one culture: one unambiguous date settles all.
+    day_first = day_first_in(item.get("installed_on") for item in document["hotfixes"])
     for item in document["hotfixes"]:
         hid = item["hotfix_id"].strip()
         seen.setdefault(
@@ -176,6 +183,7 @@ def inventory_from_document(document: dict[str, Any]) -> Inventory:
                 description=(item.get("description") or "")[:255],
                 installed_by=(item.get("installed_by") or "")[:255],
                 installed_on_raw=(item.get("installed_on") or "")[:100],
+                day_first=day_first,
             ),
         )
     return Inventory(
@@ -222,44 +230,60 @@ def _apply_checks(device: Device, checks: dict[str, Any] | None) -> None:
     device.firewall = checks.get("firewall") or {}
 
 
-def _write_hotfixes(device: Device, hotfixes: Sequence[Hotfix], now: dt.datetime) -> None:
-    """The device's hotfix set becomes ``hotfixes``: one DELETE of what went away and
-    one INSERT … ON CONFLICT DO UPDATE of the rest, whatever their number."""
-    ids = [h.hotfix_id for h in hotfixes]
-    InstalledHotfix.objects.filter(device=device).exclude(hotfix_id__in=ids).delete()
-    rows = []
+_UPSERT = (
+    "INSERT INTO {table} (device_id, hotfix_id, kb, flagged, description, installed_by, "
+    "installed_on_raw, installed_on, first_seen, last_seen) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (device_id, hotfix_id) DO UPDATE SET kb = excluded.kb, "
+    "flagged = excluded.flagged, description = excluded.description, "
+    "installed_by = excluded.installed_by, installed_on_raw = excluded.installed_on_raw, "
+    "installed_on = excluded.installed_on, last_seen = excluded.last_seen"
+)
+
+
+def _write_hotfixes(
+    device: Device, hotfixes: Sequence[Hotfix], now: dt.datetime, *, new: bool
+) -> None:
+    """The device's hotfix set becomes ``hotfixes``, touching only what changed: one
+    SELECT of what is stored (none for a new device), one DELETE of what went away and
+    one ``executemany`` of ``INSERT … ON CONFLICT DO UPDATE`` for what is new or
+    different — the same statements for 3 hotfixes or 3,000. A row's ``last_seen`` is
+    when it was last written; the device's ``last_seen`` is its last report."""
+    stored: dict[str, tuple[str, str, str]] = {}
+    if not new:
+        rows = InstalledHotfix.objects.filter(device=device).values_list(
+            "hotfix_id", "description", "installed_by", "installed_on_raw"
+        )
+        stored = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    wanted = {h.hotfix_id for h in hotfixes}
+    gone = [hid for hid in stored if hid not in wanted]
+    if gone:
+        InstalledHotfix.objects.filter(device=device, hotfix_id__in=gone).delete()
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    params = []
     for h in hotfixes:
+        if stored.get(h.hotfix_id) == (h.description, h.installed_by, h.installed_on_raw):
+            continue
         kb = kb_number(h.hotfix_id)
         day, _ = parse_installed_on(h.installed_on_raw, day_first=h.day_first)
-        rows.append(
-            InstalledHotfix(
-                device=device,
-                hotfix_id=h.hotfix_id,
-                kb=kb,
-                flagged=kb is None,
-                description=h.description,
-                installed_by=h.installed_by,
-                installed_on_raw=h.installed_on_raw,
-                installed_on=day,
-                first_seen=now,
-                last_seen=now,
+        params.append(
+            (
+                device.pk,
+                h.hotfix_id,
+                kb,
+                kb is None,
+                h.description,
+                h.installed_by,
+                h.installed_on_raw,
+                ops.adapt_datefield_value(day),
+                stamp,
+                stamp,
             )
         )
-    InstalledHotfix.objects.bulk_create(
-        rows,
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["device", "hotfix_id"],
-        update_fields=[
-            "kb",
-            "flagged",
-            "description",
-            "installed_by",
-            "installed_on_raw",
-            "installed_on",
-            "last_seen",
-        ],
-    )
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(_UPSERT.format(table=InstalledHotfix._meta.db_table), params)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,6 +378,10 @@ def _record(
             data={"machine_guid": inv.machine_guid, "name": inv.computer_name, "source": source},
         )
     unchanged = bool(device.pk) and device.inventory_hash == digest
+    if unchanged and not device.counted_stale and now - device.last_seen < LAST_SEEN_RESOLUTION:
+        # Seen less than an hour ago with the same inventory: nothing to write at all
+        # (staleness is counted in days), so a fleet reporting often costs only reads.
+        return IngestResult(ReportOutcome.UNCHANGED, device, None)
     if unchanged:
         if device.counted_stale:
             # Back from stale: the verify pass must count it again.
@@ -392,8 +420,9 @@ def _record(
         device.needs_evaluation = True
         device.counted_stale = False
         device.hotfixes_known = True
+        new = device.pk is None
         device.save()
-        _write_hotfixes(device, inv.hotfixes, now)
+        _write_hotfixes(device, inv.hotfixes, now, new=new)
     report = EndpointReport.objects.create(
         client=client,
         device=device,

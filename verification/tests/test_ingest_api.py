@@ -71,7 +71,7 @@ def test_the_same_report_twice_changes_nothing(post, token_a):
     assert Event.objects.count() == events
 
 
-def test_a_new_report_with_the_same_inventory_only_moves_last_seen(post, token_a, now):
+def test_the_same_inventory_again_within_the_hour_writes_nothing(post, token_a, now):
     _, raw = token_a
     post(raw, body_of(document()))
     later = document(collected_at="2026-03-02T09:01:40.0000001+01:00")
@@ -80,32 +80,57 @@ def test_a_new_report_with_the_same_inventory_only_moves_last_seen(post, token_a
         response = post(raw, body_of(later))
 
     assert response.json()["outcome"] == "unchanged"
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+
+
+def test_the_same_inventory_an_hour_later_only_moves_last_seen(token_a, client_a, now):
+    from verification.services import inventory_from_document, inventory_record
+
+    inventory = inventory_from_document(document())
+    inventory_record(
+        client=client_a, inventory=inventory, document_hash="a", source="collector", now=now
+    )
+    later = now + dt.timedelta(hours=1, microseconds=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = inventory_record(
+            client=client_a, inventory=inventory, document_hash="b", source="collector", now=later
+        )
+
+    assert result.outcome == "unchanged"
     assert not [q for q in queries if "verification_installedhotfix" in q["sql"]]
+    assert Device.objects.get().last_seen == later
     assert EndpointReport.objects.filter(outcome="unchanged").count() == 1
 
 
-def test_a_changed_report_replaces_the_hotfix_set(post, token_a):
+def test_a_changed_report_replaces_the_hotfix_set_writing_only_what_changed(post, token_a):
     _, raw = token_a
     post(raw, body_of(document(kbs=("KB5073724", "KB5072653"))))
+    kept = InstalledHotfix.objects.get(hotfix_id="KB5073724")
 
-    post(raw, body_of(document(kbs=("KB5077181",), collected_at="2026-03-03T08:00:00Z")))
+    changed = document(kbs=("KB5073724", "KB5077181"), collected_at="2026-03-03T08:00:00Z")
+    changed["hotfixes"][1]["installed_on"] = "2/10/2026 12:00:00 AM"
+    post(raw, body_of(changed))
 
     device = Device.objects.get()
-    assert list(device.hotfixes.values_list("hotfix_id", flat=True)) == ["KB5077181"]
+    assert list(device.hotfixes.values_list("hotfix_id", flat=True)) == ["KB5073724", "KB5077181"]
+    # The unchanged row was not rewritten; the new one went in with its date.
+    assert InstalledHotfix.objects.get(hotfix_id="KB5073724").last_seen == kept.last_seen
+    new = InstalledHotfix.objects.get(hotfix_id="KB5077181")
+    assert new.installed_on == dt.date(2026, 2, 10) and new.kb == 5077181
 
 
-def test_the_upload_costs_the_same_queries_for_3_or_90_hotfixes(post, token_a):
-    # 90 rows stay within one INSERT on SQLite (999 bound parameters, 11 per row);
-    # past that Django splits the upsert into batches, one statement per batch.
+def test_the_upload_costs_the_same_queries_for_3_or_400_hotfixes(post, token_a):
     _, raw = token_a
     counts = []
-    for n, guid in ((3, GUID_RECEPTION), (90, GUID_DOCTOR)):
+    for n, guid in ((3, GUID_RECEPTION), (400, GUID_DOCTOR)):
         doc = document(guid=guid, name=f"PC-{n}", kbs=tuple(f"KB50{i:05d}" for i in range(n)))
         with CaptureQueriesContext(connection) as queries:
             assert post(raw, body_of(doc)).json()["outcome"] == "accepted"
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    assert InstalledHotfix.objects.count() == 93
+    assert InstalledHotfix.objects.count() == 403
 
 
 def test_a_rename_is_tracked(post, token_a):
