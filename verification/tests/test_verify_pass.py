@@ -20,6 +20,7 @@ from recommendations.choices import Status
 from verification.compliance import verify_pass
 from verification.models import DeviceCompliance, RecommendationCompliance
 from verification.services import Hotfix, Inventory, inventory_record
+from verification.tests.conftest import sha
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def report(client, n, *kbs, now, name=None, build="10.0.19045.6691", tags=None, 
     return inventory_record(
         client=client,
         inventory=inventory,
-        document_hash=f"{n}-{now.isoformat()}-{kbs}-{build}-{tags}-{checks}",
+        document_hash=sha(f"{n}-{now.isoformat()}-{kbs}-{build}-{tags}-{checks}".encode()),
         source="collector",
         now=now,
     )
