@@ -8,10 +8,15 @@ class FollowupConfig(AppConfig):
         # Registers the webhook and PSA delivery handlers with the outbox worker.
         from followup import webhooks  # noqa: F401
         from followup.psa import outbox  # noqa: F401
-        from followup.subscribers import note_decision_on_ticket, publish_webhooks
+        from followup.subscribers import (
+            note_decision_on_ticket,
+            publish_webhooks,
+            ticket_on_verification,
+        )
         from recommendations.events import subscribe
-        from recommendations.lifecycle import DECISION_ACTIONS
+        from recommendations.lifecycle import DECISION_ACTIONS, Action
 
         # After the presentation e-mail (order 10, answers), before ticket notes.
         subscribe(publish_webhooks, order=20)
         subscribe(note_decision_on_ticket, actions=DECISION_ACTIONS.values(), order=30)
+        subscribe(ticket_on_verification, actions=[Action.MARK_VERIFIED, Action.DRIFT], order=30)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "api",
     "web",
     "tracker",
+    "verification",
 ]
 
 MIDDLEWARE = [
@@ -353,6 +354,14 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "followup.choices.OutboxStatus",
     },
 }
+
+# --- Verification on endpoints (docs/collector.md) -------------------------------
+# A device with no report for this many days counts as stale, never as compliant.
+HEEDED_VERIFY_STALE_DAYS = env_int("HEEDED_VERIFY_STALE_DAYS", 14, minimum=1)
+# Share (percent) of in-scope devices that must comply before an item becomes verified.
+HEEDED_VERIFY_THRESHOLD = env_int("HEEDED_VERIFY_THRESHOLD", 100, minimum=1, maximum=100)
+# Largest endpoint report accepted, refused from Content-Length before reading the body.
+HEEDED_REPORT_MAX_BYTES = env_int("HEEDED_REPORT_MAX_BYTES", 2_000_000, minimum=10_000)
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env_choice("HEEDED_LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")

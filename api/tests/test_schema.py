@@ -73,6 +73,10 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("GET", "/api/v1/inbound/{id}/"),
         ("POST", "/api/v1/inbound/{id}/review/"),
         ("POST", "/api/v1/meetings/"),
+        ("POST", "/api/v1/endpoint-reports"),
+        ("GET", "/api/v1/devices/"),
+        ("GET", "/api/v1/devices/{id}/"),
+        ("GET", "/api/v1/recommendations/{recommendation_id}/devices/"),
     }
     withdraw = schema["paths"]["/api/v1/recommendations/{id}/withdraw/"]["post"]
     assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415"}

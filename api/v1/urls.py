@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from api.v1 import answers as answers_api
 from api.v1 import followup as followup_api
+from api.v1 import verification as verification_api
 from api.v1 import views
 
 app_name = "api"
@@ -20,9 +21,20 @@ router.register("presentations", answers_api.PresentationViewSet, basename="pres
 router.register("answer-links", answers_api.AnswerLinkViewSet, basename="answer-link")
 router.register("inbound", answers_api.InboundViewSet, basename="inbound")
 router.register("meetings", answers_api.MeetingViewSet, basename="meeting")
+router.register("devices", verification_api.DeviceViewSet, basename="device")
 
 urlpatterns = [
     *router.urls,
+    path(
+        "endpoint-reports",
+        verification_api.EndpointReportView.as_view(),
+        name="endpoint-reports",
+    ),
+    path(
+        "recommendations/<int:recommendation_id>/devices/",
+        verification_api.RecommendationComplianceView.as_view(),
+        name="recommendation-devices",
+    ),
     path(
         "clients/<int:client_id>/ledger/events/",
         views.LedgerEventList.as_view(),

@@ -25,12 +25,15 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 PRESENTATION = "answers.presentation.on_present"
 WEBHOOKS = "followup.subscribers.publish_webhooks"
 TICKETS = "followup.subscribers.note_decision_on_ticket"
+VERIFICATION_TICKETS = "followup.subscribers.ticket_on_verification"
 EXPECTED = {
     action: (
         [PRESENTATION, WEBHOOKS]
         if action == Action.PRESENT
         else [WEBHOOKS, TICKETS]
         if action in (Action.ACCEPT, Action.DEFER, Action.REJECT)
+        else [WEBHOOKS, VERIFICATION_TICKETS]
+        if action in (Action.MARK_VERIFIED, Action.DRIFT)
         else [WEBHOOKS]
     )
     for action in Action

@@ -128,6 +128,8 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "answers:meeting_create": lambda w: {"client_pk": w.client.pk},
     "answers:present_batch": lambda w: {"client_pk": w.client.pk},
     "answers:authority_edit": lambda w: {"client_pk": w.client.pk},
+    "verification:device_list": lambda w: {"client_id": w.client.pk},
+    "verification:device_detail": lambda w: {"pk": w.device.pk},
 }
 
 # The query strings a page is visited with, when not only without one ("").
@@ -303,7 +305,27 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
     # No DKIM signature and no DNS: kept as unverified evidence, waiting for review.
     inbound = inbound_receive(raw=raw, now=now, dnsfunc=lambda name, timeout=5: None).message
     assert inbound.outcome == Outcome.UNVERIFIED, inbound.reason
+    from verification.services import Hotfix, Inventory, inventory_record
+
+    device = inventory_record(
+        client=client_a,
+        inventory=Inventory(
+            machine_guid="3f0c2a4e-9b1d-4c55-8e2f-7a6b1c0d9e21",
+            computer_name="STUDIO-D'AMICO",
+            os_caption="Microsoft Windows 11 Pro",
+            os_build="10.0.26100.7623",
+            tags=["workstations"],
+            hotfixes=[
+                Hotfix("KB5073724", "Security Update", "NT AUTHORITY\\SYSTEM", "1/13/2026"),
+                Hotfix("File 1", "Update", "ACME\\José.Núñez", ""),
+            ],
+        ),
+        document_hash="hygiene",
+        source="collector",
+        now=now,
+    ).device
     return SimpleNamespace(
+        device=device,
         client=client_a,
         presented=presented,
         decided=decided,

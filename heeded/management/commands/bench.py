@@ -8,7 +8,9 @@ ratios are what to watch:
 - ledger verification vs reading the same rows without hashing;
 - the follow-up "what is due" query and the staff list page with ten times more rows
   stored but the same number due/shown: a ratio near 1 means the cost follows what
-  is due or shown, not what is stored.
+  is due or shown, not what is stored;
+- endpoint-report ingest (devices x KBs through ``inventory_record``) vs a raw
+  ``executemany`` of the same hotfix rows, and the unchanged re-ingest rate.
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--due", type=int, default=200, help="Recommendations due at both scales."
         )
+        parser.add_argument("--devices", type=int, default=2000, help="Devices reporting.")
+        parser.add_argument("--kbs", type=int, default=150, help="Hotfixes per device.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name in ("appends", "stored", "due"):
+        for name in ("appends", "stored", "due", "devices", "kbs"):
             if options[name] < 10:
                 raise CommandError(f"--{name} must be at least 10")
         if os.environ.get(CHILD_FLAG) != "1":
@@ -63,6 +67,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         self._bench_ledger(options["appends"])
         self._bench_due(options["stored"], options["due"])
+        self._bench_ingest(options["devices"], options["kbs"])
 
     def _spawn(self, options: dict[str, Any]) -> None:
         # A fresh database every run, never the configured one.
@@ -70,7 +75,7 @@ class Command(BaseCommand):
             env = {**os.environ, CHILD_FLAG: "1", "HEEDED_DATA_DIR": tmp}
             env.pop("DATABASE_URL", None)
             argv = [sys.executable, "-m", "heeded.cli", "bench"]
-            for name in ("appends", "stored", "due"):
+            for name in ("appends", "stored", "due", "devices", "kbs"):
                 argv += [f"--{name}", str(options[name])]
             result = subprocess.run(argv, env=env, check=False)  # noqa: S603
             if result.returncode:
@@ -231,3 +236,100 @@ class Command(BaseCommand):
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
         self.stdout.write(f"due query plan: {plan}")
+
+    def _bench_ingest(self, devices: int, kbs: int) -> None:
+        from clients.services import client_create
+        from verification.models import Device
+        from verification.services import Hotfix, Inventory, inventory_record
+
+        ours = client_create(name="Ingest client", actor="bench", now=NOW)
+        raw_client = client_create(name="Raw executemany client", actor="bench", now=NOW)
+
+        def inventory(n: int) -> Inventory:
+            return Inventory(
+                machine_guid=f"{n:08x}-0000-4000-8000-000000000000",
+                computer_name=f"WS-{n:05d}",
+                os_build="10.0.26100.7623",
+                hotfixes=[
+                    Hotfix(f"KB50{k:05d}", "Security Update", "NT AUTHORITY\\SYSTEM", "1/13/2026")
+                    for k in range(kbs)
+                ],
+            )
+
+        inventories = [inventory(n) for n in range(devices)]
+        start = time.perf_counter()
+        for n, inv in enumerate(inventories):
+            inventory_record(
+                client=ours, inventory=inv, document_hash=f"first-{n}", source="collector", now=NOW
+            )
+        ingest = time.perf_counter() - start
+
+        # The baseline: the same rows for as many devices of another client, written by
+        # one executemany per device in its own transaction, with nothing else.
+        Device.objects.bulk_create(
+            [
+                Device(
+                    client=raw_client,
+                    machine_guid=f"raw-{n}",
+                    computer_name=f"RAW-{n:05d}",
+                    first_seen=NOW,
+                    last_seen=NOW,
+                )
+                for n in range(devices)
+            ]
+        )
+        ids = list(Device.objects.filter(client=raw_client).values_list("pk", flat=True))
+        sql = (
+            "INSERT INTO verification_installedhotfix (device_id, hotfix_id, kb, flagged, "
+            "description, installed_by, installed_on_raw, installed_on, first_seen, last_seen) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        )
+        start = time.perf_counter()
+        for device_id, inv in zip(ids, inventories, strict=True):
+            rows = [
+                (
+                    device_id,
+                    h.hotfix_id,
+                    int(h.hotfix_id[2:]),
+                    False,
+                    h.description,
+                    h.installed_by,
+                    h.installed_on_raw,
+                    dt.date(2026, 1, 13),
+                    NOW,
+                    NOW,
+                )
+                for h in inv.hotfixes
+            ]
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        raw = time.perf_counter() - start
+
+        start = time.perf_counter()
+        for n, inv in enumerate(inventories):
+            result = inventory_record(
+                client=ours, inventory=inv, document_hash=f"again-{n}", source="collector", now=NOW
+            )
+            assert result.outcome == "unchanged"
+        unchanged = time.perf_counter() - start
+
+        rows_total = devices * kbs
+        self._header(f"endpoint reports ({devices} devices x {kbs} KBs, one report each)")
+        self._row(
+            "ingest, hotfix rows/s (vs raw executemany)",
+            f"{rows_total / ingest:,.0f}",
+            f"{rows_total / raw:,.0f}",
+            ingest / raw,
+        )
+        self._row(
+            "ingest, reports/s (vs raw executemany)",
+            f"{devices / ingest:,.0f}",
+            f"{devices / raw:,.0f}",
+            ingest / raw,
+        )
+        self._row(
+            "unchanged re-ingest, reports/s (vs first)",
+            f"{devices / unchanged:,.0f}",
+            f"{devices / ingest:,.0f}",
+            unchanged / ingest,
+        )

@@ -1,0 +1,73 @@
+"""The few JSON Schema keywords the endpoint report uses, checked by hand (no
+dependency): type, const, enum, required, properties, additionalProperties, items,
+minLength, maxLength, maxItems, pattern. Every error names its place (``$.hotfixes[3]``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "endpoint-report-v1.json"
+
+_TYPES: dict[str, Any] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+@cache
+def report_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _type_ok(value: Any, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[name]) and not (name != "boolean" and isinstance(value, bool))
+
+
+def validate(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
+    """Every way ``value`` breaks ``schema``, as "<path>: <reason>" sentences."""
+    errors: list[str] = []
+    if "const" in schema and value != schema["const"]:
+        return [f"{path}: must be {schema['const']!r}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{path}: must be one of {schema['enum']!r}"]
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_type_ok(value, n) for n in names):
+            return [f"{path}: must be of type {' or '.join(names)}"]
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{path}: must not be empty")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append(f"{path}: longer than {schema['maxLength']} characters")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{path}: {value[:80]!r} is not in the expected format")
+    if isinstance(value, list):
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            return [f"{path}: more than {schema['maxItems']} items"]
+        for i, item in enumerate(value):
+            errors.extend(validate(item, schema.get("items", {}), f"{path}[{i}]"))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{path}.{name}: is required")
+        for name, item in value.items():
+            if name in props:
+                errors.extend(validate(item, props[name], f"{path}.{name}"))
+            elif schema.get("additionalProperties", True) is False:
+                errors.append(f"{path}.{name}: is not a field of this schema")
+    return errors
+
+
+def report_errors(document: Any) -> list[str]:
+    """Errors of an endpoint report against endpoint-report-v1.json ([] when valid)."""
+    return validate(document, report_schema())

@@ -1,0 +1,471 @@
+"""Every write of verification: enrollment tokens, and inventories from the collector
+or from files. Inventories go in set-based (one upsert, one delete per device) and a
+report whose inventory did not change is recognised by its digest before any write
+but the device's ``last_seen``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+
+from accounts.models import User
+from clients.models import Client
+from ledger.actors import Actor, actor_label
+from ledger.services import event_append
+from verification.choices import ReportOutcome, ReportSource, ReviewReason
+from verification.hotfixes import day_first_in, kb_number, parse_installed_on
+from verification.models import (
+    Device,
+    DeviceRename,
+    EndpointReport,
+    EnrollmentToken,
+    InstalledHotfix,
+    ReviewItem,
+)
+
+# An unchanged inventory moves the device's last_seen at most this often.
+LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
+TOKEN_PREFIX = "hdc1"  # noqa: S105 - the visible prefix of every token, not a secret
+
+
+class Msg:
+    NAME_REQUIRED = "Give the token a name (the RMM or site that will use it)."
+    ALREADY_REVOKED = "This enrollment token is already revoked."
+    OTHER_CLIENT = (
+        "MachineGuid {guid} is already enrolled for another client; the report was kept "
+        "for review and nothing was stored."
+    )
+    NAME_CLASH = (
+        "MachineGuid {guid} is claimed by {new!r} but was renamed away from that name to "
+        "{current!r}: two machines share one MachineGuid (a cloned image?). The report was "
+        "kept for review and nothing was stored."
+    )
+
+
+class VerificationError(Exception):
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ReportRefused(VerificationError):
+    """The report's identity clashes; a ReviewItem was written instead."""
+
+    code = "refused"
+
+
+def _require_writer(actor: Actor) -> None:
+    if isinstance(actor, User) and not actor.can_write:
+        raise PermissionDenied("This account may read but not change anything.")
+
+
+# --- Enrollment tokens -------------------------------------------------------------
+
+
+def token_digest(raw: str) -> str:
+    """The stored form of a raw token, and the HMAC key the collector signs with."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def enrollment_token_create(
+    *, client: Client, name: str, actor: Actor, now: dt.datetime
+) -> tuple[EnrollmentToken, str]:
+    """A new token for ``client``; returns (token, raw). The raw value is never stored."""
+    _require_writer(actor)
+    name = name.strip()
+    if not name:
+        raise VerificationError(Msg.NAME_REQUIRED, field="name")
+    key_id = secrets.token_hex(6)
+    raw = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = EnrollmentToken.objects.create(
+            client=client,
+            name=name[:100],
+            key_id=key_id,
+            digest=token_digest(raw),
+            created_at=now,
+            created_by=actor_label(actor),
+        )
+        event_append(
+            client=client,
+            kind="verification.token_created",
+            actor=actor_label(actor),
+            at=now,
+            data={"key_id": key_id, "name": token.name},
+        )
+    return token, raw
+
+
+def enrollment_token_revoke(
+    *, token: EnrollmentToken, actor: Actor, now: dt.datetime
+) -> EnrollmentToken:
+    _require_writer(actor)
+    if token.revoked_at is not None:
+        raise VerificationError(Msg.ALREADY_REVOKED, field="token")
+    with transaction.atomic():
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        event_append(
+            client=token.client,
+            kind="verification.token_revoked",
+            actor=actor_label(actor),
+            at=now,
+            data={"key_id": token.key_id},
+        )
+    return token
+
+
+# --- Inventories -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Hotfix:
+    hotfix_id: str
+    description: str = ""
+    installed_by: str = ""
+    installed_on_raw: str = ""
+    # From the file's other dates (hotfixes.day_first_in); None: only unambiguous dates.
+    day_first: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """What one report says about one machine."""
+
+    machine_guid: str
+    computer_name: str
+    hotfixes: Sequence[Hotfix]
+    os_caption: str = ""
+    os_build: str = ""
+    tags: Sequence[str] | None = None
+    checks: dict[str, Any] | None = None
+
+    def digest(self) -> str:
+        """Changes exactly when something the rules read changes."""
+        body = {
+            "name": self.computer_name,
+            "os": [self.os_caption, self.os_build],
+            "tags": sorted(self.tags) if self.tags is not None else None,
+            "checks": self.checks,
+            "hotfixes": sorted(
+                (h.hotfix_id, h.description, h.installed_by, h.installed_on_raw, h.day_first)
+                for h in self.hotfixes
+            ),
+        }
+        return hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+
+
+def inventory_from_document(document: dict[str, Any]) -> Inventory:
+    """An Inventory from a report that passed endpoint-report-v1.json."""
+    dev = document["device"]
+    seen: dict[str, Hotfix] = {}
+    # One machine writes every date in one culture: one unambiguous date settles all.
+    day_first = day_first_in(item.get("installed_on") for item in document["hotfixes"])
+    for item in document["hotfixes"]:
+        hid = item["hotfix_id"].strip()
+        seen.setdefault(
+            hid.upper(),
+            Hotfix(
+                hotfix_id=hid,
+                description=(item.get("description") or "")[:255],
+                installed_by=(item.get("installed_by") or "")[:255],
+                installed_on_raw=(item.get("installed_on") or "")[:100],
+                day_first=day_first,
+            ),
+        )
+    return Inventory(
+        machine_guid=dev["machine_guid"].lower(),
+        computer_name=dev["computer_name"].strip(),
+        os_caption=dev.get("os_caption") or "",
+        os_build=dev.get("os_build") or "",
+        tags=dev.get("tags"),
+        checks=document.get("checks"),
+        hotfixes=list(seen.values()),
+    )
+
+
+def _refuse(
+    *, client: Client, inv: Inventory, reason: str, detail: str, document: Any, now: dt.datetime
+) -> ReportRefused:
+    # Kept in its own transaction: the refusal must survive the caller's rollback.
+    with transaction.atomic():
+        ReviewItem.objects.create(
+            client=client,
+            machine_guid=inv.machine_guid,
+            computer_name=inv.computer_name[:255],
+            reason=reason,
+            detail=detail,
+            document=document,
+            received_at=now,
+        )
+        event_append(
+            client=client,
+            kind="verification.report_refused",
+            actor="verification",
+            at=now,
+            data={"machine_guid": inv.machine_guid, "name": inv.computer_name, "reason": reason},
+        )
+    return ReportRefused(detail, field="device.machine_guid")
+
+
+def _apply_checks(device: Device, checks: dict[str, Any] | None) -> None:
+    checks = checks or {}
+    bitlocker = checks.get("bitlocker_os_volume")
+    device.bitlocker_on = None if bitlocker is None else bitlocker == "on"
+    device.smb1_enabled = checks.get("smb1_enabled")
+    device.defender_rtp_on = checks.get("defender_realtime")
+    device.firewall = checks.get("firewall") or {}
+
+
+_UPSERT = (
+    "INSERT INTO {table} (device_id, hotfix_id, kb, flagged, description, installed_by, "
+    "installed_on_raw, installed_on, first_seen, last_seen) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (device_id, hotfix_id) DO UPDATE SET kb = excluded.kb, "
+    "flagged = excluded.flagged, description = excluded.description, "
+    "installed_by = excluded.installed_by, installed_on_raw = excluded.installed_on_raw, "
+    "installed_on = excluded.installed_on, last_seen = excluded.last_seen"
+)
+
+
+def _write_hotfixes(
+    device: Device, hotfixes: Sequence[Hotfix], now: dt.datetime, *, new: bool
+) -> None:
+    """The device's hotfix set becomes ``hotfixes``, touching only what changed: one
+    SELECT of what is stored (none for a new device), one DELETE of what went away and
+    one ``executemany`` of ``INSERT … ON CONFLICT DO UPDATE`` for what is new or
+    different — the same statements for 3 hotfixes or 3,000. A row's ``last_seen`` is
+    when it was last written; the device's ``last_seen`` is its last report."""
+    stored: dict[str, tuple[str, str, str]] = {}
+    if not new:
+        rows = InstalledHotfix.objects.filter(device=device).values_list(
+            "hotfix_id", "description", "installed_by", "installed_on_raw"
+        )
+        stored = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    wanted = {h.hotfix_id for h in hotfixes}
+    gone = [hid for hid in stored if hid not in wanted]
+    if gone:
+        InstalledHotfix.objects.filter(device=device, hotfix_id__in=gone).delete()
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    params = []
+    for h in hotfixes:
+        if stored.get(h.hotfix_id) == (h.description, h.installed_by, h.installed_on_raw):
+            continue
+        kb = kb_number(h.hotfix_id)
+        day, _ = parse_installed_on(h.installed_on_raw, day_first=h.day_first)
+        params.append(
+            (
+                device.pk,
+                h.hotfix_id,
+                kb,
+                kb is None,
+                h.description,
+                h.installed_by,
+                h.installed_on_raw,
+                ops.adapt_datefield_value(day),
+                stamp,
+                stamp,
+            )
+        )
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(_UPSERT.format(table=InstalledHotfix._meta.db_table), params)
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # accepted, unchanged, repeat
+    device: Device | None
+    report: EndpointReport | None
+
+
+def inventory_record(
+    *,
+    client: Client,
+    inventory: Inventory,
+    document_hash: str,
+    source: str,
+    now: dt.datetime,
+    token: EnrollmentToken | None = None,
+    document: Any = None,
+) -> IngestResult:
+    """Record one machine's inventory for ``client``.
+
+    A document already received for this client (same ``document_hash``) changes
+    nothing and answers ``repeat``. A MachineGuid of another client, or a name that
+    was renamed away coming back, is refused (ReportRefused) and kept as a ReviewItem.
+    """
+    inv = inventory
+    if EndpointReport.objects.filter(client=client, document_hash=document_hash).exists():
+        return IngestResult("repeat", None, None)
+    try:
+        return _record_or_clash(client, inv, document_hash, source, now, token, document)
+    except IntegrityError:
+        # The same document, sent twice at once: the second lost the race on
+        # report_once_per_client and its whole transaction rolled back.
+        if EndpointReport.objects.filter(client=client, document_hash=document_hash).exists():
+            return IngestResult("repeat", None, None)
+        raise
+
+
+def _record_or_clash(
+    client: Client,
+    inv: Inventory,
+    document_hash: str,
+    source: str,
+    now: dt.datetime,
+    token: EnrollmentToken | None,
+    document: Any,
+) -> IngestResult:
+    with transaction.atomic():
+        device = Device.objects.select_for_update().filter(machine_guid=inv.machine_guid).first()
+        if device is not None and device.client_id != client.pk:
+            clash = Msg.OTHER_CLIENT.format(guid=inv.machine_guid)
+            reason = ReviewReason.OTHER_CLIENT
+        elif (
+            device is not None
+            and device.computer_name.lower() != inv.computer_name.lower()
+            and device.renames.filter(old_name__iexact=inv.computer_name).exists()
+        ):
+            clash = Msg.NAME_CLASH.format(
+                guid=inv.machine_guid, new=inv.computer_name, current=device.computer_name
+            )
+            reason = ReviewReason.NAME_CLASH
+        else:
+            clash = ""
+        if not clash:
+            return _record(client, device, inv, document_hash, source, now, token)
+    raise _refuse(client=client, inv=inv, reason=reason, detail=clash, document=document, now=now)
+
+
+def _record(
+    client: Client,
+    device: Device | None,
+    inv: Inventory,
+    document_hash: str,
+    source: str,
+    now: dt.datetime,
+    token: EnrollmentToken | None,
+) -> IngestResult:
+    digest = inv.digest()
+    if device is None:
+        device = Device(
+            client=client,
+            machine_guid=inv.machine_guid,
+            computer_name=inv.computer_name[:255],
+            first_seen=now,
+            last_seen=now,
+        )
+        event_append(
+            client=client,
+            kind="verification.device_enrolled",
+            actor="verification",
+            at=now,
+            data={"machine_guid": inv.machine_guid, "name": inv.computer_name, "source": source},
+        )
+    unchanged = bool(device.pk) and device.inventory_hash == digest
+    if unchanged and not device.counted_stale and now - device.last_seen < LAST_SEEN_RESOLUTION:
+        # Seen less than an hour ago with the same inventory: nothing to write at all
+        # (staleness is counted in days), so a fleet reporting often costs only reads.
+        return IngestResult(ReportOutcome.UNCHANGED, device, None)
+    if unchanged:
+        if device.counted_stale:
+            # Back from stale: the verify pass must count it again.
+            Device.objects.filter(pk=device.pk).update(
+                last_seen=now, counted_stale=False, needs_evaluation=True
+            )
+        else:
+            Device.objects.filter(pk=device.pk).update(last_seen=now)
+        device.last_seen = now
+    else:
+        if device.pk and device.computer_name != inv.computer_name:
+            DeviceRename.objects.create(
+                device=device, at=now, old_name=device.computer_name, new_name=inv.computer_name
+            )
+            event_append(
+                client=client,
+                kind="verification.device_renamed",
+                actor="verification",
+                at=now,
+                data={
+                    "machine_guid": inv.machine_guid,
+                    "from": device.computer_name,
+                    "to": inv.computer_name,
+                },
+            )
+        device.computer_name = inv.computer_name[:255]
+        # A file says nothing of the OS: keep what the collector last reported.
+        device.os_caption = inv.os_caption[:255] or device.os_caption
+        device.os_build = inv.os_build[:64] or device.os_build
+        if inv.tags is not None:
+            device.tags = sorted({t.strip().lower() for t in inv.tags})
+        if inv.checks is not None or source == ReportSource.COLLECTOR:
+            _apply_checks(device, inv.checks)
+        device.last_seen = now
+        device.inventory_hash = digest
+        device.needs_evaluation = True
+        device.counted_stale = False
+        device.hotfixes_known = True
+        new = device.pk is None
+        device.save()
+        _write_hotfixes(device, inv.hotfixes, now, new=new)
+    report = EndpointReport.objects.create(
+        client=client,
+        device=device,
+        token=token,
+        source=source,
+        document_hash=document_hash,
+        received_at=now,
+        outcome=ReportOutcome.UNCHANGED if unchanged else ReportOutcome.ACCEPTED,
+        hotfix_count=len(inv.hotfixes),
+    )
+    if token is not None:
+        EnrollmentToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return IngestResult(report.outcome, device, report)
+
+
+def device_tags_set(
+    *, device: Device, tags: Sequence[str], actor: Actor, now: dt.datetime
+) -> Device:
+    """Staff set a device's tags (the scope of rules such as ``on devices tagged x``)."""
+    _require_writer(actor)
+    clean = sorted({t.strip().lower() for t in tags if t.strip()})
+    with transaction.atomic():
+        device.tags = clean
+        device.needs_evaluation = True
+        device.save(update_fields=["tags", "needs_evaluation"])
+        event_append(
+            client=device.client,
+            kind="verification.device_tagged",
+            actor=actor_label(actor),
+            at=now,
+            data={"machine_guid": device.machine_guid, "tags": clean},
+        )
+    return device
+
+
+def file_device_guid(*, client: Client, computer_name: str) -> str:
+    """The MachineGuid a file's machine is recorded under: the device of that name the
+    client already has, or a stand-in (``file:<client>:<name>``) until the collector
+    reports the real one."""
+    existing = (
+        Device.objects.filter(client=client, computer_name__iexact=computer_name)
+        .order_by("-last_seen")
+        .values_list("machine_guid", flat=True)
+        .first()
+    )
+    return existing or f"file:{client.pk}:{computer_name.lower()}"[:64]

@@ -1,0 +1,264 @@
+"""POST /api/v1/endpoint-reports: signed, idempotent, set-based, refusing clashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ledger.models import Event
+from verification.models import (
+    Device,
+    DeviceRename,
+    EndpointReport,
+    InstalledHotfix,
+    ReviewItem,
+)
+from verification.services import enrollment_token_revoke
+from verification.signing import Msg as SigMsg
+from verification.tests.conftest import GUID_DOCTOR, GUID_RECEPTION, body_of, document, hotfix
+
+pytestmark = pytest.mark.django_db
+
+
+def stored() -> tuple[int, int, int, int]:
+    return (
+        Device.objects.count(),
+        InstalledHotfix.objects.count(),
+        EndpointReport.objects.count(),
+        ReviewItem.objects.count(),
+    )
+
+
+def test_a_signed_report_enrolls_the_device_with_its_hotfixes_and_checks(post, token_a, client_a):
+    _, raw = token_a
+    doc = document(kbs=("KB5073724", "KB5072653", "File 1"))
+    doc["hotfixes"][2]["installed_by"] = "ACME\\José.Núñez"
+
+    response = post(raw, body_of(doc))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "accepted"
+    device = Device.objects.get(machine_guid=GUID_RECEPTION)
+    assert (device.client, device.computer_name, device.os_build) == (
+        client_a,
+        "ACME-RECEPTION",
+        "10.0.26100.7623",
+    )
+    assert (device.bitlocker_on, device.smb1_enabled, device.defender_rtp_on) == (True, False, True)
+    rows = {h.hotfix_id: h for h in device.hotfixes.all()}
+    assert rows["KB5073724"].kb == 5073724 and not rows["KB5073724"].flagged
+    assert rows["KB5073724"].installed_on == dt.date(2026, 1, 13)
+    assert rows["File 1"].kb is None and rows["File 1"].flagged
+    assert rows["File 1"].installed_by == "ACME\\José.Núñez"
+    assert Event.objects.filter(kind="verification.device_enrolled").count() == 1
+
+
+def test_the_same_report_twice_changes_nothing(post, token_a):
+    _, raw = token_a
+    body = body_of(document())
+    post(raw, body)
+    before = stored()
+    events = Event.objects.count()
+
+    again = post(raw, body)
+
+    assert again.status_code == 200
+    assert again.json()["outcome"] == "repeat"
+    assert stored() == before
+    assert Event.objects.count() == events
+
+
+def test_the_same_inventory_again_within_the_hour_writes_nothing(post, token_a, now):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    later = document(collected_at="2026-03-02T09:01:40.0000001+01:00")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(raw, body_of(later))
+
+    assert response.json()["outcome"] == "unchanged"
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+
+
+def test_the_same_inventory_an_hour_later_only_moves_last_seen(token_a, client_a, now):
+    from verification.services import inventory_from_document, inventory_record
+
+    inventory = inventory_from_document(document())
+    inventory_record(
+        client=client_a, inventory=inventory, document_hash="a", source="collector", now=now
+    )
+    later = now + dt.timedelta(hours=1, microseconds=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = inventory_record(
+            client=client_a, inventory=inventory, document_hash="b", source="collector", now=later
+        )
+
+    assert result.outcome == "unchanged"
+    assert not [q for q in queries if "verification_installedhotfix" in q["sql"]]
+    assert Device.objects.get().last_seen == later
+    assert EndpointReport.objects.filter(outcome="unchanged").count() == 1
+
+
+def test_a_changed_report_replaces_the_hotfix_set_writing_only_what_changed(post, token_a):
+    _, raw = token_a
+    post(raw, body_of(document(kbs=("KB5073724", "KB5072653"))))
+    kept = InstalledHotfix.objects.get(hotfix_id="KB5073724")
+
+    changed = document(kbs=("KB5073724", "KB5077181"), collected_at="2026-03-03T08:00:00Z")
+    changed["hotfixes"][1]["installed_on"] = "2/10/2026 12:00:00 AM"
+    post(raw, body_of(changed))
+
+    device = Device.objects.get()
+    assert list(device.hotfixes.values_list("hotfix_id", flat=True)) == ["KB5073724", "KB5077181"]
+    # The unchanged row was not rewritten; the new one went in with its date.
+    assert InstalledHotfix.objects.get(hotfix_id="KB5073724").last_seen == kept.last_seen
+    new = InstalledHotfix.objects.get(hotfix_id="KB5077181")
+    assert new.installed_on == dt.date(2026, 2, 10) and new.kb == 5077181
+
+
+def test_the_upload_costs_the_same_queries_for_3_or_400_hotfixes(post, token_a):
+    _, raw = token_a
+    counts = []
+    for n, guid in ((3, GUID_RECEPTION), (400, GUID_DOCTOR)):
+        doc = document(guid=guid, name=f"PC-{n}", kbs=tuple(f"KB50{i:05d}" for i in range(n)))
+        with CaptureQueriesContext(connection) as queries:
+            assert post(raw, body_of(doc)).json()["outcome"] == "accepted"
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert InstalledHotfix.objects.count() == 403
+
+
+def test_a_rename_is_tracked(post, token_a):
+    _, raw = token_a
+    post(raw, body_of(document(name="ACME-RECEPTION")))
+
+    response = post(
+        raw, body_of(document(name="ACME-FRONTDESK", collected_at="2026-03-02T10:00:00Z"))
+    )
+
+    assert response.json()["outcome"] == "accepted"
+    rename = DeviceRename.objects.get()
+    assert (rename.old_name, rename.new_name) == ("ACME-RECEPTION", "ACME-FRONTDESK")
+
+
+def test_a_machine_guid_claimed_again_by_a_name_it_was_renamed_away_from_is_kept_for_review(
+    post, token_a
+):
+    _, raw = token_a
+    post(raw, body_of(document(name="ACME-RECEPTION")))
+    post(raw, body_of(document(name="ACME-FRONTDESK", collected_at="2026-03-02T10:00:00Z")))
+    before = stored()[:3]
+
+    response = post(
+        raw, body_of(document(name="ACME-RECEPTION", collected_at="2026-03-02T11:00:00Z"))
+    )
+
+    assert response.status_code == 409
+    (error,) = response.json()["errors"]
+    assert error["field"] == "device.machine_guid"
+    assert "two machines share one MachineGuid" in error["message"]
+    assert stored()[:3] == before
+    item = ReviewItem.objects.get()
+    assert (item.reason, item.computer_name) == ("name_clash", "ACME-RECEPTION")
+    assert Device.objects.get().computer_name == "ACME-FRONTDESK"
+
+
+def test_another_clients_token_cannot_report_for_a_device_it_does_not_own(
+    post, token_a, token_b, client_b
+):
+    post(token_a[1], body_of(document()))
+    before = stored()[:3]
+
+    response = post(token_b[1], body_of(document(name="STUDIO-BIANCHI", kbs=())))
+
+    assert response.status_code == 409
+    assert "already enrolled for another client" in response.json()["errors"][0]["message"]
+    assert stored()[:3] == before
+    item = ReviewItem.objects.get()
+    assert (item.client, item.reason) == (client_b, "other_client")
+    assert Device.objects.get().client_id == token_a[0].client_id
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"HTTP_X_HEEDED_SIGNATURE": "0" * 64}, SigMsg.BAD_SIGNATURE),
+        ({"HTTP_X_HEEDED_KEY": "ffffffffffff"}, SigMsg.BAD_SIGNATURE),
+        ({"HTTP_X_HEEDED_TIMESTAMP": "yesterday"}, SigMsg.BAD_TIMESTAMP),
+    ],
+)
+def test_a_bad_signature_is_refused_and_nothing_is_stored(post, token_a, change, message):
+    response = post(token_a[1], body_of(document()), **change)
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == message
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_a_report_signed_six_minutes_ago_is_refused(post, token_a, now):
+    stamp = int(now.timestamp()) - 361
+
+    response = post(token_a[1], body_of(document()), timestamp=stamp)
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == SigMsg.OUT_OF_WINDOW.format(delta=-361)
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_a_report_signed_four_minutes_ago_is_accepted(post, token_a, now):
+    response = post(token_a[1], body_of(document()), timestamp=int(now.timestamp()) - 240)
+    assert response.json()["outcome"] == "accepted"
+
+
+def test_a_revoked_token_is_refused(post, token_a, admin, now):
+    enrollment_token_revoke(token=token_a[0], actor=admin, now=now)
+
+    response = post(token_a[1], body_of(document()))
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == SigMsg.REVOKED
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_an_invalid_document_is_refused_with_located_messages(post, token_a):
+    doc = document()
+    doc["hotfixes"].append(hotfix(""))
+    doc["hotfixes"].append({"hotfix_id": "KB5074109", "InstalledOn": "1/13/2026"})
+    doc["device"]["machine_guid"] = "not-a-guid"
+
+    response = post(token_a[1], body_of(doc))
+
+    assert response.status_code == 400
+    messages = [e["message"] for e in response.json()["errors"]]
+    assert "$.device.machine_guid: 'not-a-guid' is not in the expected format" in messages
+    assert "$.hotfixes[2].hotfix_id: must not be empty" in messages
+    assert "$.hotfixes[3].InstalledOn: is not a field of this schema" in messages
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_a_body_over_the_limit_is_refused_from_its_content_length(post, token_a, settings):
+    settings.HEEDED_REPORT_MAX_BYTES = 10_000
+    body = body_of(document(kbs=tuple(f"KB50{i:05d}" for i in range(200))))
+    assert len(body) > 10_000
+
+    response = post(token_a[1], body)
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"] == "The report is larger than 10000 bytes."
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_a_body_longer_than_its_content_length_claims_is_cut_at_the_limit(post, token_a, settings):
+    settings.HEEDED_REPORT_MAX_BYTES = 10_000
+    body = body_of(document(kbs=tuple(f"KB50{i:05d}" for i in range(200))))
+
+    response = post(token_a[1], body, CONTENT_LENGTH="900")
+
+    # Django reads at most Content-Length bytes: the truncated body fails the signature.
+    assert response.status_code == 401
+    assert stored() == (0, 0, 0, 0)
