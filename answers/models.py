@@ -99,6 +99,19 @@ class Submission(models.Model):
     text_sha256 = models.CharField(max_length=64)
     payload_encrypted = models.BinaryField()
     payload_sha256 = models.CharField(max_length=64)
+    # What this submission became, set in the transaction that recorded it. Pages follow
+    # these keys, never a Response's or Proposal's free-text ``evidence_ref``, which staff
+    # may type anything into (another client's "submission:N" included).
+    response = models.ForeignKey(
+        "recommendations.Response",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposal = models.ForeignKey(
+        "Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
