@@ -286,6 +286,13 @@ class InboundMessage(models.Model):
         constraints = [
             # The same bytes delivered twice (an MTA retry, a replay) are one message.
             models.UniqueConstraint(fields=["raw_sha256"], name="inbound_unique_raw_sha256"),
+            # A reply counts once by its Message-ID (signed, or as the trusted server
+            # delivered it); the same one in other bytes is kept but never counts again.
+            models.UniqueConstraint(
+                fields=["client", "message_id"],
+                condition=models.Q(outcome__in=["recorded", "proposal"]) & ~models.Q(message_id=""),
+                name="inbound_message_id_counts_once",
+            ),
         ]
 
     def __str__(self) -> str:
