@@ -4,7 +4,9 @@ Every message is stored raw and encrypted before anything else is decided, so no
 received is ever lost. It then has to be matched to a presentation (the reply token in
 replies+TOKEN@, else the Message-ID of the presenting e-mail in In-Reply-To or
 References), pass ``answers.mail.verify.verify_inbound`` for the client's domains, come
-from an active contact of that client, and say a complete decision. Only then is it
+from an active contact of that client, not be a replay (``Replay``: identified by the
+headers its signature covers, counted once by its Message-ID, its link neither expired nor
+superseded, dated after the latest answer), and say a complete decision. Only then is it
 recorded (or, from a contact without authority, proposed). The outcome is one of:
 
 - recorded / proposal: exit 0
@@ -22,17 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from answers import crypto
 from answers.choices import Outcome
 from answers.errors import AnswerRefused
 from answers.mail.replies import parse_reply, reply_text
 from answers.mail.verify import verify_inbound
-from answers.models import AnswerLink, InboundMessage
+from answers.models import AnswerLink, InboundMessage, Proposal
 from answers.services import AnswerItem, _check_item, _check_text, _record, confirm_answer
 from clients.models import Contact
 from followup.models import OutboxMessage
@@ -49,7 +52,52 @@ EXIT_CODES = {
     Outcome.UNREADABLE: 2,
 }
 MAX_BYTES = 25 * 1024 * 1024
+#: The outcomes in which a message counted: its Message-ID may count no second time.
+COUNTED = (Outcome.RECORDED, Outcome.PROPOSAL)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class Replay:
+    """Why a message that passed ``verify_inbound`` still decides nothing: it is not
+    identified by what its signature covers, or it was seen, expired or overtaken.
+    Each is kept as evidence (``unverified``) and goes to review."""
+
+    TOKEN_NOT_SIGNED = (
+        "The reply token {token} is not in a To or Cc header that the signature covers, "  # noqa: S105
+        "so the message may have been redirected to another recommendation."
+    )
+    REFERENCE_NOT_SIGNED = (
+        "The In-Reply-To or References header that names the presenting e-mail is not "
+        "covered by the signature."
+    )
+    MESSAGE_ID_MISSING = (
+        "The message has no valid Message-ID, so a replay of it could not be told apart."
+    )
+    MESSAGE_ID_NOT_SIGNED = (
+        "The signature does not cover the Message-ID header, so a replay of it could not "
+        "be told apart."
+    )
+    DATE_MISSING = "The message has no valid Date, so it cannot be ordered against other answers."
+    DATE_NOT_SIGNED = (
+        "The signature does not cover the Date header, so the message cannot be ordered "
+        "against other answers."
+    )
+    MESSAGE_ID_SEEN = (
+        "Message-ID {message_id} already counted as inbound message {pk}; a message counts once."
+    )
+    LINK_EXPIRED = "The reply token belongs to a link that expired on {expired}."
+    SUPERSEDED_BY_NEWER_LINK = (
+        "The reply token was superseded: the recommendation was presented to this contact "
+        "again on {on}."
+    )
+    SUPERSEDED_BY_ANSWER = (
+        "The reply token was superseded: {contact} has answered this recommendation since "
+        "it was sent."
+    )
+    OLDER_THAN_ANSWER = (
+        "The message is dated {date}, not after the answer recorded at {recorded}; an older "
+        "message never overturns a newer answer."
+    )
 
 
 @dataclass(frozen=True)
@@ -75,78 +123,194 @@ def _header_text(headers: EmailMessage | None, name: str) -> str:
         return ""
 
 
-def reply_token(headers: EmailMessage) -> str | None:
-    """The token of replies+TOKEN@domain in Delivered-To, X-Original-To, To or Cc."""
+# The reply token counts only from the headers the sender wrote (and, under DKIM, signed):
+# To and Cc. Delivered-To and X-Original-To are written on the way by any relay, so they
+# find the message's client for review but never decide which recommendation it answers.
+_SIGNED_TOKEN_HEADERS = ("To", "Cc")
+_ROUTING_HEADERS = ("Delivered-To", "X-Original-To")
+
+
+def reply_token(headers: EmailMessage) -> tuple[str, str] | None:
+    """(token, header) of the first replies+TOKEN@domain in To, Cc, Delivered-To or
+    X-Original-To, in that order."""
     local, _, domain = settings.HEEDED_REPLY_ADDRESS.lower().partition("@")
     pattern = re.compile(rf"^{re.escape(local)}\+([0-9a-f]{{20}})@{re.escape(domain)}$")
-    for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
+    for name in _SIGNED_TOKEN_HEADERS + _ROUTING_HEADERS:
         values = [_header_text(headers, name)] if name in headers else []
         for _, address in getaddresses(values):
             found = pattern.match(address.strip().lower())
             if found:
-                return found.group(1)
+                return found.group(1), name
     return None
 
 
-def _match(headers: EmailMessage | None) -> tuple[AnswerLink | None, str]:
+@dataclass(frozen=True)
+class _Matched:
+    link: AnswerLink
+    by: str  # for the evidence: "reply token …" or "In-Reply-To <…>"
+    header: str  # the header the match was read from
+    token: str = ""
+
+
+def _match(headers: EmailMessage | None) -> _Matched | None:
     if headers is None:
-        return None, ""
-    token = reply_token(headers)
-    if token:
+        return None
+    found = reply_token(headers)
+    if found:
+        token, header = found
         link = AnswerLink.objects.select_related("client", "contact").filter(reply_token=token)
-        return link.first(), f"reply token {token}"
-    ids = _MESSAGE_ID.findall(
-        f"{_header_text(headers, 'In-Reply-To')} {_header_text(headers, 'References')}"
+        first = link.first()
+        return _Matched(first, f"reply token {token}", header, token) if first else None
+    for header in ("References", "In-Reply-To"):
+        for message_id in reversed(_MESSAGE_ID.findall(_header_text(headers, header))):
+            link = _link_of_presentation(message_id)
+            if link is not None:
+                return _Matched(link, f"{header} {message_id}", header)
+    return None
+
+
+def _link_of_presentation(message_id: str) -> AnswerLink | None:
+    sent = (
+        OutboxMessage.objects.filter(
+            payload__message_id=message_id, idempotency_key__startswith="present:"
+        )
+        .exclude(recommendation_id=None)
+        .first()
     )
-    for message_id in reversed(ids):
-        sent = (
-            OutboxMessage.objects.filter(
-                payload__message_id=message_id, idempotency_key__startswith="present:"
-            )
-            .exclude(recommendation_id=None)
-            .first()
+    if sent is None:
+        return None
+    return (
+        AnswerLink.objects.select_related("client", "contact")
+        .filter(
+            contact__email__iexact=sent.payload["to"][0],
+            recommendations=sent.recommendation_id,
+            client_id=sent.client_id,
+            # A batch e-mail's Message-ID names the batch, not its first item.
+            is_batch=sent.idempotency_key.startswith("present:batch:"),
         )
-        if sent is None:
-            continue
-        link = (
-            AnswerLink.objects.select_related("client", "contact")
-            .filter(
-                contact__email__iexact=sent.payload["to"][0],
-                recommendations=sent.recommendation_id,
-                client_id=sent.client_id,
-                # A batch e-mail's Message-ID names the batch, not its first item.
-                is_batch=sent.idempotency_key.startswith("present:batch:"),
-            )
-            .order_by("-created_at", "-pk")
-            .first()
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def message_id_of(headers: EmailMessage | None) -> str:
+    """The Message-ID's <id>, as the key a reply counts once by; empty without one."""
+    found = _MESSAGE_ID.findall(_header_text(headers, "Message-ID"))
+    return found[0] if len(found) == 1 else ""
+
+
+def _date_of(headers: EmailMessage) -> dt.datetime | None:
+    try:
+        when = parsedate_to_datetime(_header_text(headers, "Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    # "-0000" (no zone given) parses as naive: RFC 5322 reads it as UTC.
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _replay_refusal(
+    headers: EmailMessage,
+    *,
+    signed: set[str] | None,
+    matched: _Matched,
+    contact: Contact,
+    rec: Recommendation,
+    now: dt.datetime,
+) -> str | None:
+    """Why this authenticated reply still decides nothing, or None if it may.
+
+    ``signed`` is the set of header names the counting DKIM signature covers, or None
+    when the trusted server's Authentication-Results counted the message: the headers
+    are then taken as delivered (docs/inbound-mail.md, section 8)."""
+
+    def covered(name: str) -> bool:
+        return signed is None or name.lower() in signed
+
+    link = matched.link
+    if matched.token and (matched.header in _ROUTING_HEADERS or not covered(matched.header)):
+        return Replay.TOKEN_NOT_SIGNED.format(token=matched.token)
+    if not matched.token and not covered(matched.header):
+        return Replay.REFERENCE_NOT_SIGNED
+    message_id = message_id_of(headers)
+    if not message_id:
+        return Replay.MESSAGE_ID_MISSING
+    if not covered("Message-ID"):
+        return Replay.MESSAGE_ID_NOT_SIGNED
+    date = _date_of(headers)
+    if date is None:
+        return Replay.DATE_MISSING
+    if not covered("Date"):
+        return Replay.DATE_NOT_SIGNED
+    seen = (
+        InboundMessage.objects.filter(
+            client_id=link.client_id, message_id=message_id, outcome__in=COUNTED
         )
-        if link is not None:
-            return link, f"In-Reply-To {message_id}"
-    return None, ""
+        .order_by("pk")
+        .first()
+    )
+    if seen is not None:
+        return Replay.MESSAGE_ID_SEEN.format(message_id=message_id, pk=seen.pk)
+    if now >= link.expires_at:
+        return Replay.LINK_EXPIRED.format(expired=link.expires_at.date().isoformat())
+    newer = (
+        AnswerLink.objects.filter(recommendations=rec, contact=contact)
+        .filter(Q(created_at__gt=link.created_at) | Q(created_at=link.created_at, pk__gt=link.pk))
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if newer is not None:
+        return Replay.SUPERSEDED_BY_NEWER_LINK.format(on=newer.created_at.date())
+    if (
+        link.used_at is not None
+        or Response.objects.filter(
+            recommendation=rec, responder=contact, recorded_at__gte=link.created_at
+        ).exists()
+        or Proposal.objects.filter(
+            recommendation=rec, contact=contact, created_at__gte=link.created_at
+        ).exists()
+    ):
+        return Replay.SUPERSEDED_BY_ANSWER.format(contact=contact.email)
+    latest = Response.objects.filter(recommendation=rec).order_by("-recorded_at", "-pk").first()
+    if latest is not None and date <= latest.recorded_at:
+        return Replay.OLDER_THAN_ANSWER.format(
+            date=date.astimezone(dt.UTC).isoformat(),
+            recorded=latest.recorded_at.isoformat(),
+        )
+    return None
 
 
 def inbound_receive(
-    *, raw: bytes, now: dt.datetime, dnsfunc: Callable | None = None
+    *, raw: bytes, now: dt.datetime, dnsfunc: Callable | None = None, _retried: bool = False
 ) -> InboundResult:
     """Keep one received message and record the answer it carries, if it counts."""
     digest = hashlib.sha256(raw).hexdigest()
     previous = InboundMessage.objects.filter(raw_sha256=digest).order_by("pk").first()
     if previous is not None:
-        # A redelivery (or a replay) of the same bytes counts once.
+        # A redelivery of the same bytes counts once (a replay in other bytes is caught
+        # by its Message-ID, see _replay_refusal).
         return _duplicate(previous)
     headers = _headers(raw[:MAX_BYTES])
     stored = InboundMessage(
         received_at=now,
         raw_encrypted=crypto.encrypt(raw),
         raw_sha256=digest,
-        message_id=_header_text(headers, "Message-ID")[:998],
+        message_id=(message_id_of(headers) or _header_text(headers, "Message-ID"))[:998],
         subject=_header_text(headers, "Subject")[:998],
     )
     try:
         outcome, reason, _ = _process(raw, headers, stored, now=now, dnsfunc=dnsfunc)
     except IntegrityError:
-        # The same bytes arrived concurrently and the other delivery stored them first.
-        return _duplicate(InboundMessage.objects.get(raw_sha256=digest))
+        previous = InboundMessage.objects.filter(raw_sha256=digest).order_by("pk").first()
+        if previous is not None:
+            # The same bytes arrived concurrently and the other delivery stored them first.
+            return _duplicate(previous)
+        if _retried:
+            raise
+        # Other bytes with the same Message-ID counted concurrently (the unique constraint
+        # "inbound_message_id_counts_once"); judged again, this one is refused as seen.
+        return inbound_receive(raw=raw, now=now, dnsfunc=dnsfunc, _retried=True)
     stored.outcome, stored.reason = outcome, reason
     return InboundResult(stored, EXIT_CODES[outcome], f"{outcome}: {reason}")
 
@@ -193,11 +357,12 @@ def _process(
         reason = "the message could not be parsed"
         _save(stored, Outcome.UNREADABLE, reason)
         return Outcome.UNREADABLE, reason, None
-    link, matched_by = _match(headers)
-    if link is None:
+    matched = _match(headers)
+    if matched is None:
         reason = "no reply token and no In-Reply-To of a presentation e-mail"
         _save(stored, Outcome.UNMATCHED, reason)
         return Outcome.UNMATCHED, reason, None
+    link, matched_by = matched.link, matched.by
     client = link.client
     stored.client, stored.link = client, link
     verdict = verify_inbound(
@@ -234,6 +399,18 @@ def _process(
         return Outcome.UNMATCHED, reason, None
     rec = recs[0]
     stored.recommendation = rec
+    by_server = verdict.checks.get("counted_by") == "authentication-results"
+    refusal = _replay_refusal(
+        headers,
+        signed=None if by_server else set(verdict.checks.get("signed_headers") or ()),
+        matched=matched,
+        contact=contact,
+        rec=rec,
+        now=now,
+    )
+    if refusal is not None:
+        _save(stored, Outcome.UNVERIFIED, refusal)
+        return Outcome.UNVERIFIED, refusal, None
     parsed = parse_reply(reply_text(verdict.message), today=now.astimezone(client.tz).date())
     if parsed.error is not None or parsed.decision is None:
         reason = parsed.error or "the reply says no decision"

@@ -99,6 +99,19 @@ class Submission(models.Model):
     text_sha256 = models.CharField(max_length=64)
     payload_encrypted = models.BinaryField()
     payload_sha256 = models.CharField(max_length=64)
+    # What this submission became, set in the transaction that recorded it. Pages follow
+    # these keys, never a Response's or Proposal's free-text ``evidence_ref``, which staff
+    # may type anything into (another client's "submission:N" included).
+    response = models.ForeignKey(
+        "recommendations.Response",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposal = models.ForeignKey(
+        "Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -273,6 +286,13 @@ class InboundMessage(models.Model):
         constraints = [
             # The same bytes delivered twice (an MTA retry, a replay) are one message.
             models.UniqueConstraint(fields=["raw_sha256"], name="inbound_unique_raw_sha256"),
+            # A reply counts once by its Message-ID (signed, or as the trusted server
+            # delivered it); the same one in other bytes is kept but never counts again.
+            models.UniqueConstraint(
+                fields=["client", "message_id"],
+                condition=models.Q(outcome__in=["recorded", "proposal"]) & ~models.Q(message_id=""),
+                name="inbound_message_id_counts_once",
+            ),
         ]
 
     def __str__(self) -> str:

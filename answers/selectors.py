@@ -34,18 +34,33 @@ def link_by_token(token: str) -> AnswerLink | None:
 
 
 def link_answers(link: AnswerLink) -> dict[str, object]:
-    """What was answered through a link: submissions, responses, proposals, anchor."""
+    """What was answered through a link: submissions, responses, proposals, anchor.
+
+    Follows the submissions' own foreign keys, each also held to the link's client;
+    never a Response's or Proposal's free-text ``evidence_ref``, which staff may type
+    anything into."""
     submissions = list(Submission.objects.filter(link=link).order_by("pk"))
-    refs = [f"submission:{s.pk}" for s in submissions]
+    response_ids = [s.response_id for s in submissions if s.response_id]
+    proposal_ids = [s.proposal_id for s in submissions if s.proposal_id]
+    mine = {"recommendation__client_id": link.client_id}
+    anchor = None
+    if submissions:
+        anchor = Anchor.objects.filter(
+            client_id=link.client_id, reference=f"submission:{submissions[0].pk}"
+        ).first()
     return {
         "submissions": submissions,
         "responses": list(
-            Response.objects.filter(evidence_ref__in=refs).select_related("recommendation")
+            Response.objects.filter(pk__in=response_ids, **mine)
+            .select_related("recommendation")
+            .order_by("pk")
         ),
         "proposals": list(
-            Proposal.objects.filter(evidence_ref__in=refs).select_related("recommendation")
+            Proposal.objects.filter(pk__in=proposal_ids, **mine)
+            .select_related("recommendation")
+            .order_by("pk")
         ),
-        "anchor": Anchor.objects.filter(reference__in=refs[:1]).first() if refs else None,
+        "anchor": anchor,
     }
 
 

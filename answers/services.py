@@ -512,9 +512,12 @@ def answer_submit(
                 shown_text_sha256=rec.text_sha256,
             )
             if isinstance(result, Response):
+                submission.response = result
                 outcome.responses.append(result)
             else:
+                submission.proposal = result
                 outcome.proposals.append(result)
+            submission.save(update_fields=["response", "proposal"])
         if link is not None and len(outcome.responses) == 1 and not link.is_batch:
             AnswerLink.objects.filter(pk=link.pk).update(response=outcome.responses[0])
         first = outcome.submissions[0]

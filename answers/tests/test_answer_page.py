@@ -250,3 +250,76 @@ def test_an_italian_client_answers_in_italian(
     )
     assert "Per rifiutare serve un motivo." in refused.content.decode()
     assert not Response.objects.exists()
+
+
+def test_a_free_text_reference_to_a_submission_shows_nothing_of_another_client(
+    client, token_a, presented, client_b, contact_b, template_mfa, admin, now
+):
+    # The probe: staff record a phone answer on client B's item and type, as its
+    # evidence, the reference of client A's web submission. Client A's used-link page
+    # follows foreign keys, never that text.
+    from answers.selectors import link_answers
+    from answers.services import staff_answer_record
+    from recommendations.services import recommendation_create, recommendation_present
+
+    assert client.post(f"/answer/{token_a}/", ACCEPT).status_code == 200
+    submission = Submission.objects.get()
+    rec_b = recommendation_create(
+        client=client_b, template_version=template_mfa, actor=admin, now=now, contact=contact_b
+    )
+    recommendation_present(recommendation=rec_b, actor=admin, now=now)
+    other = staff_answer_record(
+        recommendation=rec_b,
+        decision="rejected",
+        channel=Channel.PHONE,
+        now=PAGE_NOW,
+        recorded_by=admin,
+        responder=contact_b,
+        responder_name="Bob Bianchi",
+        justification="Bravo keeps its own counsel",
+        evidence_ref=f"submission:{submission.pk}",
+    )
+    assert isinstance(other, Response)
+    link = AnswerLink.objects.get(pk=submission.link_id)
+    shown = link_answers(link)
+    assert [r.recommendation.client_id for r in shown["responses"]] == [presented.client_id]
+    page = client.get(f"/answer/{token_a}/").content.decode()
+    assert "This link has already been used" in page
+    assert "Bob Bianchi" not in page and "Bravo" not in page
+
+
+def test_the_migration_links_submissions_only_to_records_of_the_same_client_and_item(
+    client, token_a, presented, client_b, contact_b, template_mfa, admin, now
+):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from answers.services import staff_answer_record
+    from recommendations.services import recommendation_create, recommendation_present
+
+    migration = import_module("answers.migrations.0005_submission_response_proposal")
+    assert client.post(f"/answer/{token_a}/", ACCEPT).status_code == 200
+    submission = Submission.objects.get()
+    own = Response.objects.get()
+    rec_b = recommendation_create(
+        client=client_b, template_version=template_mfa, actor=admin, now=now, contact=contact_b
+    )
+    recommendation_present(recommendation=rec_b, actor=admin, now=now)
+    staff_answer_record(
+        recommendation=rec_b,
+        decision="rejected",
+        channel=Channel.PHONE,
+        now=PAGE_NOW,
+        recorded_by=admin,
+        responder=contact_b,
+        responder_name="Bob Bianchi",
+        justification="Bravo keeps its own counsel",
+        evidence_ref=f"submission:{submission.pk}",
+    )
+    # As before the keys existed: only the free text links them.
+    Submission.objects.update(response=None, proposal=None)
+    migration.fill(apps, SimpleNamespace(connection=connection))
+    submission.refresh_from_db()
+    assert (submission.response, submission.proposal) == (own, None)

@@ -37,7 +37,7 @@ class Key:
         public = base64.b64encode(private.public_key().public_bytes_raw()).decode()
         self.record = f"v=DKIM1; k=ed25519; p={public}".encode()
 
-    def sign(self, message: bytes) -> bytes:
+    def sign(self, message: bytes, *, headers: list[bytes] | None = None) -> bytes:
         return (
             dkim.sign(
                 message,
@@ -46,6 +46,7 @@ class Key:
                 self.seed,
                 signature_algorithm=b"ed25519-sha256",
                 canonicalize=(b"relaxed", b"relaxed"),
+                include_headers=headers,
             )
             + message
         )
@@ -78,10 +79,11 @@ def reply(
     *,
     sender: str = "Alice Rossi <alice@acme-dental.example>",
     extra: str = "",
+    date: str = "Mon, 02 Mar 2026 11:00:00 +0100",
 ) -> bytes:
     return (
         f"From: {sender}\r\nTo: {to}\r\nSubject: Re: Require MFA\r\n"
-        f"Date: Mon, 02 Mar 2026 11:00:00 +0100\r\nMessage-ID: <r{abs(hash(body + to))}@acme>\r\n"
+        f"Date: {date}\r\nMessage-ID: <r{abs(hash(body + to))}@acme>\r\n"
         f"{extra}\r\n{body}"
     ).encode()
 
@@ -353,4 +355,293 @@ def test_a_reply_to_a_text_changed_behind_the_services_back_is_refused(link, pre
     result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
     assert (result.exit_code, result.message.outcome) == (2, Outcome.UNREADABLE)
     assert result.message.reason == f"refused: {AnswersMsg.TEXT_CHANGED}"
+    _unchanged(presented)
+
+
+# --- replays: a reply is what its signature covers, and it counts once ---------------
+
+
+def _present_again(client_a, contact_a, template_mfa, admin, now) -> tuple:
+    """A second recommendation presented to Alice, with its own link and reply token."""
+    from recommendations.services import recommendation_create, recommendation_present
+
+    rec = recommendation_create(
+        client=client_a, template_version=template_mfa, actor=admin, now=now, contact=contact_a
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=now)
+    return rec, AnswerLink.objects.get(recommendations=rec, contact=contact_a)
+
+
+def _refused(result, reason: str) -> InboundMessage:
+    """The message was kept, went to review with ``reason`` and counted nothing."""
+    message = result.message
+    assert (result.exit_code, message.outcome) == (3, Outcome.UNVERIFIED)
+    assert message.reason == reason
+    assert message.response is None
+    assert crypto.decrypt(message.raw_encrypted)
+    return message
+
+
+def test_a_replayed_reply_with_one_more_received_line_does_not_overturn_a_newer_answer(
+    link, presented, contact_a, admin
+):
+    from answers.inbound import Replay
+    from answers.services import staff_answer_record
+
+    raw = ACME.sign(reply(to(link)))
+    first = receive(raw)
+    assert first.outcome == Outcome.RECORDED
+    staff_answer_record(
+        recommendation=presented,
+        decision="deferred",
+        channel=Channel.PHONE,
+        now=PAGE_NOW,
+        recorded_by=admin,
+        responder=contact_a,
+        responder_name="Alice Rossi",
+        deferred_until=dt.date(2026, 9, 30),
+        justification="budget next quarter",
+    )
+    replay = b"Received: from relay.example by mx.msp.example; Mon, 2 Mar 2026\r\n" + raw
+    result = inbound_receive(raw=replay, now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.MESSAGE_ID_SEEN.format(message_id=first.message_id, pk=first.pk))
+    presented.refresh_from_db()
+    assert presented.status == Status.DEFERRED
+    assert Response.objects.count() == 2
+    assert result.message.client == presented.client
+    assert result.message in review_queue_for(admin)
+
+
+def test_a_reply_trusted_by_authentication_results_counts_once_by_its_delivered_message_id(
+    link, presented
+):
+    from answers.inbound import Replay
+
+    raw = (
+        b"Authentication-Results: mx.msp.example; dmarc=pass header.from=acme-dental.example\r\n"
+        + reply(to(link), "REJECT we accept the risk\r\n")
+    )
+    first = receive(raw)
+    assert first.outcome == Outcome.RECORDED
+    result = inbound_receive(raw=b"X-Spam: no\r\n" + raw, now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.MESSAGE_ID_SEEN.format(message_id=first.message_id, pk=first.pk))
+    assert Response.objects.count() == 1
+
+
+def test_delivered_to_another_token_does_not_move_a_reply_to_another_recommendation(
+    link, presented, client_a, contact_a, template_mfa, admin, now
+):
+    other, other_link = _present_again(client_a, contact_a, template_mfa, admin, now)
+    raw = ACME.sign(reply(to(link)))
+    assert receive(raw).outcome == Outcome.RECORDED
+    moved = f"Delivered-To: {to(other_link)}\r\nX-Original-To: {to(other_link)}\r\n".encode()
+    result = inbound_receive(raw=moved + raw, now=PAGE_NOW, dnsfunc=dns)
+    assert result.message.recommendation == presented
+    assert result.message.outcome == Outcome.UNVERIFIED
+    other.refresh_from_db()
+    assert other.status == Status.AWAITING_RESPONSE
+    assert not Response.objects.filter(recommendation=other).exists()
+
+
+def test_a_token_only_in_delivered_to_decides_nothing(link, presented):
+    from answers.inbound import Replay
+
+    raw = f"Delivered-To: {to(link)}\r\n".encode() + ACME.sign(reply("replies@heeded.localhost"))
+    result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.TOKEN_NOT_SIGNED.format(token=link.reply_token))
+    _unchanged(presented)
+
+
+@pytest.mark.parametrize(
+    ("signed", "reason"),
+    [
+        ([b"from", b"subject", b"date", b"message-id"], "TOKEN_NOT_SIGNED"),
+        ([b"from", b"to", b"subject", b"date"], "MESSAGE_ID_NOT_SIGNED"),
+        ([b"from", b"to", b"subject", b"message-id"], "DATE_NOT_SIGNED"),
+    ],
+)
+def test_a_reply_whose_signature_leaves_out_what_identifies_it_decides_nothing(
+    link, presented, signed, reason
+):
+    from answers.inbound import Replay
+
+    result = inbound_receive(
+        raw=ACME.sign(reply(to(link)), headers=signed), now=PAGE_NOW, dnsfunc=dns
+    )
+    _refused(result, getattr(Replay, reason).format(token=link.reply_token))
+    _unchanged(presented)
+
+
+def test_a_reply_with_a_reference_the_signature_does_not_cover_decides_nothing(link, presented):
+    from answers.inbound import Replay
+
+    sent = OutboxMessage.objects.get(idempotency_key__startswith="present:")
+    raw = f"In-Reply-To: {sent.payload['message_id']}\r\n".encode() + ACME.sign(
+        reply("replies@heeded.localhost")
+    )
+    result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.REFERENCE_NOT_SIGNED)
+    _unchanged(presented)
+
+
+def test_a_reply_without_a_message_id_decides_nothing(link, presented):
+    from answers.inbound import Replay
+
+    raw = reply(to(link)).replace(b"Message-ID: ", b"X-Message-ID: ")
+    result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.MESSAGE_ID_MISSING)
+    _unchanged(presented)
+
+
+def test_a_reply_to_an_expired_link_decides_nothing(link, presented):
+    from answers.inbound import Replay
+
+    expired = PAGE_NOW - dt.timedelta(days=90)
+    AnswerLink.objects.filter(pk=link.pk).update(expires_at=expired)
+    result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.LINK_EXPIRED.format(expired=expired.date().isoformat()))
+    _unchanged(presented)
+
+
+def test_a_reply_to_a_link_presented_again_since_decides_nothing(link, presented, contact_a):
+    from answers.inbound import Replay
+    from answers.presentation import link_issue
+
+    newer = link_issue(contact=contact_a, recommendations=[presented], now=PAGE_NOW)
+    result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.SUPERSEDED_BY_NEWER_LINK.format(on=newer.created_at.date()))
+    _unchanged(presented)
+
+
+def test_a_reply_from_a_contact_who_has_answered_since_decides_nothing(
+    link, presented, contact_a, admin, now
+):
+    from answers.inbound import Replay
+    from answers.services import staff_answer_record
+
+    staff_answer_record(
+        recommendation=presented,
+        decision="deferred",
+        channel=Channel.PHONE,
+        now=now,
+        recorded_by=admin,
+        responder=contact_a,
+        responder_name="Alice Rossi",
+        deferred_until=dt.date(2026, 9, 30),
+        justification="budget next quarter",
+    )
+    result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.SUPERSEDED_BY_ANSWER.format(contact=contact_a.email))
+    presented.refresh_from_db()
+    assert presented.status == Status.DEFERRED
+
+
+def test_an_older_message_never_overturns_a_newer_answer(link, presented, admin, now):
+    from answers.inbound import Replay
+    from answers.services import staff_answer_record
+
+    answer = staff_answer_record(
+        recommendation=presented,
+        decision="deferred",
+        channel=Channel.PHONE,
+        now=now,
+        recorded_by=admin,
+        responder_name="Front desk",
+        deferred_until=dt.date(2026, 9, 30),
+        justification="budget next quarter",
+    )
+    raw = ACME.sign(reply(to(link), date="Mon, 02 Mar 2026 09:30:00 +0100"))
+    result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+    _refused(
+        result,
+        Replay.OLDER_THAN_ANSWER.format(
+            date="2026-03-02T08:30:00+00:00", recorded=answer.recorded_at.isoformat()
+        ),
+    )
+    presented.refresh_from_db()
+    assert presented.status == Status.DEFERRED
+
+
+def test_every_replay_refusal_is_stated_in_the_docs():
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from answers.inbound import Replay
+
+    docs = (Path(settings.BASE_DIR) / "docs" / "inbound-mail.md").read_text()
+    sentences = {k: v for k, v in vars(Replay).items() if k.isupper()}
+    assert len(sentences) == 11
+    for name, sentence in sentences.items():
+        for part in re.split(r"\{\w+\}", sentence):
+            assert part.strip() in docs, name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_reply_replayed_concurrently_in_other_bytes_counts_once(link, presented):
+    import threading
+
+    from django.db import connection
+
+    raw = ACME.sign(reply(to(link)))
+    start = threading.Barrier(5)
+    codes: list[int] = []
+
+    def deliver(hop: int) -> None:
+        try:
+            start.wait()
+            copy = f"Received: from hop{hop}.example by mx.msp.example\r\n".encode() + raw
+            codes.append(inbound_receive(raw=copy, now=PAGE_NOW, dnsfunc=dns).exit_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(hop,)) for hop in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [0, 3, 3, 3, 3]
+    assert InboundMessage.objects.count() == 5 and Response.objects.count() == 1
+    assert InboundMessage.objects.filter(reason__startswith="Message-ID <").count() == 4
+
+
+def test_the_migration_keeps_a_replay_that_counted_before_and_marks_its_message_id(
+    link, presented, client_a
+):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("answers.migrations.0006_inbound_message_id_counts_once")
+    rows = [
+        InboundMessage.objects.create(
+            received_at=PAGE_NOW,
+            raw_encrypted=crypto.encrypt(raw_id.encode()),
+            raw_sha256=f"{n:064x}",
+            message_id=raw_id,
+            client=client_a,
+            outcome=Outcome.RECORDED,
+        )
+        for n, raw_id in enumerate(["<r1@acme>", " <r1@acme> ", "Re: <r2@acme>"])
+    ]
+    migration.normalise(apps, SimpleNamespace(connection=connection))
+    assert [InboundMessage.objects.get(pk=r.pk).message_id for r in rows] == [
+        "<r1@acme>",
+        f"<r1@acme> (counted again; first counted as inbound {rows[0].pk})",
+        "<r2@acme>",
+    ]
+
+
+@pytest.mark.parametrize("date", ["", "sometime next week"])
+def test_a_reply_without_a_valid_date_decides_nothing(link, presented, date):
+    from answers.inbound import Replay
+
+    raw = reply(to(link), date=date)
+    if not date:
+        raw = raw.replace(b"Date: \r\n", b"")
+    result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
+    _refused(result, Replay.DATE_MISSING)
     _unchanged(presented)
