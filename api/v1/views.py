@@ -22,11 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.serializers import Serializer
 
-from answers.errors import AnswerRefused
 from answers.models import Proposal
 from answers.services import staff_answer_record
 from api.v1 import serializers as s
-from api.v1.answers import ProposalSerializer, _refused
+from api.v1.answers import ProposalSerializer
 from api.v1.pagination import (
     CursorByIdAscendingPagination,
     CursorByKeyPagination,
@@ -286,12 +285,10 @@ class RecommendationViewSet(ApiViewSet):
         rejection, the answer becomes a proposal (202) routed to an authorised contact."""
         rec = recommendation_get_for(request.user, pk)
         data = _valid(s.ResponseCreateSerializer, request, request.data)
-        try:
-            result = staff_answer_record(
-                recommendation=rec, recorded_by=request.user, now=timezone.now(), **data
-            )
-        except AnswerRefused as exc:
-            raise _refused(exc) from None
+        # A refusal (AnswerRefused, a ServiceError) goes to the API's one error handler.
+        result = staff_answer_record(
+            recommendation=rec, recorded_by=request.user, now=timezone.now(), **data
+        )
         if isinstance(result, Proposal):
             return ApiResponse(ProposalSerializer(result).data, status=status.HTTP_202_ACCEPTED)
         return ApiResponse(s.ResponseSerializer(result).data, status=status.HTTP_201_CREATED)
