@@ -4,8 +4,8 @@ want it, and a client's decision is noted on the recommendation's open ticket.""
 
 from __future__ import annotations
 
-from followup.tickets import ticket_on_response
-from followup.webhooks import webhook_publish
+from followup.services.tickets import ticket_on_response
+from followup.services.webhooks import webhook_publish
 from recommendations.events import Transitioned
 
 
