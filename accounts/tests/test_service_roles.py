@@ -166,6 +166,10 @@ def _ticket(world: dict[str, Any]) -> Any:
     return ticket
 
 
+def _colleague(world: dict[str, Any]) -> User:
+    return User.objects.create(username="colleague", role=Role.TECHNICIAN)
+
+
 def _endpoint(world: dict[str, Any]) -> Any:
     from followup.services.webhooks import webhook_endpoint_create
 
@@ -265,6 +269,23 @@ MATRIX: dict[str, Roles | NoRole] = {
         }
     ),
     "recommendations.services.recommendation_mark_ignored": _transition(lambda w: w["presented"]),
+    # accounts: a staff account sees client data; only an admin adds or disables one
+    "accounts.services.user_create": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {
+            "username": "new.tech",
+            "email": "new.tech@msp.example",
+            "role": "technician",
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    "accounts.services.user_deactivate": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {"user": _colleague(w), "actor": actor, "now": w["now"]},
+    ),
     # clients: adding a client is for those who see every client
     "clients.services.client_create": _staff(
         CLIENT_MANAGERS,
@@ -385,6 +406,17 @@ MATRIX: dict[str, Roles | NoRole] = {
             "actor": actor,
             "note": "Spoofed.",
             "now": w["now"],
+        }
+    ),
+    "answers.services.staff_answer_record": _write(
+        lambda w, actor: {
+            "recommendation": w["presented"],
+            "decision": "accepted",
+            "channel": "phone",
+            "now": w["now"],
+            "recorded_by": actor,
+            "responder": w["contact_a"],
+            "planned_for": _later(w, 30),
         }
     ),
     "answers.services.answer_submit": CONTACT,
