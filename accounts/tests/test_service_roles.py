@@ -422,6 +422,8 @@ MATRIX: dict[str, Roles | NoRole] = {
     "answers.services.answer_submit": CONTACT,
     "answers.services.confirm_answer": CONTACT,
     "answers.services.link_renew": CONTACT,
+    # Logs a request to an answer link, whoever sent it: the view's bookkeeping.
+    "answers.services.link_attempt_record": CONTACT,
     "answers.services.portal_code_request": CONTACT,
     "answers.services.portal_sign_in": CONTACT,
     "answers.services.evidence_rotate": SYSTEM,
