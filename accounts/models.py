@@ -62,3 +62,30 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    """One change to staff accounts (a user created, a user deactivated): who did it,
+    what, when, and the data it was done with.
+
+    The ledger is kept per client, and a staff account belongs to no client, so these
+    events have their own table. Rows are only ever inserted, by the services in
+    ``accounts.services``; nothing updates or deletes them (no trigger enforces it,
+    unlike ``ledger_event``: see docs/architecture.md, "Where writes live").
+    """
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=255, help_text="The ledger's label of who acted.")
+    kind = models.CharField(max_length=50)
+    # Kept by name too: the account may be renamed or removed later.
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.username} by {self.actor}"

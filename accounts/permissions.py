@@ -25,6 +25,7 @@ class Capability(enum.StrEnum):
     MANAGE_CATALOG = "manage_catalog"
     SET_POLICY = "set_policy"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_USERS = "manage_users"
 
 
 class Msg:
@@ -35,6 +36,7 @@ class Msg:
     CLIENT_MANAGERS_ONLY = "Only admins and account managers may add clients."
     POLICY_ADMIN_ONLY = "Only an admin may change follow-up policies."
     WEBHOOK_ADMIN_ONLY = "Only an admin may manage webhooks."
+    USERS_ADMIN_ONLY = "Only an admin may add or disable staff accounts."
 
 
 WRITERS = frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER, Role.TECHNICIAN})
@@ -52,6 +54,9 @@ CAPABILITIES: dict[Capability, tuple[frozenset[Role], str]] = {
     Capability.MANAGE_CATALOG: (frozenset({Role.ADMIN}), Msg.ADMIN_ONLY),
     Capability.SET_POLICY: (frozenset({Role.ADMIN}), Msg.POLICY_ADMIN_ONLY),
     Capability.MANAGE_WEBHOOKS: (frozenset({Role.ADMIN}), Msg.WEBHOOK_ADMIN_ONLY),
+    # A staff account sees client data; creating one (also by a tracker import with
+    # --create-missing) is an admin's decision.
+    Capability.MANAGE_USERS: (frozenset({Role.ADMIN}), Msg.USERS_ADMIN_ONLY),
 }
 
 

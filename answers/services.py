@@ -21,6 +21,7 @@ from answers.models import (
     AnswerPolicy,
     AuthorityRule,
     InboundMessage,
+    LinkAttempt,
     Meeting,
     PortalCode,
     Proposal,
@@ -153,6 +154,29 @@ def authority_replace(
 
 
 # --- links -------------------------------------------------------------------------
+
+
+def link_attempt_record(
+    *,
+    link: AnswerLink | None,
+    outcome: str,
+    now: dt.datetime,
+    method: str = "",
+    detail: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+) -> LinkAttempt:
+    """Log one request to an answer link or a portal form (``link`` is None when the
+    token named no link), whatever its outcome; long texts are cut to their columns."""
+    return LinkAttempt.objects.create(
+        link=link,
+        at=now,
+        method=method[:8],
+        outcome=outcome[:20],
+        detail=detail[:1000],
+        ip=ip,
+        user_agent=user_agent[:400],
+    )
 
 
 def link_renew(*, link: AnswerLink, now: dt.datetime) -> bool:

@@ -25,7 +25,7 @@ from answers import crypto, public_text, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
-from answers.models import AnswerLink, AnswerPolicy, LinkAttempt, Proposal
+from answers.models import AnswerLink, AnswerPolicy, Proposal
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
@@ -43,14 +43,14 @@ def client_ip(request: HttpRequest) -> str | None:
 def log_attempt(
     request: HttpRequest, link: AnswerLink | None, outcome: str, detail: str = ""
 ) -> None:
-    LinkAttempt.objects.create(
+    services.link_attempt_record(
         link=link,
-        at=timezone.now(),
-        method=request.method or "",
         outcome=outcome,
-        detail=detail[:1000],
+        now=timezone.now(),
+        method=request.method or "",
+        detail=detail,
         ip=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
 
 

@@ -6,46 +6,34 @@ Each ``webhook-id`` is acted on once: a repeated delivery answers 200 and change
 nothing. The body names the ticket by the ExternalID Heeded gave its twin:
 
     {"external_id": "heeded-ticket-12", "status": "complete", "note": "Done on site."}
+
+This module is the view: it authenticates the request and parses the body; the write
+is ``followup.services.callbacks.psa_callback_record``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from followup import tickets
-from followup.models import PsaCallback, Ticket, TicketStatus
+from followup.services.callbacks import CallbackError, psa_callback_record
+from followup.services.callbacks import Msg as RecordMsg
 from followup.webhooks import verify
-from lib.errors import ServiceError
 
 TOLERANCE = dt.timedelta(minutes=5)
-CLOSED_STATUSES = {"complete", "completed", "closed", "resolved"}
-EXTERNAL_ID = re.compile(r"heeded-ticket-(\d+)")
 
 
 class Msg:
     HEADERS = "The webhook-id, webhook-timestamp and webhook-signature headers are required."
     STALE = "The webhook-timestamp is more than 5 minutes away from now."
     SIGNATURE = "The signature does not match."
-    BODY = "The body must be a JSON object with external_id and status."
-    UNKNOWN_TICKET = "No ticket has the external id {external_id!r}."
-
-
-class CallbackError(ServiceError):
-    """A refused PSA callback; ``status`` is the HTTP status the PSA is answered (401
-    for bad credentials, 404 for an unknown ticket, 400 for a bad body)."""
-
-    def __init__(self, message: str, *, status: int, field: str | None = None) -> None:
-        super().__init__(message, field=field, http_status=status)
+    BODY = RecordMsg.BODY
 
 
 def _authenticate(request: HttpRequest, now: dt.datetime) -> str:
@@ -66,37 +54,6 @@ def _authenticate(request: HttpRequest, now: dt.datetime) -> str:
     ):
         raise CallbackError(Msg.SIGNATURE, status=401)
     return msg_id
-
-
-def psa_callback_record(
-    *, webhook_id: str, payload: dict[str, Any], now: dt.datetime
-) -> tuple[PsaCallback, bool]:
-    """Apply one callback once; returns (row, True) the first time, (row, False) after."""
-    external_id = payload.get("external_id")
-    status = payload.get("status")
-    if not isinstance(external_id, str) or not isinstance(status, str):
-        raise CallbackError(Msg.BODY, status=400)
-    match = EXTERNAL_ID.fullmatch(external_id)
-    ticket = (
-        Ticket.objects.select_related("client").filter(pk=match.group(1)).first() if match else None
-    )
-    if ticket is None:
-        raise CallbackError(Msg.UNKNOWN_TICKET.format(external_id=external_id), status=404)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = PsaCallback.objects.create(
-                    webhook_id=webhook_id[:100], ticket=ticket, received_at=now, payload=payload
-                )
-        except IntegrityError:
-            return PsaCallback.objects.get(webhook_id=webhook_id[:100]), False
-        note = str(payload.get("note") or "").strip()
-        text = f"PSA reports status {status!r}." + (f" {note}" if note else "")
-        if status.lower() in CLOSED_STATUSES and ticket.status != TicketStatus.CLOSED:
-            tickets.ticket_close(ticket=ticket, actor="psa", now=now, reason=text)
-        else:
-            tickets.ticket_note_add(ticket=ticket, actor="psa", text=text, now=now)
-    return row, True
 
 
 @csrf_exempt

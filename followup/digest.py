@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import User
 from followup.models import OutboxMessage, Ticket, TicketStatus
-from followup.services import outbox_enqueue_email
+from followup.services.outbox import outbox_enqueue_email
 from recommendations.deadlines import SEVERITY_ORDER
 from recommendations.models import Recommendation
 from recommendations.selectors import overdue_q

@@ -132,3 +132,14 @@ def ticket_get_for(user: User, pk: int | str) -> Ticket:
         )
     except (Ticket.DoesNotExist, ValueError, TypeError):
         raise Http404("No such ticket.") from None
+
+
+def open_ticket_of(recommendation_id: int) -> Ticket | None:
+    """The recommendation's ticket that is not closed (at most one), or None. Not
+    scoped to a user: the ticket services and the follow-up sweep ask it."""
+    return (
+        Ticket.objects.filter(recommendation_id=recommendation_id)
+        .exclude(status=TicketStatus.CLOSED)
+        .select_related("client")
+        .first()
+    )

@@ -5,8 +5,13 @@ verification closes the ticket (verified) or reopens and escalates it (drift).""
 
 from __future__ import annotations
 
-from followup.tickets import open_ticket_of, ticket_close, ticket_on_response, ticket_open_or_update
-from followup.webhooks import webhook_publish
+from followup.selectors import open_ticket_of
+from followup.services.tickets import (
+    ticket_close,
+    ticket_on_response,
+    ticket_open_or_update,
+)
+from followup.services.webhooks import webhook_publish
 from recommendations.events import Transitioned
 from recommendations.lifecycle import Action
 

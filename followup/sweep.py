@@ -35,9 +35,9 @@ from django.template.loader import render_to_string
 from clients.models import Client, Contact
 from clients.policy import policy_for
 from followup.models import FollowupStep
-from followup.services import outbox_enqueue_email
-from followup.tickets import ticket_open_or_update
-from followup.webhooks import webhook_publish
+from followup.services.outbox import outbox_enqueue_email
+from followup.services.tickets import ticket_open_or_update
+from followup.services.webhooks import webhook_publish
 from ledger.services import event_append
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import deadlines

@@ -1,7 +1,7 @@
 """Staff pages of the follow-up engine: tickets, their notes, assignee and closing.
 
 Reads through ``followup.selectors`` (a ticket of a client the user may not see is a
-404), writes through ``followup.tickets``; a refused change renders the page again
+404), writes through ``followup.services.tickets``; a refused change renders the page again
 with the message on its field, status 400, and nothing stored.
 """
 
@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.permissions import Capability, require
-from followup import tickets
 from followup.models import Ticket, TicketStatus
 from followup.selectors import ticket_get_for, ticket_list_for
+from followup.services import tickets
 from lib.errors import ServiceError, add_service_error
 
 PAGE_SIZE = 50

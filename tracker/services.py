@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from accounts.choices import Role
 from accounts.models import User
 from accounts.permissions import Capability, allows, require
+from accounts.services import user_create
 from clients.models import Client
 from clients.policy import policy_for
 from clients.selectors import client_list_for
@@ -579,6 +580,12 @@ class _Importer:
                 Column.OWNER,
                 f"no staff member is called {row.owner!r} (use --create-missing to add them).",
             )
+        # A staff account sees client data: only an admin adds one, by import too.
+        if not allows(self.actor, Capability.MANAGE_USERS):
+            raise _Refused(
+                Column.OWNER,
+                f"no staff member is called {row.owner!r}; only an admin may add staff accounts.",
+            )
         email = "@" in row.owner
         local = row.owner.split("@")[0] if email else row.owner
         if _USERNAME.match(local):
@@ -590,16 +597,19 @@ class _Importer:
         if User.objects.filter(username=username).exists():
             raise _Refused(Column.OWNER, f"the username {username!r} is taken by someone else.")
         first, _, last = row.owner.partition(" ") if " " in row.owner else ("", "", "")
-        user = User(
-            username=username,
-            email=row.owner if email else "",
-            first_name=first[:150],
-            last_name=last[:150],
-            role=Role.TECHNICIAN,
-        )
-        # No password: they sign in once an admin sets one or sends a reset link.
-        user.set_unusable_password()
-        user.save()
+        try:
+            # No password: they sign in once an admin sets one or sends a reset link.
+            user = user_create(
+                username=username,
+                email=row.owner if email else "",
+                first_name=first,
+                last_name=last,
+                role=Role.TECHNICIAN,
+                actor=self.actor,
+                now=self.now,
+            )
+        except ValidationError as exc:
+            raise _Refused(Column.OWNER, " ".join(exc.messages)) from None
         self.users_exact[row.owner.casefold()] = user
         self.added.append((self.users_exact, row.owner.casefold()))
         return user

@@ -7,8 +7,8 @@ import pytest
 from accounts.permissions import Msg as RoleMsg
 from answers.errors import AnswerRefused
 from api.v1.errors import exception_handler
-from followup.tickets import Msg as TicketMsg
-from followup.tickets import TicketError
+from followup.ticket_lifecycle import Msg as TicketMsg
+from followup.ticket_lifecycle import TicketError
 from lib.errors import NotAllowed
 from recommendations.choices import Status
 from recommendations.lifecycle import Action, MissingField, Msg, TransitionNotAllowed

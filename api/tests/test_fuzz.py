@@ -25,7 +25,7 @@ from schemathesis.engine import from_schema as engine_for
 from accounts.tokens import token_create
 from answers.inbound import inbound_receive
 from api.tests.support import drive
-from followup.tickets import ticket_open_or_update
+from followup.services.tickets import ticket_open_or_update
 from recommendations.choices import Status
 from recommendations.services import recommendation_create
 

@@ -1,6 +1,6 @@
 """REST endpoints of the follow-up engine (routed in ``urls.py`` beside it): tickets with
 their notes, and the outbox deliveries with their attempts. Reads go through the
-selectors (another client's row is a 404), writes through ``followup.tickets``."""
+selectors (another client's row is a 404), writes through ``followup.services.tickets``."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from api.v1.ids import IdLookupMixin
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
 from api.v1.serializers import QueryParamsSerializer
-from followup import tickets
 from followup.choices import OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage, Ticket, TicketNote, TicketStatus
 from followup.selectors import outbox_get_for, outbox_list_for, ticket_get_for, ticket_list_for
+from followup.services import tickets
 
 
 class TicketNoteSerializer(serializers.ModelSerializer):

@@ -284,6 +284,7 @@ class RecommendationViewSet(ApiViewSet):
         rejection, the answer becomes a proposal (202) routed to an authorised contact."""
         rec = recommendation_get_for(request.user, pk)
         data = _valid(s.ResponseCreateSerializer, request, request.data)
+        # A refusal (AnswerRefused, a ServiceError) goes to the API's one error handler.
         result = staff_answer_record(
             recommendation=rec, recorded_by=request.user, now=timezone.now(), **data
         )

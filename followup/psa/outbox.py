@@ -19,7 +19,7 @@ from followup.choices import OutboxKind
 from followup.delivery import PermanentDeliveryError, handles
 from followup.models import OutboxMessage, Ticket
 from followup.psa.autotask import AutotaskAdapter
-from followup.services import outbox_enqueue, outbox_enqueue_email
+from followup.services.outbox import outbox_enqueue, outbox_enqueue_email
 
 STATUS_FOR_EVENT = {"opened": "new", "closed": "complete"}
 

@@ -9,7 +9,7 @@ import pytest
 
 from api.tests.support import drive
 from followup.models import Ticket, TicketStatus
-from followup.tickets import ticket_open_or_update
+from followup.services.tickets import ticket_open_or_update
 from recommendations import services
 from recommendations.choices import Status
 

@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 from followup.choices import OutboxKind, OutboxStatus
 from followup.delivery import deliver_due
 from followup.models import OutboxMessage, WebhookEndpoint
-from followup.webhooks import sign, verify, webhook_endpoint_create
+from followup.services.webhooks import webhook_endpoint_create, webhook_endpoint_disable
+from followup.webhooks import sign, verify
+from lib.errors import NotAllowed
 from recommendations.lifecycle import LifecycleError
 from recommendations.services import (
     recommendation_create,
@@ -192,3 +194,17 @@ def test_the_webhook_command_adds_lists_and_disables_endpoints(now):
         == f"{endpoint.pk} standard disabled https://siem.example/hook (all events)\n"
     )
     assert WebhookEndpoint.objects.count() == 1
+    with pytest.raises(CommandError, match=r"^No webhook endpoint 999\.$"):
+        call_command("webhook", "disable", "999", stdout=io.StringIO())
+
+
+def test_disabling_an_endpoint_is_for_admins_and_happens_once(admin, technician, now):
+    endpoint = webhook_endpoint_create(
+        name="SIEM", url="https://siem.example/hook", kind="standard", now=now
+    )
+    with pytest.raises(NotAllowed, match=r"^Only an admin may manage webhooks\.$"):
+        webhook_endpoint_disable(pk=endpoint.pk, actor=technician)
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+    assert not webhook_endpoint_disable(pk=endpoint.pk, actor=admin).is_active
+    assert not webhook_endpoint_disable(pk=endpoint.pk, actor=admin).is_active

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from accounts.models import AuditEvent, User
 from answers.models import AnswerLink
 from clients.models import Client
 from followup.models import OutboxMessage
@@ -128,6 +129,30 @@ def test_create_missing_adds_clients_and_owners(world, now):
     rec = Recommendation.objects.get(client__name="Zeta Srl")
     assert rec.owner.get_full_name() == "Giovanni Verdi" and not rec.owner.has_usable_password()
     assert verify_all().ok
+    (audit,) = AuditEvent.objects.all()
+    assert (audit.kind, audit.actor, audit.user, audit.at) == (
+        "user.created",
+        "staff:ada",
+        rec.owner,
+        now,
+    )
+
+
+@pytest.mark.parametrize("role", ["manager", "technician"])
+def test_only_an_admin_may_add_staff_accounts_by_import(request, client_a, now, role):
+    actor = request.getfixturevalue(role)
+    sheet = csv_bytes(
+        "Client,Recommendation,Date made,Follow-up owner",
+        "Acme Dental,Segment the guest Wi-Fi,2025-01-01,Giovanni Verdi",
+    )
+    users_before = User.objects.count()
+    report = tracker_import(source=sheet, actor=actor, now=now, create_missing=True)
+    assert [str(e) for e in report.errors] == [
+        "row 2, column Follow-up owner: no staff member is called 'Giovanni Verdi'; only an "
+        "admin may add staff accounts."
+    ]
+    assert User.objects.count() == users_before and not AuditEvent.objects.exists()
+    assert not Recommendation.objects.filter(title="Segment the guest Wi-Fi").exists()
 
 
 def test_a_technician_cannot_import_into_a_client_they_do_not_see(technician, contact_b, now):

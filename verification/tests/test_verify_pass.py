@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from followup.models import Ticket, TicketStatus
-from followup.tickets import ticket_open_or_update
+from followup.services.tickets import ticket_open_or_update
 from ledger.models import Event
 from recommendations.choices import Status
 from verification.compliance import verify_pass

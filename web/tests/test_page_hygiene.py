@@ -213,7 +213,7 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
     from answers.services import MeetingDecision, authority_replace, meeting_record
     from catalog.services import template_create
     from clients.services import contact_create
-    from followup.tickets import ticket_note_add, ticket_open_or_update
+    from followup.services.tickets import ticket_note_add, ticket_open_or_update
     from recommendations.choices import Decision
     from recommendations.services import recommendation_create, recommendation_present
 

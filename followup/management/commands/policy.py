@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import Client
 from clients.policy import policy_for
-from followup.services import POLICY_FIELDS, client_policy_set
+from followup.services.policy import POLICY_FIELDS, client_policy_set
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from followup.models import WebhookEndpoint, WebhookKind
-from followup.webhooks import webhook_endpoint_create
+from followup.services.webhooks import webhook_endpoint_create, webhook_endpoint_disable
 
 
 class Command(BaseCommand):
@@ -52,6 +52,10 @@ class Command(BaseCommand):
                 events = ", ".join(e.event_types) or "all events"
                 self.stdout.write(f"{e.pk} {e.kind} {state} {e.url} ({events})")
         else:
-            if not WebhookEndpoint.objects.filter(pk=options["id"]).update(is_active=False):
-                raise CommandError(f"No webhook endpoint {options['id']}.")
+            try:
+                webhook_endpoint_disable(pk=options["id"])
+            except ValidationError as exc:
+                raise CommandError(
+                    " ".join(m for ms in exc.message_dict.values() for m in ms)
+                ) from None
             self.stdout.write(f"endpoint {options['id']} disabled")

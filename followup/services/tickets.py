@@ -1,6 +1,9 @@
 """Built-in tickets: one open ticket per recommendation, updated rather than duplicated.
 
-Each service runs in one transaction with its ledger event. Ticket rows are not
+Each service runs in one transaction with its ledger event, and asks the ticket
+transition table (``followup.ticket_lifecycle``) before it writes: the status only
+changes through ``_move``, a conditional UPDATE that also refuses a ticket another
+transaction moved meanwhile. Ticket rows are not
 locked with SELECT … FOR UPDATE: the partial unique constraint
 ``ticket_one_open_per_recommendation`` is what keeps a second open ticket out, and
 the sweep already holds the recommendation's row lock when it opens one, so taking a
@@ -17,27 +20,39 @@ from accounts.models import User
 from accounts.permissions import Capability, require
 from clients.selectors import client_list_for
 from followup.models import Ticket, TicketNote, TicketStatus
-from followup.psa.outbox import psa_enqueue
+
+# The module, not the name: followup.psa.outbox imports the outbox service in turn.
+from followup.psa import outbox as psa_outbox
+from followup.selectors import open_ticket_of
+from followup.ticket_lifecycle import (
+    NEW,
+    TICKET_TRANSITIONS,
+    Msg,
+    TicketAction,
+    TicketError,
+    TicketTransitionNotAllowed,
+    check_ticket_transition,
+)
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
-from lib.errors import ServiceError
 from recommendations.choices import Decision
 from recommendations.models import Recommendation, Response
 
 
-class Msg:
-    NOTE_REQUIRED = "A note needs some text."
-    ALREADY_CLOSED = "This ticket is already closed."
-    ASSIGNEE_INACTIVE = "The assignee's account is disabled."
-    ASSIGNEE_CANNOT_SEE = "The assignee cannot see this client."
-    CLOSE_REASON_REQUIRED = "Closing a ticket needs a reason."
-
-
-class TicketError(ServiceError):
-    code = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
+def _move(ticket: Ticket, action: TicketAction, *, now: dt.datetime) -> None:
+    """Apply ``action`` to the ticket's status through the table. The UPDATE is
+    conditional on a status the action may start from, so a ticket another
+    transaction moved since it was read is refused, not overwritten."""
+    target = check_ticket_transition(action, ticket.status)
+    sources, _ = TICKET_TRANSITIONS[action]
+    fields: dict[str, object] = {"status": target, "updated_at": now}
+    if target == TicketStatus.CLOSED:
+        fields["closed_at"] = now
+    if not Ticket.objects.filter(pk=ticket.pk, status__in=sources).update(**fields):
+        current = Ticket.objects.values_list("status", flat=True).get(pk=ticket.pk)
+        raise TicketTransitionNotAllowed(action, current)
+    for name, value in fields.items():
+        setattr(ticket, name, value)
 
 
 def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data: object) -> None:
@@ -51,20 +66,11 @@ def _event(ticket: Ticket, kind: str, *, actor: Actor, now: dt.datetime, **data:
     )
     # The PSA twin (e-mail-to-ticket, Autotask) hears of it in this transaction.
     note = str(data.get("note") or data.get("assignee") or "")
-    psa_enqueue(ticket=ticket, event=kind, note=note, seq=event.seq, now=now)
+    psa_outbox.psa_enqueue(ticket=ticket, event=kind, note=note, seq=event.seq, now=now)
 
 
 def _note(ticket: Ticket, *, actor: Actor, text: str, now: dt.datetime) -> TicketNote:
     return TicketNote.objects.create(ticket=ticket, at=now, author=actor_label(actor), text=text)
-
-
-def open_ticket_of(recommendation_id: int) -> Ticket | None:
-    return (
-        Ticket.objects.filter(recommendation_id=recommendation_id)
-        .exclude(status=TicketStatus.CLOSED)
-        .select_related("client")
-        .first()
-    )
 
 
 def ticket_open_or_update(
@@ -88,7 +94,7 @@ def ticket_open_or_update(
                         recommendation=recommendation,
                         client=recommendation.client,
                         title=f"Follow up: {recommendation.title}"[:250],
-                        status=TicketStatus.OPEN,
+                        status=check_ticket_transition(TicketAction.OPEN, NEW),
                         escalation_level=escalation_level or 0,
                         assignee=recommendation.owner,
                         opened_at=now,
@@ -100,6 +106,7 @@ def ticket_open_or_update(
                 assert ticket is not None
                 opened = False
         if not opened:
+            check_ticket_transition(TicketAction.UPDATE, ticket.status)
             if escalation_level is not None and escalation_level > ticket.escalation_level:
                 ticket.escalation_level = escalation_level
             ticket.updated_at = now
@@ -122,6 +129,7 @@ def ticket_note_add(*, ticket: Ticket, actor: Actor, text: str, now: dt.datetime
     text = text.strip()
     if not text:
         raise TicketError(Msg.NOTE_REQUIRED, field="text")
+    check_ticket_transition(TicketAction.NOTE, ticket.status)
     with transaction.atomic():
         note = _note(ticket, actor=actor, text=text, now=now)
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
@@ -140,6 +148,7 @@ def ticket_assign(
             raise TicketError(Msg.ASSIGNEE_INACTIVE, field="assignee")
         if not client_list_for(assignee).filter(pk=ticket.client_id).exists():
             raise TicketError(Msg.ASSIGNEE_CANNOT_SEE, field="assignee")
+    check_ticket_transition(TicketAction.ASSIGN, ticket.status)
     with transaction.atomic():
         ticket.assignee = assignee
         ticket.updated_at = now
@@ -156,17 +165,14 @@ def ticket_close(*, ticket: Ticket, actor: Actor, now: dt.datetime, reason: str)
     reason = reason.strip()
     if not reason:
         raise TicketError(Msg.CLOSE_REASON_REQUIRED, field="reason")
-    if ticket.status == TicketStatus.CLOSED:
-        raise TicketError(Msg.ALREADY_CLOSED, field="status")
+    check_ticket_transition(TicketAction.CLOSE, ticket.status)
     with transaction.atomic():
         _close(ticket, actor=actor, now=now, note=reason)
     return ticket
 
 
 def _close(ticket: Ticket, *, actor: Actor, now: dt.datetime, note: str) -> None:
-    ticket.status = TicketStatus.CLOSED
-    ticket.closed_at = ticket.updated_at = now
-    ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    _move(ticket, TicketAction.CLOSE, now=now)
     _note(ticket, actor=actor, text=note, now=now)
     _event(ticket, "closed", actor=actor, now=now, note=note)
 
@@ -193,11 +199,11 @@ def ticket_on_response(response: Response) -> Ticket | None:
     if response.decision == Decision.REJECTED:
         _close(ticket, actor=actor, now=now, note=note)
         return ticket
-    ticket.status = (
-        TicketStatus.PLANNED if response.decision == Decision.ACCEPTED else TicketStatus.WAITING
+    _move(
+        ticket,
+        TicketAction.PLAN if response.decision == Decision.ACCEPTED else TicketAction.WAIT,
+        now=now,
     )
-    ticket.updated_at = now
-    ticket.save(update_fields=["status", "updated_at"])
     _note(ticket, actor=actor, text=note, now=now)
     _event(ticket, "updated", actor=actor, now=now, decision=response.decision, note=note)
     return ticket
