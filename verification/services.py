@@ -13,13 +13,13 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 
-from accounts.models import User
+from accounts.permissions import Capability, require
 from clients.models import Client
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
+from lib.errors import ServiceError
 from verification.choices import ReportOutcome, ReportSource, ReviewReason
 from verification.hotfixes import day_first_in, kb_number, parse_installed_on
 from verification.models import (
@@ -50,24 +50,14 @@ class Msg:
     )
 
 
-class VerificationError(Exception):
-    code = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class VerificationError(ServiceError):
+    """A refused report, file or token change (a ServiceError like every refusal)."""
 
 
 class ReportRefused(VerificationError):
     """The report's identity clashes; a ReviewItem was written instead."""
 
     code = "refused"
-
-
-def _require_writer(actor: Actor) -> None:
-    if isinstance(actor, User) and not actor.can_write:
-        raise PermissionDenied("This account may read but not change anything.")
 
 
 # --- Enrollment tokens -------------------------------------------------------------
@@ -82,7 +72,7 @@ def enrollment_token_create(
     *, client: Client, name: str, actor: Actor, now: dt.datetime
 ) -> tuple[EnrollmentToken, str]:
     """A new token for ``client``; returns (token, raw). The raw value is never stored."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     name = name.strip()
     if not name:
         raise VerificationError(Msg.NAME_REQUIRED, field="name")
@@ -110,7 +100,7 @@ def enrollment_token_create(
 def enrollment_token_revoke(
     *, token: EnrollmentToken, actor: Actor, now: dt.datetime
 ) -> EnrollmentToken:
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     if token.revoked_at is not None:
         raise VerificationError(Msg.ALREADY_REVOKED, field="token")
     with transaction.atomic():
@@ -442,7 +432,7 @@ def device_tags_set(
     *, device: Device, tags: Sequence[str], actor: Actor, now: dt.datetime
 ) -> Device:
     """Staff set a device's tags (the scope of rules such as ``on devices tagged x``)."""
-    _require_writer(actor)
+    require(actor, Capability.WRITE)
     clean = sorted({t.strip().lower() for t in tags if t.strip()})
     with transaction.atomic():
         device.tags = clean

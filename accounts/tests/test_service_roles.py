@@ -193,6 +193,27 @@ def _inbound(world: dict[str, Any]) -> Any:
     )
 
 
+def _device(world: dict[str, Any]) -> Any:
+    from verification.models import Device
+
+    return Device.objects.create(
+        client=world["client_a"],
+        machine_guid="3f2c8a9e-1b7d-4e52-9a6f-0c4d2e8b7a15",
+        computer_name="RECEPTION-PC",
+        first_seen=world["now"],
+        last_seen=world["now"],
+    )
+
+
+def _enrollment_token(world: dict[str, Any]) -> Any:
+    from verification.services import enrollment_token_create
+
+    token, _ = enrollment_token_create(
+        client=world["client_a"], name="NinjaOne", actor="tests", now=world["now"]
+    )
+    return token
+
+
 def _meeting(world: dict[str, Any], actor: User) -> dict[str, Any]:
     from answers.services import MeetingDecision
 
@@ -419,6 +440,26 @@ MATRIX: dict[str, Roles | NoRole] = {
             "now": w["now"],
         }
     ),
+    # verification: staff manage enrollment tokens and device tags; reports come from
+    # the collector (a token, no staff role)
+    "verification.services.enrollment_token_create": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "name": "Datto RMM",
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "verification.services.enrollment_token_revoke": _write(
+        lambda w, actor: {"token": _enrollment_token(w), "actor": actor, "now": w["now"]}
+    ),
+    "verification.services.device_tags_set": _write(
+        lambda w, actor: {"device": _device(w), "tags": ["server"], "actor": actor, "now": w["now"]}
+    ),
+    "verification.services.inventory_record": SYSTEM,
+    "verification.services.inventory_from_document": PURE,
+    "verification.services.file_device_guid": PURE,
+    "verification.services.token_digest": PURE,
     "answers.services.answer_submit": CONTACT,
     "answers.services.confirm_answer": CONTACT,
     "answers.services.link_renew": CONTACT,
