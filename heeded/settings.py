@@ -16,6 +16,8 @@ from lib.env import (
     ConfigError,
     env_bool,
     env_choice,
+    env_colour,
+    env_file,
     env_int,
     env_list,
     env_networks,
@@ -78,6 +80,7 @@ INSTALLED_APPS = [
     "api",
     "web",
     "tracker",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +351,12 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "followup.choices.OutboxStatus",
     },
 }
+
+# --- Reports ---------------------------------------------------------------------
+# The MSP's name, logo and colour on QBR and portfolio reports (docs/reports.md).
+HEEDED_MSP_NAME = env_str("HEEDED_MSP_NAME", "Heeded")
+HEEDED_MSP_LOGO = env_file("HEEDED_MSP_LOGO", suffixes=[".png", ".jpg", ".jpeg", ".svg"])
+HEEDED_MSP_COLOUR = env_colour("HEEDED_MSP_COLOUR", "#1a5fb4")
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env_choice("HEEDED_LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
