@@ -85,7 +85,7 @@ def compliance_history_backfill(*, client: Client, now: dt.datetime) -> int:
 
     Each recommendation's status on a day is the ``to`` of its last ``recommendation.*``
     event up to the end of that day (``draft`` after ``recommendation.created``); the
-    severity is the recommendation's. One pass over the client's events, in ``seq``
+    severity is the recommendation's. One pass over the client's events, in time
     order: the cost grows with the chain, not with days times recommendations.
     """
     tz = client.tz
@@ -102,7 +102,9 @@ def compliance_history_backfill(*, client: Client, now: dt.datetime) -> int:
             at__lt=now,
             recommendation_id__isnull=False,
         )
-        .order_by("seq")
+        # In time order: an event recorded late for an earlier moment (an imported
+        # history, a replay) counts on the day it says it happened.
+        .order_by("at", "seq")
         .values_list("recommendation_id", "kind", "at", "data")
     )
 
