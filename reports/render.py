@@ -142,6 +142,8 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
                                 "item": item,
                                 "reason": reason_label(item.reason),
                                 "status": status_label(item.rec.status),
+                                "owner": _person(item.rec.owner),
+                                "date_label": _date_label(item),
                             }
                             for item in items
                         ],
@@ -150,6 +152,9 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
                 ],
             }
             for group in qbr.risk_groups
+        ],
+        "awaiting": [
+            {"rec": rec, "severity": severity_label(rec.severity)} for rec in qbr.awaiting
         ],
         "risk_counts": [(reason_label(k), n) for k, n in qbr.risk_counts.items()],
         "decision_days": [
@@ -190,6 +195,20 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
             empty_label=_("No decisions in this period"),
         ),
     }
+
+
+def _date_label(item: Any) -> str:
+    if item.reason == "deferred":
+        return str(_("deferred until"))
+    if item.rec.status == Status.AWAITING_RESPONSE:
+        return str(_("answer due"))
+    return str(_("planned for"))
+
+
+def _person(user: Any) -> str:
+    if user is None:
+        return "\u2013"  # an en dash: no one
+    return str(user.get_full_name() or user.username)
 
 
 def _status_bars(qbr: Qbr) -> list[tuple[str, int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -115,3 +116,26 @@ def test_the_portfolio_ranks_clients_and_reads_a_fixed_number_of_queries(
     pdf = client.get("/reports/portfolio.pdf")
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_an_open_item_without_a_follow_up_owner_is_listed_with_a_dash(
+    client_a, contact_a, admin, manager, client
+):
+    from recommendations.services import recommendation_create, recommendation_present
+
+    rec = recommendation_create(
+        client=client_a,
+        title="Enable BitLocker on the reception laptop",
+        body="Encrypt the disk.",
+        severity="high",
+        actor=admin,
+        now=REPORT_NOW - dt.timedelta(days=40),
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=REPORT_NOW - dt.timedelta(days=39))
+    client.force_login(manager)
+    html = client.get(f"/reports/clients/{client_a.pk}/?period=2026-Q1").content.decode()
+    item = html[html.index(f"#{rec.pk}</span>") :]
+    item = item[: item.index("</div>")]
+    assert "Enable BitLocker on the reception laptop" in item
+    assert "Overdue" in item
+    assert item.endswith("\u2013</span>")
