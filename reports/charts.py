@@ -214,8 +214,8 @@ def sparkline(
     points: Sequence[tuple[dt.date, Decimal | None]],
     *,
     colour: str,
-    width: int = 120,
-    height: int = 26,
+    width: int = 90,
+    height: int = 24,
 ) -> SafeString:
     """A tiny 0-100 % line for a table cell (the portfolio's trend column)."""
     known = [(d, float(v)) for d, v in points if v is not None]

@@ -272,5 +272,6 @@ def portfolio_context(rows: list[Any], *, now: dt.datetime) -> dict[str, Any]:
                 for row in sorted(rows, key=lambda r: r.client.name)[:12]
             ],
             title="Compliance score by client (%)",
+            width=900,
         ),
     }
