@@ -139,3 +139,9 @@ def test_an_open_item_without_a_follow_up_owner_is_listed_with_a_dash(
     assert "Enable BitLocker on the reception laptop" in item
     assert "Overdue" in item
     assert item.endswith("\u2013</span>")
+
+
+def test_the_client_page_links_to_its_qbr(client_a, manager, client):
+    client.force_login(manager)
+    html = client.get(f"/clients/{client_a.pk}/").content.decode()
+    assert f'href="/reports/clients/{client_a.pk}/"' in html
