@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
@@ -85,7 +86,7 @@ def qbr_deliver(request: HttpRequest, pk: int) -> HttpResponse:
         f"Delivered the {period.label} report (SHA-256 {report.sha256[:16]}…), "
         f"anchored at ledger event {report.anchor.seq}.",
     )
-    return redirect(f"{request.path.rsplit('deliver/', 1)[0]}?period={period.label}")
+    return redirect(f"{reverse('reports:qbr', args=[client.pk])}?period={period.label}")
 
 
 @login_required
