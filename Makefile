@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HEEDED_PORT ?= 8000
 export HEEDED_PORT
 
-.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium clean help
+.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium poppler clean help
 
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
@@ -32,6 +32,14 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The report tests read PDFs with pdftotext and rasterise them with pdftoppm (Debian's
+# poppler-utils); HarfBuzz's subsetter makes WeasyPrint embed fonts several times faster.
+poppler:
+	@{ command -v pdftoppm >/dev/null 2>&1 && ldconfig -p | grep -q libharfbuzz-subset; } || { \
+		echo "installing Debian's poppler-utils and libharfbuzz-subset0 for the report tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils libharfbuzz-subset0 >/dev/null; }
+
 demo: $(STAMP)
 	$(BIN)/heeded migrate --noinput
 	$(BIN)/heeded demo --port $(HEEDED_PORT)
@@ -43,7 +51,7 @@ serve: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/heeded worker
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium poppler
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
@@ -62,11 +70,11 @@ check-deploy: $(STAMP)
 
 test-sqlite: $(STAMP)
 	@echo "== test suite on SQLite"
-	env -u DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	env -u DATABASE_URL HEEDED_REQUIRE_PDF_TOOLS=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
 	@echo "== test suite on PostgreSQL"
-	DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	DATABASE_URL="$$TEST_POSTGRES_URL" HEEDED_REQUIRE_PDF_TOOLS=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

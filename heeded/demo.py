@@ -50,6 +50,7 @@ from ledger.models import Event
 from recommendations import services
 from recommendations.choices import Channel, Decision
 from recommendations.models import Recommendation
+from reports.services import compliance_history_backfill, compliance_snapshot_take
 
 # Documented in the README and printed by `heeded demo`; only ever a demo login.
 DEMO_PASSWORD = "heeded-demo"  # noqa: S105
@@ -163,7 +164,18 @@ class _Builder:
         self.say(f"Replaying a year of history for {len(plans)} recommendations...")
         self._replay(plans)
         self._mark_history_delivered()
+        self._compliance_history()
         return len(added.created)
+
+    def _compliance_history(self) -> None:
+        # The daily snapshots the worker would have taken over the year, rebuilt from
+        # each client's ledger, so the QBR's compliance chart has a history at once.
+        days = sum(
+            compliance_history_backfill(client=client, now=self.now)
+            for client in Client.objects.all()
+        )
+        taken = compliance_snapshot_take(now=self.now)
+        self.say(f"Compliance history: {days} past days and {taken} snapshots of today.")
 
     def _staff_create(self, joined: dt.datetime) -> None:
         hashed = make_password(DEMO_PASSWORD)

@@ -16,6 +16,8 @@ from lib.env import (
     ConfigError,
     env_bool,
     env_choice,
+    env_colour,
+    env_file,
     env_int,
     env_list,
     env_networks,
@@ -79,6 +81,7 @@ INSTALLED_APPS = [
     "web",
     "tracker",
     "verification",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +365,12 @@ HEEDED_VERIFY_STALE_DAYS = env_int("HEEDED_VERIFY_STALE_DAYS", 14, minimum=1)
 HEEDED_VERIFY_THRESHOLD = env_int("HEEDED_VERIFY_THRESHOLD", 100, minimum=1, maximum=100)
 # Largest endpoint report accepted, refused from Content-Length before reading the body.
 HEEDED_REPORT_MAX_BYTES = env_int("HEEDED_REPORT_MAX_BYTES", 2_000_000, minimum=10_000)
+
+# --- Reports ---------------------------------------------------------------------
+# The MSP's name, logo and colour on QBR and portfolio reports (docs/reports.md).
+HEEDED_MSP_NAME = env_str("HEEDED_MSP_NAME", "Heeded")
+HEEDED_MSP_LOGO = env_file("HEEDED_MSP_LOGO", suffixes=[".png", ".jpg", ".jpeg", ".svg"])
+HEEDED_MSP_COLOUR = env_colour("HEEDED_MSP_COLOUR", "#1a5fb4")
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env_choice("HEEDED_LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")

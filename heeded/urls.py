@@ -6,6 +6,7 @@ urlpatterns = [
     path("followup/", include("followup.urls")),
     path("tracker/", include("tracker.urls")),
     path("verification/", include("verification.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("answers.urls")),
     path("", include("web.urls")),
 ]

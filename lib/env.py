@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -101,6 +102,30 @@ def env_choice(name: str, choices: Iterable[str], default: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def env_colour(name: str, default: str) -> str:
+    """A colour written ``#rrggbb``, returned in lower case."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ConfigError(f"{name}: expected a colour as #rrggbb (e.g. #1a5fb4), got {value!r}")
+    return value.lower()
+
+
+def env_file(name: str, *, suffixes: Iterable[str]) -> Path | None:
+    """The path of an existing, readable file with one of ``suffixes``; None if unset."""
+    value = _raw(name)
+    if value is None:
+        return None
+    path = Path(value)
+    allowed = [s.lower() for s in suffixes]
+    if path.suffix.lower() not in allowed:
+        raise ConfigError(f"{name}: expected a {', '.join(allowed)} file, got {value!r}")
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ConfigError(f"{name}: {value!r} is not a readable file")
+    return path
 
 
 def parse_email_url(name: str, value: str) -> dict[str, object]:

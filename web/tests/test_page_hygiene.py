@@ -117,6 +117,9 @@ NOT_STAFF_PAGES = {
     "answers:portal_sign_in_link": "client portal",
     "answers:portal_sign_out": "client portal, POST only",
     "answers:portal_recommendation": "client portal",
+    # Reports: reports/tests/test_views.py delivers one and downloads it.
+    "reports:qbr_deliver": "POST only; redirects to the QBR page",
+    "reports:delivered_download": "a stored file (PDF or HTML), not a page",
 }
 
 # How to fill the path parameters of each staff page that has some, from `world`.
@@ -130,6 +133,7 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "answers:authority_edit": lambda w: {"client_pk": w.client.pk},
     "verification:device_list": lambda w: {"client_id": w.client.pk},
     "verification:device_detail": lambda w: {"pk": w.device.pk},
+    "reports:qbr": lambda w: {"pk": w.client.pk},
 }
 
 # The query strings a page is visited with, when not only without one ("").

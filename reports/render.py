@@ -1,0 +1,277 @@
+"""From figures to a document: the context of the report templates, their charts,
+the MSP's branding, and the PDF (WeasyPrint).
+
+One template body (``reports/_qbr_body.html``) is shown inside the staff page and
+inside the standalone document that becomes the PDF or the HTML file, so the page and
+the PDF cannot drift apart. Each report is rendered in its client's language.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import mimetypes
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from catalog.choices import Severity
+from recommendations.choices import Status
+from reports import charts
+from reports.selectors import Qbr
+
+CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
+
+
+@dataclass(frozen=True)
+class Branding:
+    name: str
+    colour: str
+    logo_data_uri: str
+
+
+def branding() -> Branding:
+    logo = ""
+    path: Path | None = settings.HEEDED_MSP_LOGO
+    if path is not None:
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        logo = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return Branding(settings.HEEDED_MSP_NAME, settings.HEEDED_MSP_COLOUR, logo)
+
+
+@cache
+def _css() -> str:
+    return CSS_PATH.read_text(encoding="utf-8")
+
+
+def status_label(status: str) -> str:
+    labels: dict[str, str] = {
+        Status.DRAFT: _("Draft"),
+        Status.AWAITING_RESPONSE: _("Awaiting response"),
+        Status.ACCEPTED: _("Accepted"),
+        Status.IN_PROGRESS: _("In progress"),
+        Status.DEFERRED: _("Deferred"),
+        Status.REJECTED: _("Rejected"),
+        Status.IGNORED: _("Ignored"),
+        Status.IMPLEMENTED: _("Implemented"),
+        Status.VERIFIED: _("Verified"),
+        Status.WITHDRAWN: _("Withdrawn"),
+    }
+    return str(labels.get(status, status))
+
+
+def severity_label(severity: str) -> str:
+    labels: dict[str, str] = {
+        Severity.CRITICAL: _("Critical"),
+        Severity.HIGH: _("High"),
+        Severity.MEDIUM: _("Medium"),
+        Severity.LOW: _("Low"),
+    }
+    return str(labels.get(severity, severity))
+
+
+def reason_label(reason: str) -> str:
+    labels = {
+        "overdue": _("Overdue"),
+        "rejected": _("Rejected"),
+        "ignored": _("Ignored"),
+        "deferred": _("Deferred"),
+        "accepted_not_applied": _("Accepted, not applied"),
+    }
+    return str(labels.get(reason, reason))
+
+
+def channel_label(channel: str) -> str:
+    labels = {
+        "signed_link": _("Signed link"),
+        "portal": _("Client portal"),
+        "email": _("Verified e-mail"),
+        "meeting": _("Meeting / QBR"),
+        "phone": _("Phone, noted by staff"),
+        "staff": _("Recorded by staff"),
+        "import": _("Imported spreadsheet"),
+    }
+    return str(labels.get(channel, channel))
+
+
+def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
+    """What the QBR body template shows; call inside the client's language."""
+    status_order = [
+        Status.AWAITING_RESPONSE,
+        Status.ACCEPTED,
+        Status.IN_PROGRESS,
+        Status.DEFERRED,
+        Status.REJECTED,
+        Status.IGNORED,
+        Status.IMPLEMENTED,
+        Status.VERIFIED,
+    ]
+    history = [(snap.day, snap.score) for snap in qbr.history]
+    today = qbr.now.astimezone(qbr.client.tz).date()
+    if not history or history[-1][0] != today:
+        history.append((today, qbr.compliance))
+    decided_parts = [
+        (status_label(k), qbr.decided[k], charts.DECISION_COLOURS[k])
+        for k in ("accepted", "deferred", "rejected", "ignored")
+    ]
+    return {
+        "qbr": qbr,
+        "client": qbr.client,
+        "brand": brand,
+        "period": qbr.period,
+        "today": today,
+        "status_rows": [
+            (status_label(s), qbr.status_counts[s], charts.STATUS_COLOURS[s]) for s in status_order
+        ],
+        "risk_groups": [
+            {
+                "severity": group.severity,
+                "label": severity_label(group.severity),
+                "count": group.count,
+                "buckets": [
+                    {
+                        "name": name,
+                        "items": [
+                            {
+                                "item": item,
+                                "reason": reason_label(item.reason),
+                                "status": status_label(item.rec.status),
+                                "owner": _person(item.rec.owner),
+                                "date_label": _date_label(item),
+                            }
+                            for item in items
+                        ],
+                    }
+                    for name, items in group.buckets
+                ],
+            }
+            for group in qbr.risk_groups
+        ],
+        "awaiting": [
+            {"rec": rec, "severity": severity_label(rec.severity)} for rec in qbr.awaiting
+        ],
+        "risk_counts": [(reason_label(k), n) for k, n in qbr.risk_counts.items()],
+        "decision_days": [
+            (
+                day,
+                [
+                    {
+                        "response": r,
+                        "decision": status_label(r.decision),
+                        "channel": channel_label(r.channel),
+                    }
+                    for r in responses
+                ],
+            )
+            for day, responses in qbr.decisions
+        ],
+        "upcoming": [
+            (day, _("Deferred until") if kind == "deferred_until" else _("Planned for"), rec)
+            for day, kind, rec in qbr.upcoming
+        ],
+        "verify_command": (
+            f"heeded ledger verify --client {qbr.client.slug} "
+            f"--anchor {qbr.client.slug}:{qbr.head.seq}:{qbr.head.hash}"
+        ),
+        "chart_trend": charts.trend_line(
+            history,
+            title=_("Compliance score over time"),
+            colour=brand.colour,
+            empty_label=_("No compliance history yet"),
+        ),
+        "chart_status": charts.bars(
+            [(label, n, colour) for label, n, colour in _status_bars(qbr)],
+            title=_("Recommendations by status"),
+        ),
+        "chart_adoption": charts.stacked_bar(
+            decided_parts,
+            title=_("Decisions of the period"),
+            empty_label=_("No decisions in this period"),
+        ),
+    }
+
+
+def _date_label(item: Any) -> str:
+    if item.reason == "deferred":
+        return str(_("deferred until"))
+    if item.rec.status == Status.AWAITING_RESPONSE:
+        return str(_("answer due"))
+    return str(_("planned for"))
+
+
+def _person(user: Any) -> str:
+    if user is None:
+        return "\u2013"  # an en dash: no one
+    return str(user.get_full_name() or user.username)
+
+
+def _status_bars(qbr: Qbr) -> list[tuple[str, int, str]]:
+    order = [
+        Status.AWAITING_RESPONSE,
+        Status.ACCEPTED,
+        Status.IN_PROGRESS,
+        Status.DEFERRED,
+        Status.REJECTED,
+        Status.IGNORED,
+        Status.IMPLEMENTED,
+        Status.VERIFIED,
+    ]
+    return [(status_label(s), qbr.status_counts[s], charts.STATUS_COLOURS[s]) for s in order]
+
+
+def qbr_body(qbr: Qbr, *, request: Any = None) -> str:
+    """The report's body in the client's language, for the staff page."""
+    with translation.override(qbr.client.language):
+        return render_to_string(
+            "reports/_qbr_body.html", qbr_context(qbr, brand=branding()), request=request
+        )
+
+
+def qbr_document(qbr: Qbr) -> str:
+    """The standalone HTML document (its CSS inline) that is the HTML file and the PDF."""
+    with translation.override(qbr.client.language):
+        context = qbr_context(qbr, brand=branding())
+        context["css"] = _css()
+        context["document_title"] = f"{qbr.client.name} — QBR {qbr.period.label}"
+        return render_to_string("reports/qbr_document.html", context)
+
+
+def html_to_pdf(html: str) -> bytes:
+    # Imported here: WeasyPrint loads Pango through cffi, which only PDF rendering needs.
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    # No base URL: the document holds everything (CSS inline, logo as a data URI),
+    # so rendering never reads a file or the network it was not given.
+    return HTML(string=html, base_url=None).write_pdf()
+
+
+def portfolio_document(rows: list[Any], *, now: dt.datetime) -> str:
+    context = portfolio_context(rows, now=now)
+    context["css"] = _css()
+    context["document_title"] = f"{context['brand'].name} — portfolio"
+    return render_to_string("reports/portfolio_document.html", context)
+
+
+def portfolio_context(rows: list[Any], *, now: dt.datetime) -> dict[str, Any]:
+    brand = branding()
+    return {
+        "brand": brand,
+        "now": now,
+        "rows": [
+            {"row": row, "spark": charts.sparkline(row.trend, colour=brand.colour)} for row in rows
+        ],
+        "chart_compliance": charts.bars(
+            [
+                (row.client.name, int(row.compliance or 0), brand.colour)
+                for row in sorted(rows, key=lambda r: r.client.name)[:12]
+            ],
+            title="Compliance score by client (%)",
+            width=900,
+        ),
+    }

@@ -1,0 +1,147 @@
+"""The staff pages: a client's QBR, its delivery, stored reports and the portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ledger.models import Anchor
+from reports.models import DeliveredReport
+
+from .conftest import REPORT_NOW
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine):
+    time_machine.move_to(REPORT_NOW, tick=False)
+
+
+def test_a_manager_sees_the_qbr_of_a_client(scene, client_a, manager, client):
+    client.force_login(manager)
+    page = client.get(f"/reports/clients/{client_a.pk}/?period=2026-Q1")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Security review: Acme Dental" in html
+    assert "50.0%" in html and "3 accepted of 6 decided" in html
+    for key in ("mfa", "edr", "backup", "laps", "wifi", "dmarc"):
+        assert scene[key].title.replace("'", "&#x27;") in html
+    assert 'aria-current="page">Reports<' in html
+    # No style attribute or inline script: the page keeps the strict CSP.
+    assert " style=" not in html and "<script>" not in html
+
+
+def test_the_current_quarter_is_the_default_period(scene, client_a, manager, client):
+    client.force_login(manager)
+    html = client.get(f"/reports/clients/{client_a.pk}/").content.decode()
+    assert "(2026-Q1)" in html
+
+
+def test_a_bad_period_is_refused_with_its_reason(client_a, manager, client):
+    client.force_login(manager)
+    page = client.get(f"/reports/clients/{client_a.pk}/?period=2026-13")
+    assert page.status_code == 400
+    assert "period: month must be 01 to 12, got &#x27;13&#x27;" in page.content.decode()
+
+
+def test_a_technician_not_assigned_to_the_client_gets_404(client_a, client_b, technician, client):
+    client.force_login(technician)
+    assert client.get(f"/reports/clients/{client_b.pk}/").status_code == 404
+    assert (
+        client.post(f"/reports/clients/{client_b.pk}/deliver/", {"period": "2026-Q1"}).status_code
+        == 404
+    )
+    assert client.get(f"/reports/clients/{client_a.pk}/").status_code == 200
+
+
+def test_delivering_stores_the_pdf_once_and_downloads_serve_the_stored_bytes(
+    scene, client_a, manager, client
+):
+    client.force_login(manager)
+    answer = client.post(f"/reports/clients/{client_a.pk}/deliver/", {"period": "2026-Q1"})
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/reports/clients/{client_a.pk}/?period=2026-Q1"
+    report = DeliveredReport.objects.get()
+    assert bytes(report.content).startswith(b"%PDF-")
+    assert report.created_by == manager and report.channel == "web"
+    assert Anchor.objects.filter(client=client_a, purpose="qbr report").count() == 1
+    download = client.get(f"/reports/delivered/{report.pk}/")
+    assert download.content == bytes(report.content)
+    assert download["X-Content-SHA256"] == hashlib.sha256(download.content).hexdigest()
+    page = client.get(f"/reports/clients/{client_a.pk}/?period=2026-Q1").content.decode()
+    assert f"/reports/delivered/{report.pk}/" in page
+
+
+def test_a_read_only_auditor_may_read_but_not_deliver(scene, client_a, auditor, client):
+    client.force_login(auditor)
+    assert client.get(f"/reports/clients/{client_a.pk}/").status_code == 200
+    answer = client.post(f"/reports/clients/{client_a.pk}/deliver/", {"period": "2026-Q1"})
+    assert answer.status_code == 403
+    assert not DeliveredReport.objects.exists()
+
+
+def test_another_clients_stored_report_is_404_for_an_unassigned_technician(
+    client_a, client_b, technician, manager, client
+):
+    from reports.periods import parse_period
+    from reports.services import report_deliver
+
+    report = report_deliver(
+        client=client_b,
+        period=parse_period("2026-03"),
+        fmt="html",
+        now=REPORT_NOW,
+        actor=manager,
+        channel="web",
+    )
+    client.force_login(technician)
+    assert client.get(f"/reports/delivered/{report.pk}/").status_code == 404
+
+
+def test_the_portfolio_ranks_clients_and_reads_a_fixed_number_of_queries(
+    scene, client_a, client_b, manager, client
+):
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/reports/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.index("Acme Dental") < html.index("Bravo Legal")
+    assert len(queries) <= 12
+    pdf = client.get("/reports/portfolio.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_an_open_item_without_a_follow_up_owner_is_listed_with_a_dash(
+    client_a, contact_a, admin, manager, client
+):
+    from recommendations.services import recommendation_create, recommendation_present
+
+    rec = recommendation_create(
+        client=client_a,
+        title="Enable BitLocker on the reception laptop",
+        body="Encrypt the disk.",
+        severity="high",
+        actor=admin,
+        now=REPORT_NOW - dt.timedelta(days=40),
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=REPORT_NOW - dt.timedelta(days=39))
+    client.force_login(manager)
+    html = client.get(f"/reports/clients/{client_a.pk}/?period=2026-Q1").content.decode()
+    item = html[html.index(f"#{rec.pk}</span>") :]
+    item = item[: item.index("</div>")]
+    assert "Enable BitLocker on the reception laptop" in item
+    assert "Overdue" in item
+    assert item.endswith("\u2013</span>")
+
+
+def test_the_client_page_links_to_its_qbr(client_a, manager, client):
+    client.force_login(manager)
+    html = client.get(f"/clients/{client_a.pk}/").content.decode()
+    assert f'href="/reports/clients/{client_a.pk}/"' in html
