@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from clients.models import Client
 from ledger.models import Event
 from ledger.services import anchor_record
@@ -144,6 +145,7 @@ def report_deliver(
     """Render the client's QBR, record the ledger head printed on it as an anchor, and
     store the file with its SHA-256. The head on the report is the anchor's: both are
     written in one transaction, so they cannot disagree; a failed render stores nothing."""
+    require(actor, Capability.WRITE)
     with transaction.atomic():
         anchor = anchor_record(
             client=client,

@@ -193,6 +193,12 @@ def _inbound(world: dict[str, Any]) -> Any:
     )
 
 
+def _period(value: str) -> Any:
+    from reports.periods import parse_period
+
+    return parse_period(value)
+
+
 def _device(world: dict[str, Any]) -> Any:
     from verification.models import Device
 
@@ -460,6 +466,20 @@ MATRIX: dict[str, Roles | NoRole] = {
     "verification.services.inventory_from_document": PURE,
     "verification.services.file_device_guid": PURE,
     "verification.services.token_digest": PURE,
+    # reports: delivering a report records an anchor (a write); snapshots are the
+    # worker's or cron's
+    "reports.services.report_deliver": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "period": _period("2026-02"),
+            "fmt": "html",
+            "now": w["now"],
+            "actor": actor,
+            "channel": "web",
+        }
+    ),
+    "reports.services.compliance_snapshot_take": SYSTEM,
+    "reports.services.compliance_history_backfill": SYSTEM,
     "answers.services.answer_submit": CONTACT,
     "answers.services.confirm_answer": CONTACT,
     "answers.services.link_renew": CONTACT,
