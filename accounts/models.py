@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from accounts.choices import Role
+from accounts.permissions import Capability, allows
 
 
 class User(AbstractUser):
@@ -36,9 +37,6 @@ class User(AbstractUser):
         """False for auditors, who may read everything and change nothing (and for a
         disabled account). Asks the role table, so templates that hide a button agree
         with the services that refuse the change."""
-        # Imported here: accounts.permissions imports this module.
-        from accounts.permissions import Capability, allows
-
         return allows(self, Capability.WRITE)
 
     @property

@@ -13,10 +13,15 @@ answer); neither has a role to check.
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+from django.contrib.auth import get_user_model
 
 from accounts.choices import Role
-from accounts.models import User
 from lib.errors import NotAllowed
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class Capability(enum.StrEnum):
@@ -74,7 +79,8 @@ def refusal(actor: object, capability: Capability) -> str | None:
     if getattr(actor, "is_anonymous", False):
         # Never a system actor: an unauthenticated request that slipped through.
         return Msg.READ_ONLY
-    if not isinstance(actor, User):
+    # The user model is looked up, not imported: accounts.models asks this table too.
+    if not isinstance(actor, get_user_model()):
         return None
     role = _role(actor)
     if role not in WRITERS:
