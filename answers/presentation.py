@@ -134,21 +134,23 @@ def present_to(
     first = recs[0]
     client = first.client
     language = _language(first)
-    items = []
+    items: list[dict[str, object]] = []
+    links: list[AnswerLink] = []
     for rec in recs:
         link = link_issue(contact=contact, recommendations=[rec], now=now)
         due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
         items.append({"rec": rec, "url": link_url_sealed(link), "due": due, "link": link})
+        links.append(link)
     if len(recs) > 1:
         reply_link = link_issue(contact=contact, recommendations=recs, now=now)
         batch_url = link_url_sealed(reply_link)
         subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
     else:
-        reply_link, batch_url = items[0]["link"], ""
+        reply_link, batch_url = links[0], ""
         subject = SUBJECTS[language].format(client=client.name, title=first.title)
     # The reply examples are dates a client could really send: a plan a month after
     # the answer is due, a deferral a quarter after it (never a fixed, past date).
-    answer_by = (items[0]["due"] or now.astimezone(client.tz)).date()
+    answer_by = (first.response_due_at or now).astimezone(client.tz).date()
     context = {
         "items": items,
         "client": client,
@@ -158,7 +160,7 @@ def present_to(
         "example_planned": answer_by + EXAMPLE_PLAN_AFTER,
         "example_deferred": answer_by + EXAMPLE_DEFERRAL_AFTER,
     }
-    stamp = f"{first.presented_at.timestamp():.6f}"
+    stamp = f"{(first.presented_at or now).timestamp():.6f}"
     key = (
         f"present:{first.pk}:{contact.pk}:{stamp}"
         if len(recs) == 1

@@ -893,7 +893,7 @@ def inbound_review(
         if not claimed:
             raise AnswerRefused(Msg.ALREADY_REVIEWED, code="already_reviewed")
         message.refresh_from_db()
-        if message.client_id:
+        if message.client is not None:
             event_append(
                 client=message.client,
                 kind="answers.inbound_reviewed",

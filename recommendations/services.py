@@ -485,6 +485,10 @@ def recommendation_expire_deferral(
     """The deferral date has come: the client is asked again, with a new due date."""
 
     def apply(rec: Recommendation) -> dict[str, Any]:
+        if rec.deferred_until is None:
+            # A deferral always has a date; a row changed behind the services' back
+            # gets a refusal that names the field, not a TypeError.
+            raise MissingField(Msg.DEFER_DATE_REQUIRED, field="deferred_until")
         due = deadlines.start_of_day(rec.deferred_until, rec.client.tz)
         if now < due:
             raise NotDue(Msg.DEFERRAL_NOT_DUE)

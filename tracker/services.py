@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -364,15 +365,15 @@ class _Importer:
                 self.report.refused += 1
                 continue
             seen[key] = row.number
-            self.added: list[tuple[dict, str]] = []
+            self.added: list[tuple[dict[str, Any], str]] = []
             self.row_defaults: list[str] = []
             try:
                 with transaction.atomic():
                     outcome = self.apply(row)
             except _Refused as exc:
                 # What this row created was rolled back with its savepoint.
-                for cache, key in self.added:
-                    cache.pop(key, None)
+                for cache, cached in self.added:
+                    cache.pop(cached, None)
                 self.refuse(row.number, exc.column, exc.message)
                 self.report.refused += 1
                 continue

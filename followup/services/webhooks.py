@@ -34,7 +34,7 @@ def webhook_endpoint_create(
     now: dt.datetime,
     secret: str = "",
     event_types: list[str] | None = None,
-    actor: Actor = None,
+    actor: Actor | None = None,
 ) -> WebhookEndpoint:
     """Register an endpoint; a standard one gets a fresh secret unless given one.
 
@@ -66,7 +66,7 @@ def webhook_endpoint_create(
     )
 
 
-def webhook_endpoint_disable(*, pk: int, actor: Actor = None) -> WebhookEndpoint:
+def webhook_endpoint_disable(*, pk: int, actor: Actor | None = None) -> WebhookEndpoint:
     """Stop sending to an endpoint; messages already queued for it fail at delivery
     (``Msg.ENDPOINT_GONE``). Disabling a disabled endpoint changes nothing. Admins
     only, like creating one; ``actor=None`` is the operator at the command line."""

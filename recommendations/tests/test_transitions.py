@@ -11,6 +11,7 @@ from followup.models import OutboxMessage
 from recommendations import services
 from recommendations.choices import Status
 from recommendations.lifecycle import LifecycleError, Msg, NotDue
+from recommendations.models import Recommendation
 from recommendations.tests.helpers import DAY, bring_to, respond, snapshot
 
 
@@ -65,6 +66,19 @@ def test_a_deferral_expires_only_on_its_date_and_asks_again(presented, admin, co
     assert rec.deferred_until is None
     assert rec.response_due_at == on_time + 7 * DAY
     assert rec.next_action_at == rec.response_due_at - 3 * DAY
+
+
+def test_a_deferral_without_a_date_is_refused_by_name_and_nothing_changes(
+    presented, admin, contact_a, now
+):
+    respond(presented, "deferred", user=admin, contact=contact_a, now=now)
+    Recommendation.objects.filter(pk=presented.pk).update(deferred_until=None)
+    presented.refresh_from_db()
+    before = snapshot(presented)
+    with pytest.raises(LifecycleError, match=Msg.DEFER_DATE_REQUIRED) as refused:
+        services.recommendation_expire_deferral(recommendation=presented, now=now + 90 * DAY)
+    assert refused.value.field == "deferred_until"
+    assert snapshot(presented) == before
 
 
 def test_a_planned_date_lapses_once(presented, admin, contact_a, now):
