@@ -194,6 +194,15 @@ class DeviceStateSerializer(serializers.ModelSerializer):
 
 
 class ComplianceSummarySerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: a derived field takes its maximum from the
+    # database in use, which would make the OpenAPI document differ between SQLite
+    # and PostgreSQL.
+    in_scope = serializers.IntegerField(read_only=True)
+    compliant = serializers.IntegerField(read_only=True)
+    not_compliant = serializers.IntegerField(read_only=True)
+    unknown = serializers.IntegerField(read_only=True)
+    stale = serializers.IntegerField(read_only=True)
+
     class Meta:
         model = RecommendationCompliance
         fields = [
