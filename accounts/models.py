@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from accounts.choices import Role
+from accounts.choices import Language, Role
 from accounts.permissions import Capability, allows
 
 
@@ -16,6 +16,8 @@ class User(AbstractUser):
     """
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.TECHNICIAN)
+    # The language of the pages this user sees; empty follows the browser's.
+    language = models.CharField(max_length=8, choices=Language.choices, blank=True, default="")
 
     class Meta:
         ordering = ["username"]

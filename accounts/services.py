@@ -12,8 +12,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from accounts.choices import Role
+from accounts.choices import Language, Role
 from accounts.models import AuditEvent, User
 from accounts.permissions import Capability, require
 from ledger.actors import Actor, actor_label
@@ -27,6 +29,7 @@ class Msg:
     EMAIL_TAKEN = "Another staff account has the e-mail address {email!r}."
     UNKNOWN_ROLE = "Unknown role {role!r}; use one of: {choices}."
     NOT_YOURSELF = "You cannot deactivate your own account."
+    UNKNOWN_LANGUAGE = gettext_noop("Unknown language {language!r}; choose English or Italiano.")
 
 
 def _audit(*, kind: str, user: User, actor: Actor | None, now: dt.datetime, **data: Any) -> None:
@@ -118,4 +121,19 @@ def user_deactivate(*, user: User, actor: Actor | None, now: dt.datetime, reason
         if User.objects.filter(pk=user.pk, is_active=True).update(is_active=False):
             _audit(kind="user.deactivated", user=user, actor=actor, now=now, reason=reason.strip())
     user.is_active = False
+    return user
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """Store the language ``user`` chose for their own pages ("" follows the browser).
+
+    A personal preference, not a change to anyone's access: a signed-in user sets
+    their own, so no role is checked and no audit event is recorded. An unknown
+    language raises ValidationError on ``language``; nothing is stored.
+    """
+    if language not in ("", *Language.values):
+        raise ValidationError({"language": [_(Msg.UNKNOWN_LANGUAGE).format(language=language)]})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
     return user

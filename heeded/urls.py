@@ -1,7 +1,10 @@
 from django.urls import include, path
 
+from web.language import set_language
+
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
+    path("language/", set_language, name="set_language"),
     path("api/v1/", include("api.v1.urls")),
     path("followup/", include("followup.urls")),
     path("tracker/", include("tracker.urls")),

@@ -96,6 +96,7 @@ class NoRole:
 PURE = NoRole("a pure helper: it computes, it writes nothing")
 INTERNAL = NoRole("called inside another service's transaction, which checked the role")
 SYSTEM = NoRole("run by the worker, a subscriber or the command line, not by a staff member")
+SELF = NoRole("a signed-in user's own preference, set for themselves")
 CONTACT = NoRole("acted by a client contact (signed link, portal, e-mail): no staff role")
 
 
@@ -313,6 +314,7 @@ MATRIX: dict[str, Roles | NoRole] = {
         Msg.USERS_ADMIN_ONLY,
         lambda w, actor: {"user": _colleague(w), "actor": actor, "now": w["now"]},
     ),
+    "accounts.services.user_language_set": SELF,
     # clients: adding a client is for those who see every client
     "clients.services.client_create": _staff(
         CLIENT_MANAGERS,
