@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HEEDED_PORT ?= 8000
 export HEEDED_PORT
 
-.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium poppler clean help
+.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium poppler gettext messages clean help
 
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make serve   serve the web app and its worker without loading demo data"
 	@echo "make worker  run only the background worker"
 	@echo "make bench   run the benchmarks"
+	@echo "make messages  collect new strings into locale/it/LC_MESSAGES/django.po (keeps translations), fold locale/pending/*.po in, compile the .mo"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Heeded needs Python 3.11 or newer")'
@@ -40,6 +41,27 @@ poppler:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils libharfbuzz-subset0 >/dev/null; }
 
+# Translations: msgfmt/msgmerge come from Debian's gettext. The compiled .mo is committed,
+# so `make demo` works without them; `make messages` and the catalog tests need them.
+gettext:
+	@command -v msgfmt >/dev/null 2>&1 && command -v msgmerge >/dev/null 2>&1 || { \
+		echo "installing Debian's gettext for the translation catalog"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext >/dev/null; }
+
+# Collect every translatable string of the project into the Italian catalog (existing
+# translations are kept; changed ones are marked fuzzy for review), fold in the
+# fragments other branches left in locale/pending/, then compile the .mo.
+PO := locale/it/LC_MESSAGES/django.po
+messages: $(STAMP) gettext
+	$(BIN)/heeded makemessages --locale it --no-obsolete --add-location file \
+	  --ignore '.venv/*' --ignore 'var/*' --ignore 'docs/*' --ignore 'templates/emails/*.en.*' --ignore 'templates/emails/*.it.*'
+	@for f in locale/pending/*.po; do [ -e "$$f" ] || continue; \
+		echo "folding $$f into $(PO)"; \
+		msgcat --use-first --output-file=$(PO).tmp $$f $(PO) && msgmerge --quiet --no-fuzzy-matching --output-file=$(PO) $(PO).tmp $(PO) && rm -f $(PO).tmp; \
+	done
+	msgfmt --check --statistics -o locale/it/LC_MESSAGES/django.mo $(PO)
+
 demo: $(STAMP)
 	$(BIN)/heeded migrate --noinput
 	$(BIN)/heeded demo --port $(HEEDED_PORT)
@@ -51,7 +73,7 @@ serve: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/heeded worker
 
-test: $(STAMP) chromium poppler
+test: $(STAMP) chromium poppler gettext
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache

@@ -16,6 +16,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_noop
 
 from accounts.choices import Role
 from lib.errors import NotAllowed
@@ -36,12 +37,12 @@ class Capability(enum.StrEnum):
 class Msg:
     """Stable messages; tests, pages and API clients rely on their wording."""
 
-    READ_ONLY = "This account may read but not change anything."
-    ADMIN_ONLY = "Only an admin may change the catalog."
-    CLIENT_MANAGERS_ONLY = "Only admins and account managers may add clients."
-    POLICY_ADMIN_ONLY = "Only an admin may change follow-up policies."
-    WEBHOOK_ADMIN_ONLY = "Only an admin may manage webhooks."
-    USERS_ADMIN_ONLY = "Only an admin may add or disable staff accounts."
+    READ_ONLY = gettext_noop("This account may read but not change anything.")
+    ADMIN_ONLY = gettext_noop("Only an admin may change the catalog.")
+    CLIENT_MANAGERS_ONLY = gettext_noop("Only admins and account managers may add clients.")
+    POLICY_ADMIN_ONLY = gettext_noop("Only an admin may change follow-up policies.")
+    WEBHOOK_ADMIN_ONLY = gettext_noop("Only an admin may manage webhooks.")
+    USERS_ADMIN_ONLY = gettext_noop("Only an admin may add or disable staff accounts.")
 
 
 WRITERS = frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER, Role.TECHNICIAN})

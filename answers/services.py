@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -493,7 +494,7 @@ def answer_submit(
             raise AnswerRefused(Msg.NAME_REQUIRED, field="typed_name", code="required")
         if not consent:
             raise AnswerRefused(
-                Msg.CONSENT_REQUIRED.format(client=contact.client.name),
+                _(Msg.CONSENT_REQUIRED).format(client=contact.client.name),
                 field="consent",
                 code="required",
             )
@@ -667,7 +668,7 @@ def staff_answer_record(
         if contact is None:
             if _authority_limited(rec, decision):
                 raise AnswerRefused(
-                    Msg.RESPONDER_CONTACT_REQUIRED.format(client=rec.client.name),
+                    _(Msg.RESPONDER_CONTACT_REQUIRED).format(client=rec.client.name),
                     field="responder",
                     code="required",
                 )

@@ -17,11 +17,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from answers import crypto, public_text, selectors, services
+from answers import crypto, selectors, services
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
@@ -72,12 +74,17 @@ def _page(
     *,
     client: Client | None = None,
 ) -> HttpResponse:
-    words = {
-        "t": public_text.text_for(client),
-        "lang": public_text.language(client),
-        "decision_values": Decision.values,
-    }
-    return _private(render(request, template, {**words, **context}, status=status))
+    if client is not None:
+        speak_client_language(client)
+    context = {"decision_values": Decision.values, **context}
+    return _private(render(request, template, context, status=status))
+
+
+def speak_client_language(client: Client) -> None:
+    """Everything a client sees (the page, its refusals, its dates) is in the client's
+    language, whatever the browser asks for: activated for the rest of this request
+    (the locale middleware activates afresh on the next one)."""
+    translation.activate(services.language_of(client))
 
 
 def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
@@ -98,6 +105,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         log_attempt(request, None, "invalid")
         return _page(request, "answers/invalid.html", {}, status=404)
+    speak_client_language(link.client)
     state = link.state(now)
     if state != LinkState.OPEN:
         log_attempt(request, link, state)
@@ -108,7 +116,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         return _page(
             request,
             "answers/invalid.html",
-            {"reason": Msg.TEXT_CHANGED},
+            {"reason": _(Msg.TEXT_CHANGED)},
             status=409,
             client=link.client,
         )
@@ -154,7 +162,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 return _page(request, "answers/answered.html", context, client=link.client)
         else:
             log_attempt(request, link, "refused", "invalid form")
-            error, status = "Check the dates you entered.", 400
+            error, status = _("Check the dates you entered."), 400
     else:
         log_attempt(request, link, "shown")
     context = {
@@ -163,7 +171,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "rows": list(zip(recs, forms, strict=True)),
         "signature": signature,
         "consent_statement": services.consent_statement(link.client),
-        "error": public_text.message_for(link.client, error),
+        "error": error,
     }
     return _page(request, "answers/answer.html", context, status=status, client=link.client)
 
@@ -211,6 +219,7 @@ def portal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         contact = _portal_contact(request)
         if contact is None:
             return redirect("answers:portal_sign_in")
+        speak_client_language(contact.client)
         return view(request, contact, *args, **kwargs)
 
     return wrapper
@@ -279,7 +288,7 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
     error, status = "", 200
     if request.method == "POST":
         if not can_answer:
-            error, status = Msg.NOT_OPEN, 400
+            error, status = _(Msg.NOT_OPEN), 400
         elif form.is_valid() and signature.is_valid():
             try:
                 services.answer_submit(
@@ -298,7 +307,7 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
             else:
                 return redirect("answers:portal_recommendation", pk=rec.pk)
         else:
-            error, status = "Check the dates you entered.", 400
+            error, status = _("Check the dates you entered."), 400
     context = {
         "contact": contact,
         "rec": rec,
@@ -307,7 +316,7 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
         "consent_statement": services.consent_statement(contact.client),
         "responses": selectors.portal_responses(rec),
         "proposals": list(rec.proposals.order_by("-created_at")),
-        "error": public_text.message_for(contact.client, error),
+        "error": error,
     }
     return _page(
         request, "portal/recommendation.html", context, status=status, client=contact.client
@@ -342,7 +351,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceError as exc:
             error, status = exc.message, page_status(exc)
         else:
-            messages.success(request, "Marked as reviewed.")
+            messages.success(request, _("Marked as reviewed."))
             return redirect("answers:review_queue")
     raw = crypto.decrypt(message.raw_encrypted).decode("utf-8", errors="replace")
     context = {
@@ -357,12 +366,18 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _meeting_summary(results: list[Response | Proposal]) -> str:
     proposals = sum(isinstance(r, Proposal) for r in results)
-    text = f"Recorded {len(results) - proposals} decisions."
+    decided = len(results) - proposals
+    text = ngettext("Recorded %(count)d decision.", "Recorded %(count)d decisions.", decided) % {
+        "count": decided
+    }
     if proposals:
-        text += (
-            f" {proposals} taken as proposals: the person who decided may not decide them"
-            " alone, so they were sent to an authorised contact."
-        )
+        text += " " + ngettext(
+            "%(count)d taken as a proposal: the person who decided may not decide it"
+            " alone, so it was sent to an authorised contact.",
+            "%(count)d taken as proposals: the person who decided may not decide them"
+            " alone, so they were sent to an authorised contact.",
+            proposals,
+        ) % {"count": proposals}
     return text
 
 
@@ -407,13 +422,12 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 messages.success(request, _meeting_summary(results))
                 return redirect("web:client_detail", client.pk)
         else:
-            error, status = "Check the fields marked below.", 400
+            error, status = _("Check the fields marked below."), 400
     context = {
         "client": client,
         "form": form,
         "rows": rows,
         "error": error,
-        "t": public_text.TEXT["en"],
         "decision_values": Decision.values,
     }
     return render(request, "answers/meeting_form.html", context, status=status)
@@ -436,7 +450,15 @@ def present_batch(request: HttpRequest, client_pk: int) -> HttpResponse:
         except ServiceError as exc:
             error, status = exc.message, page_status(exc)
         else:
-            messages.success(request, f"Presented {len(picked)} recommendations.")
+            messages.success(
+                request,
+                ngettext(
+                    "Presented %(count)d recommendation.",
+                    "Presented %(count)d recommendations.",
+                    len(picked),
+                )
+                % {"count": len(picked)},
+            )
             return redirect("web:client_detail", client.pk)
     context = {"client": client, "drafts": drafts, "error": error}
     return render(request, "answers/present_batch.html", context, status=status)
@@ -465,7 +487,7 @@ def authority_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
         except ServiceError as exc:
             error, status = exc.message, page_status(exc)
         else:
-            messages.success(request, "Saved who may decide.")
+            messages.success(request, _("Saved who may decide."))
             return redirect("answers:authority_edit", client.pk)
     current = {r.contact_id: r.severities for r in client.authority_rules.all()}
     policy = AnswerPolicy.objects.filter(client=client).first()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 
+from django.utils.translation import gettext_noop
+
 from followup.models import TicketStatus
 from lib.errors import ServiceError
 
@@ -48,11 +50,11 @@ TICKET_TRANSITIONS: dict[TicketAction, tuple[frozenset[str], TicketStatus | None
 class Msg:
     """Stable error messages; tests, the UI and the API rely on their wording."""
 
-    NOT_ALLOWED = "Cannot {action} a ticket that is {status}."
-    NOTE_REQUIRED = "A note needs some text."
-    ASSIGNEE_INACTIVE = "The assignee's account is disabled."
-    ASSIGNEE_CANNOT_SEE = "The assignee cannot see this client."
-    CLOSE_REASON_REQUIRED = "Closing a ticket needs a reason."
+    NOT_ALLOWED = gettext_noop("Cannot {action} a ticket that is {status}.")
+    NOTE_REQUIRED = gettext_noop("A note needs some text.")
+    ASSIGNEE_INACTIVE = gettext_noop("The assignee's account is disabled.")
+    ASSIGNEE_CANNOT_SEE = gettext_noop("The assignee cannot see this client.")
+    CLOSE_REASON_REQUIRED = gettext_noop("Closing a ticket needs a reason.")
 
 
 class TicketError(ServiceError):

@@ -59,6 +59,8 @@ NOT_TEXT = [
     re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL),
     re.compile(r"<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL),
     re.compile(r"<!--.*?-->", re.DOTALL),
+    # Commands, identifiers and hashes are the same in every language.
+    re.compile(r"<code\b.*?</code\s*>", re.IGNORECASE | re.DOTALL),
 ]
 TAG = re.compile(r"<[^>]*>")
 ATTRIBUTE_TEXT = re.compile(r"[\w-]+=(\"[^\"]*\"|'[^']*')")

@@ -15,10 +15,19 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext
 
 
 class ServiceError(Exception):
-    """A refused change; nothing was stored. ``field`` names the input at fault."""
+    """A refused change; nothing was stored. ``field`` names the input at fault.
+
+    The message is translated when the refusal is raised, into the language active
+    then: the staff member's, the client's on the client pages, the one an API client
+    asks for with ``Accept-Language`` (English by default). Stable messages are marked
+    with ``gettext_noop`` where they are defined (``Msg`` classes); a message with
+    placeholders is translated by the raiser before it is filled in
+    (``_(Msg.X).format(...)``).
+    """
 
     code = "invalid"
     http_status = 400
@@ -31,6 +40,7 @@ class ServiceError(Exception):
         code: str | None = None,
         http_status: int | None = None,
     ) -> None:
+        message = gettext(message) if message else message
         super().__init__(message)
         self.message = message
         self.field = field

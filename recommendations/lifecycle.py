@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import enum
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from lib.errors import ServiceError
 from recommendations.choices import Status
 
@@ -61,31 +64,57 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.MARK_IGNORED: (frozenset({S.AWAITING_RESPONSE}), S.IGNORED),
 }
 
+# The verb of each action in a refusal ("Cannot start work on..."), translatable.
+ACTION_VERBS: dict[Action, str] = {
+    Action.PRESENT: gettext_noop("present"),
+    Action.ACCEPT: gettext_noop("accept"),
+    Action.DEFER: gettext_noop("defer"),
+    Action.REJECT: gettext_noop("reject"),
+    Action.START_WORK: gettext_noop("start work"),
+    Action.MARK_IMPLEMENTED: gettext_noop("mark implemented"),
+    Action.MARK_VERIFIED: gettext_noop("mark verified"),
+    Action.DRIFT: gettext_noop("drift"),
+    Action.WITHDRAW: gettext_noop("withdraw"),
+    Action.EXPIRE_DEFERRAL: gettext_noop("expire deferral"),
+    Action.EXPIRE_PLANNED_DATE: gettext_noop("expire planned date"),
+    Action.MARK_IGNORED: gettext_noop("mark ignored"),
+}
+
 DECISION_ACTIONS = {"accepted": Action.ACCEPT, "deferred": Action.DEFER, "rejected": Action.REJECT}
 
 
 class Msg:
     """Stable error messages; tests, the UI and the API rely on their wording."""
 
-    NOT_ALLOWED = "Cannot {action} a recommendation that is {status}."
-    PLANNED_DATE_REQUIRED = "An accepted recommendation needs a planned implementation date."
-    PLANNED_DATE_PAST = "The planned implementation date cannot be in the past."
-    DEFER_DATE_REQUIRED = "A deferral needs the date it is deferred to."
-    DEFER_DATE_NOT_FUTURE = "The deferral date must be in the future."
-    DEFER_JUSTIFICATION_REQUIRED = "A deferral needs a justification."
-    REJECT_JUSTIFICATION_REQUIRED = "A rejection needs a justification."
-    RESPONDER_REQUIRED = "Say who gave the answer."
-    RESPONDER_OTHER_CLIENT = "The responder is not a contact of this client."
-    WITHDRAW_REASON_REQUIRED = "Withdrawing a recommendation needs a reason."
-    DEFERRAL_NOT_DUE = "The deferral has not reached its date yet."
-    PLANNED_DATE_NOT_DUE = "The planned implementation date has not passed yet."
-    PLANNED_DATE_ALREADY_LAPSED = "The lapse of this planned date is already recorded."
-    ATTENDEES_REQUIRED = "A decision taken in a meeting needs its attendees."
-    UNKNOWN_DECISION = "Unknown decision {decision!r}; use accepted, deferred or rejected."
-    TEXT_HASH_MISMATCH = "The text shown does not match the recommendation's text."
-    NOT_DRAFT = "Only a draft can be edited; a presented recommendation keeps its text."
-    NOT_PRESENTABLE = "A recommendation needs a title and a body before it can be presented."
-    NO_DECISION_MAKERS = "The client has no active decision maker to present to."
+    NOT_ALLOWED = gettext_noop("Cannot {action} a recommendation that is {status}.")
+    PLANNED_DATE_REQUIRED = gettext_noop(
+        "An accepted recommendation needs a planned implementation date."
+    )
+    PLANNED_DATE_PAST = gettext_noop("The planned implementation date cannot be in the past.")
+    DEFER_DATE_REQUIRED = gettext_noop("A deferral needs the date it is deferred to.")
+    DEFER_DATE_NOT_FUTURE = gettext_noop("The deferral date must be in the future.")
+    DEFER_JUSTIFICATION_REQUIRED = gettext_noop("A deferral needs a justification.")
+    REJECT_JUSTIFICATION_REQUIRED = gettext_noop("A rejection needs a justification.")
+    RESPONDER_REQUIRED = gettext_noop("Say who gave the answer.")
+    RESPONDER_OTHER_CLIENT = gettext_noop("The responder is not a contact of this client.")
+    WITHDRAW_REASON_REQUIRED = gettext_noop("Withdrawing a recommendation needs a reason.")
+    DEFERRAL_NOT_DUE = gettext_noop("The deferral has not reached its date yet.")
+    PLANNED_DATE_NOT_DUE = gettext_noop("The planned implementation date has not passed yet.")
+    PLANNED_DATE_ALREADY_LAPSED = gettext_noop(
+        "The lapse of this planned date is already recorded."
+    )
+    ATTENDEES_REQUIRED = gettext_noop("A decision taken in a meeting needs its attendees.")
+    UNKNOWN_DECISION = gettext_noop(
+        "Unknown decision {decision!r}; use accepted, deferred or rejected."
+    )
+    TEXT_HASH_MISMATCH = gettext_noop("The text shown does not match the recommendation's text.")
+    NOT_DRAFT = gettext_noop(
+        "Only a draft can be edited; a presented recommendation keeps its text."
+    )
+    NOT_PRESENTABLE = gettext_noop(
+        "A recommendation needs a title and a body before it can be presented."
+    )
+    NO_DECISION_MAKERS = gettext_noop("The client has no active decision maker to present to.")
 
 
 class LifecycleError(ServiceError):
@@ -105,10 +134,8 @@ class TransitionNotAllowed(LifecycleError):
     http_status = 409
 
     def __init__(self, action: Action, status: str) -> None:
-        label = Status(status).label.lower()
-        super().__init__(
-            Msg.NOT_ALLOWED.format(action=action.value.replace("_", " "), status=label)
-        )
+        label = str(Status(status).label).lower()
+        super().__init__(_(Msg.NOT_ALLOWED).format(action=_(ACTION_VERBS[action]), status=label))
         self.action = action
         self.status = status
 

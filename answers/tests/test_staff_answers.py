@@ -260,7 +260,7 @@ def test_the_meeting_page_proposes_a_decision_without_authority(
         },
         follow=True,
     )
-    assert "1 taken as proposals" in page.content.decode()
+    assert "1 taken as a proposal" in page.content.decode()
     proposal = _assert_proposed_not_recorded(presented)
     meeting = Meeting.objects.get()
     assert (proposal.channel, proposal.evidence_ref) == (Channel.MEETING, f"meeting:{meeting.pk}")
