@@ -153,7 +153,7 @@ def test_no_template_shows_words_outside_the_translation_machinery():
         ("<p>{% blocktranslate %}Hi {{ name }}{% endblocktranslate %}</p>", []),
         ('<input placeholder="Search">', ["placeholder=Search"]),
         ('<input placeholder="{% translate "Search" %}">', []),
-        ('<img alt="" src="x.png"><span aria-label="Close">×</span>', ["aria-label=Close"]),
+        ('<img alt="" src="x.png"><span aria-label="Close">&times;</span>', ["aria-label=Close"]),
         ("<a>Heeded</a> · <code>heeded verify</code>", []),
         ("{% comment %}Not shown{% endcomment %}<script>let a = 'b';</script>", []),
         ('{% include "f.html" with label="Name" %}', ['label="Name"']),
