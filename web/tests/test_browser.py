@@ -199,3 +199,21 @@ def test_an_auditor_reads_a_recommendation_without_action_forms(page, auditor, p
     expect(page.locator("#actions")).to_contain_text("Your account is read-only.")
     expect(page.locator("#actions form")).to_have_count(0)
     assert page.problems == []
+
+
+def test_switching_to_italian_translates_the_same_page(page, manager, presented):
+    from playwright.sync_api import expect
+
+    log_in(page, "marco")
+    page.goto(f"/recommendations/{presented.pk}/")
+    expect(page.locator("h2", has_text="Timeline")).to_be_visible()
+    page.select_option("#language-choice", "it")
+    page.click("#language-switch button[type=submit]")
+    page.wait_for_url(f"**/recommendations/{presented.pk}/")
+    expect(page.locator("html")).to_have_attribute("lang", "it")
+    expect(page.locator("h2", has_text="Cronologia")).to_be_visible()
+    expect(page.locator("nav.topbar-inner")).to_contain_text("Cruscotto")
+    shoot(page, "recommendation-it")
+    manager.refresh_from_db()
+    assert manager.language == "it"
+    assert page.problems == []
