@@ -395,7 +395,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
     rows = [(rec, DecisionForm(data, prefix=f"r{rec.pk}")) for rec in recs]
     error, status = "", 200
     if request.method == "POST":
-        if form.is_valid() and all(f.is_valid() for _, f in rows):
+        if form.is_valid() and all(f.is_valid() for _rec, f in rows):
             decisions = [
                 services.MeetingDecision(
                     recommendation=rec,
@@ -406,7 +406,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 if f.cleaned_data["decision"]
             ]
             try:
-                _, results = services.meeting_record(
+                _meeting, results = services.meeting_record(
                     client=client,
                     channel=form.cleaned_data["channel"],
                     held_on=form.cleaned_data["held_on"],

@@ -89,7 +89,7 @@ def _flatten(source: str, arguments: list[Finding]) -> tuple[str, list[int]]:
     lines: list[int] = []
     closing: str | None = None
     for token in Lexer(source).tokenize():
-        line = token.lineno
+        line = token.lineno or 0
         if token.token_type == TokenType.BLOCK:
             name = token.contents.split()[0] if token.contents.split() else ""
             if closing is not None:

@@ -120,6 +120,8 @@ NOT_STAFF_PAGES = {
     # Reports: reports/tests/test_views.py delivers one and downloads it.
     "reports:qbr_deliver": "POST only; redirects to the QBR page",
     "reports:delivered_download": "a stored file (PDF or HTML), not a page",
+    # The language switch: POST only, redirects back (answers/tests/test_answer_language.py).
+    "set_language": "POST only; redirects to the page it was sent from",
 }
 
 # How to fill the path parameters of each staff page that has some, from `world`.
