@@ -1,11 +1,12 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    ACCOUNT_MANAGER = "account_manager", "Account manager"
-    TECHNICIAN = "technician", "Technician"
-    AUDITOR = "auditor", "Auditor (read-only)"
+    ADMIN = "admin", _("Admin")
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    TECHNICIAN = "technician", _("Technician")
+    AUDITOR = "auditor", _("Auditor (read-only)")
 
 
 class Language(models.TextChoices):

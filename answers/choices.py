@@ -1,23 +1,24 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Outcome(models.TextChoices):
     """What became of one inbound e-mail."""
 
-    RECORDED = "recorded", "Recorded as the decision"
-    PROPOSAL = "proposal", "Recorded as a proposal (no authority)"
-    UNVERIFIED = "unverified", "Kept as unverified evidence"
-    UNMATCHED = "unmatched", "Not matched to a presentation"
-    UNREADABLE = "unreadable", "Unreadable"
+    RECORDED = "recorded", _("Recorded as the decision")
+    PROPOSAL = "proposal", _("Recorded as a proposal (no authority)")
+    UNVERIFIED = "unverified", _("Kept as unverified evidence")
+    UNMATCHED = "unmatched", _("Not matched to a presentation")
+    UNREADABLE = "unreadable", _("Unreadable")
 
 
 class LinkState(models.TextChoices):
-    OPEN = "open", "Open"
-    USED = "used", "Used"
-    EXPIRED = "expired", "Expired"
+    OPEN = "open", _("Open")
+    USED = "used", _("Used")
+    EXPIRED = "expired", _("Expired")
 
 
 class ProposalStatus(models.TextChoices):
-    OPEN = "open", "Waiting for an authorised contact"
-    CONFIRMED = "confirmed", "Confirmed"
-    SUPERSEDED = "superseded", "Superseded"
+    OPEN = "open", _("Waiting for an authorised contact")
+    CONFIRMED = "confirmed", _("Confirmed")
+    SUPERSEDED = "superseded", _("Superseded")

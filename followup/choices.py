@@ -1,14 +1,15 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxKind(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    WEBHOOK = "webhook", "Webhook"
-    PSA = "psa", "PSA call"
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("Webhook")
+    PSA = "psa", _("PSA call")
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Gave up"
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Gave up")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from followup.choices import OutboxKind, OutboxStatus
 
@@ -115,10 +116,10 @@ class FollowupStep(models.Model):
 
 
 class TicketStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    PLANNED = "planned", "Planned (accepted)"
-    WAITING = "waiting", "Waiting (deferred)"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    PLANNED = "planned", _("Planned (accepted)")
+    WAITING = "waiting", _("Waiting (deferred)")
+    CLOSED = "closed", _("Closed")
 
 
 class Ticket(models.Model):

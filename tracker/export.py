@@ -22,7 +22,6 @@ import xlsxwriter
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import User
-from catalog.choices import Severity
 from recommendations.choices import Status
 from recommendations.models import Recommendation, Response
 from recommendations.selectors import recommendation_list_for
@@ -50,7 +49,8 @@ CATEGORY_LABELS = {
     },
 }
 SEVERITY_LABELS = {
-    "en": {s.value: s.label for s in Severity},
+    # Spelled out: the labels of Severity follow the active language.
+    "en": {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"},
     "it": {"critical": "Critica", "high": "Alta", "medium": "Media", "low": "Bassa"},
 }
 

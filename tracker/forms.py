@@ -4,6 +4,7 @@ live in ``tracker.services``."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clients.selectors import client_list_for
@@ -16,16 +17,16 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="Tracker sheet", help_text="CSV or XLSX, with English or Italian headers."
+        label=_("Tracker sheet"), help_text=_("CSV or XLSX, with English or Italian headers.")
     )
     sheet = forms.CharField(
-        label="Sheet", required=False, max_length=100, help_text="Default: the first sheet."
+        label=_("Sheet"), required=False, max_length=100, help_text=_("Default: the first sheet.")
     )
     skip_invalid = forms.BooleanField(
-        label="Import the valid rows even if some are refused", required=False
+        label=_("Import the valid rows even if some are refused"), required=False
     )
     create_missing = forms.BooleanField(
-        label="Add clients and follow-up owners the sheet names but Heeded does not know",
+        label=_("Add clients and follow-up owners the sheet names but Heeded does not know"),
         required=False,
     )
 
@@ -33,7 +34,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
-                "The file is larger than 20 MB; split it and import each part."
+                _("The file is larger than 20 MB; split it and import each part.")
             )
         return upload
 
@@ -44,13 +45,13 @@ def mapping_text(mapping: Mapping) -> str:
 
 
 class ConfirmForm(forms.Form):
-    token = forms.RegexField(regex=r"^[0-9a-f]{64}$")
-    filename = forms.CharField(max_length=255)
-    sheet = forms.CharField(required=False, max_length=100)
-    skip_invalid = forms.BooleanField(required=False)
-    create_missing = forms.BooleanField(required=False)
+    token = forms.RegexField(label=_("Token"), regex=r"^[0-9a-f]{64}$")
+    filename = forms.CharField(label=_("Filename"), max_length=255)
+    sheet = forms.CharField(label=_("Sheet"), required=False, max_length=100)
+    skip_invalid = forms.BooleanField(label=_("Skip invalid"), required=False)
+    create_missing = forms.BooleanField(label=_("Create missing"), required=False)
     # The columns mapped by hand on the preview, so the import is the one previewed.
-    mapping = forms.CharField(required=False, max_length=10_000)
+    mapping = forms.CharField(label=_("Mapping"), required=False, max_length=10_000)
 
     def clean_mapping(self) -> Mapping:
         mapping: Mapping = {}
@@ -92,11 +93,15 @@ class RemapForm(ConfirmForm):
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(choices=[(f, f.upper()) for f in FORMATS], initial="xlsx")
-    language = forms.ChoiceField(
-        choices=[("en", "English"), ("it", "Italiano")], initial="en", label="Headers in"
+    format = forms.ChoiceField(
+        label=_("Format"), choices=[(f, f.upper()) for f in FORMATS], initial="xlsx"
     )
-    client = forms.ModelChoiceField(queryset=None, required=False, empty_label="All clients")
+    language = forms.ChoiceField(
+        choices=[("en", "English"), ("it", "Italiano")], initial="en", label=_("Headers in")
+    )
+    client = forms.ModelChoiceField(
+        label=_("Client"), queryset=None, required=False, empty_label=_("All clients")
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import WRITERS
@@ -25,6 +27,8 @@ from followup.choices import OutboxStatus
 from lib.errors import add_service_error as add_service_error
 from recommendations.choices import Channel, Decision, Status
 from recommendations.models import Recommendation
+
+StrOrPromise = str | Promise
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -42,7 +46,7 @@ class OwnerChoiceField(forms.ModelChoiceField):
 # --- list filters ------------------------------------------------------------------
 
 
-def _blank(label: str, choices) -> list[tuple[str, str]]:
+def _blank(label: StrOrPromise, choices) -> list[tuple[str, StrOrPromise]]:
     return [("", label), *choices]
 
 
@@ -50,21 +54,33 @@ class RecommendationFilterForm(forms.Form):
     """The filters of the recommendations list; every one is optional."""
 
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title or client"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title or client")}),
     )
     client = forms.ModelChoiceField(
-        queryset=Client.objects.none(), required=False, empty_label="All clients"
+        label=_("Client"),
+        queryset=Client.objects.none(),
+        required=False,
+        empty_label=_("All clients"),
     )
-    status = forms.ChoiceField(choices=_blank("Any status", Status.choices), required=False)
-    severity = forms.ChoiceField(choices=_blank("Any severity", Severity.choices), required=False)
-    owner = OwnerChoiceField(queryset=User.objects.none(), required=False, empty_label="Any owner")
+    status = forms.ChoiceField(
+        label=_("Status"), choices=_blank(_("Any status"), Status.choices), required=False
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=_blank(_("Any severity"), Severity.choices), required=False
+    )
+    owner = OwnerChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Any owner")
+    )
     tag = forms.CharField(
-        required=False, max_length=60, widget=forms.TextInput(attrs={"placeholder": "e.g. mfa"})
+        label=_("Tag"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. mfa")}),
     )
-    overdue = forms.BooleanField(label="Overdue only", required=False)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,12 +114,14 @@ class TemplatePickForm(forms.Form):
     """Narrows the catalog on the first step of a new recommendation."""
 
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, key or tag"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, key or tag")}),
     )
-    category = forms.ChoiceField(choices=_blank("Any category", Category.choices), required=False)
+    category = forms.ChoiceField(
+        label=_("Category"), choices=_blank(_("Any category"), Category.choices), required=False
+    )
 
     def filters(self) -> dict[str, str]:
         if not self.is_valid():
@@ -112,7 +130,9 @@ class TemplatePickForm(forms.Form):
 
 
 class OutboxFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=_blank("Any status", OutboxStatus.choices), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=_blank(_("Any status"), OutboxStatus.choices), required=False
+    )
 
 
 # --- creating a recommendation ----------------------------------------------------------
@@ -122,9 +142,11 @@ def _contact_choices(contacts) -> list:
     """Contacts grouped by client, so the choice reads 'Acme Dental / Alice Rossi'."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for contact in contacts:
-        label = contact.name + (" (decision maker)" if contact.is_decision_maker else "")
+        label = contact.name + (
+            " " + str(_("(decision maker)")) if contact.is_decision_maker else ""
+        )
         groups.setdefault(contact.client.name, []).append((str(contact.pk), label))
-    return [("", "No point of contact"), *groups.items()]
+    return [("", _("No point of contact")), *groups.items()]
 
 
 def custom_field(definition: dict[str, Any]) -> forms.Field:
@@ -132,7 +154,7 @@ def custom_field(definition: dict[str, Any]) -> forms.Field:
     kind = definition["type"]
     options: dict[str, Any] = {"label": definition["label"], "required": False}
     if definition.get("required"):
-        options["help_text"] = "Required."
+        options["help_text"] = _("Required.")
     if kind == FieldType.NUMBER:
         return forms.DecimalField(**options)
     if kind == FieldType.DATE:
@@ -143,7 +165,7 @@ def custom_field(definition: dict[str, Any]) -> forms.Field:
         )
     if kind == FieldType.BOOLEAN:
         return forms.TypedChoiceField(
-            choices=[("", "—"), ("yes", "Yes"), ("no", "No")],
+            choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))],
             coerce=lambda value: value == "yes",
             empty_value=None,
             **options,
@@ -160,35 +182,48 @@ class RecommendationCreateForm(forms.Form):
     template_version = forms.ModelChoiceField(
         queryset=TemplateVersion.objects.none(), required=False, widget=forms.HiddenInput
     )
-    client = forms.ModelChoiceField(queryset=Client.objects.none(), empty_label="Choose a client")
+    client = forms.ModelChoiceField(
+        label=_("Client"), queryset=Client.objects.none(), empty_label=_("Choose a client")
+    )
     owner = OwnerChoiceField(
-        label="Follow-up owner",
+        label=_("Follow-up owner"),
         queryset=User.objects.none(),
         required=False,
-        empty_label="Nobody yet",
+        empty_label=_("Nobody yet"),
     )
     contact = forms.TypedChoiceField(
-        label="Point of contact", choices=(), required=False, coerce=int, empty_value=None
+        label=_("Point of contact"), choices=(), required=False, coerce=int, empty_value=None
     )
     title = forms.CharField(
-        max_length=200, error_messages={"required": "A recommendation needs a title."}
+        label=_("Title"),
+        max_length=200,
+        error_messages={"required": _("A recommendation needs a title.")},
     )
     body = forms.CharField(
+        label=_("Body"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"required": "A recommendation needs a body."},
+        error_messages={"required": _("A recommendation needs a body.")},
     )
     risk_if_ignored = forms.CharField(
-        label="Risk if ignored", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Risk if ignored"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
-    severity = forms.ChoiceField(choices=_blank("Choose a severity", Severity.choices))
-    category = forms.ChoiceField(choices=_blank("—", Category.choices), required=False)
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=_blank(_("Choose a severity"), Severity.choices)
+    )
+    category = forms.ChoiceField(
+        label=_("Category"), choices=_blank("—", Category.choices), required=False
+    )
     tags = forms.CharField(
-        required=False, max_length=300, help_text="Separate tags with commas, e.g. mfa, vpn."
+        label=_("Tags"),
+        required=False,
+        max_length=300,
+        help_text=_("Separate tags with commas, e.g. mfa, vpn."),
     )
     scope = forms.CharField(
+        label=_("Scope"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        help_text="Devices or sites this applies to.",
+        help_text=_("Devices or sites this applies to."),
     )
 
     def __init__(
@@ -229,7 +264,7 @@ class RecommendationCreateForm(forms.Form):
         try:
             return self.contacts[pk]
         except KeyError:
-            raise ValidationError("Choose a contact of a client you can see.") from None
+            raise ValidationError(_("Choose a contact of a client you can see.")) from None
 
     def service_kwargs(self) -> dict[str, Any]:
         """Arguments for ``recommendation_create`` (without actor and now)."""
@@ -286,36 +321,41 @@ class ResponseForm(ActionForm):
 
     slug = "respond"
 
-    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect
+    )
     channel = forms.ChoiceField(
+        label=_("Channel"),
         choices=[(c.value, c.label) for c in (Channel.MEETING, Channel.PHONE, Channel.STAFF)],
         initial=Channel.MEETING,
     )
     responder = forms.ModelChoiceField(
-        label="Who answered",
+        label=_("Who answered"),
         queryset=Contact.objects.none(),
         required=False,
-        empty_label="Someone else (type the name below)",
+        empty_label=_("Someone else (type the name below)"),
     )
     responder_name = forms.CharField(
-        label="Name of who answered",
+        label=_("Name of who answered"),
         required=False,
         max_length=200,
-        help_text="Only if they are not a listed contact.",
+        help_text=_("Only if they are not a listed contact."),
     )
     planned_for = forms.DateField(
-        label="Planned implementation date", required=False, widget=DATE_INPUT
+        label=_("Planned implementation date"), required=False, widget=DATE_INPUT
     )
-    deferred_until = forms.DateField(label="Deferred until", required=False, widget=DATE_INPUT)
+    deferred_until = forms.DateField(label=_("Deferred until"), required=False, widget=DATE_INPUT)
     justification = forms.CharField(
+        label=_("Justification"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Required to defer or reject.",
+        help_text=_("Required to defer or reject."),
     )
     attendees = forms.CharField(
+        label=_("Attendees"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        help_text="Required for a meeting.",
+        help_text=_("Required for a meeting."),
     )
     shown_text_sha256 = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -346,16 +386,20 @@ class ResponseForm(ActionForm):
 class StartWorkForm(ActionForm):
     slug = "start-work"
 
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class EvidenceForm(ActionForm):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     evidence_ref = forms.CharField(
-        label="Evidence reference",
+        label=_("Evidence reference"),
         required=False,
         max_length=200,
-        help_text="A ticket, a report or a file name that shows it.",
+        help_text=_("A ticket, a report or a file name that shows it."),
     )
 
 
@@ -370,4 +414,6 @@ class MarkVerifiedForm(EvidenceForm):
 class WithdrawForm(ActionForm):
     slug = "withdraw"
 
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )

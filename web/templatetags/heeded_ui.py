@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog.choices import Severity
 from followup.choices import OutboxStatus
@@ -18,41 +19,41 @@ from recommendations.models import Recommendation
 register = template.Library()
 
 EVENT_LABELS = {
-    "client.created": "Client created",
-    "contact.added": "Contact added",
-    "recommendation.created": "Created",
-    "recommendation.present": "Presented",
-    "recommendation.accept": "Accepted",
-    "recommendation.defer": "Deferred",
-    "recommendation.reject": "Rejected",
-    "recommendation.start_work": "Work started",
-    "recommendation.mark_implemented": "Marked implemented",
-    "recommendation.mark_verified": "Verified",
-    "recommendation.drift": "Drift: evidence lost",
-    "recommendation.withdraw": "Withdrawn",
-    "recommendation.expire_deferral": "Deferral expired",
-    "recommendation.expire_planned_date": "Planned date passed",
-    "recommendation.mark_ignored": "Marked ignored",
+    "client.created": _("Client created"),
+    "contact.added": _("Contact added"),
+    "recommendation.created": _("Created"),
+    "recommendation.present": _("Presented"),
+    "recommendation.accept": _("Accepted"),
+    "recommendation.defer": _("Deferred"),
+    "recommendation.reject": _("Rejected"),
+    "recommendation.start_work": _("Work started"),
+    "recommendation.mark_implemented": _("Marked implemented"),
+    "recommendation.mark_verified": _("Verified"),
+    "recommendation.drift": _("Drift: evidence lost"),
+    "recommendation.withdraw": _("Withdrawn"),
+    "recommendation.expire_deferral": _("Deferral expired"),
+    "recommendation.expire_planned_date": _("Planned date passed"),
+    "recommendation.mark_ignored": _("Marked ignored"),
 }
 
 # The data fields of an event worth showing in a timeline, in this order; the rest
 # (hashes of the text, raw ids) stay in the evidence pack.
 EVENT_FIELDS = [
-    ("responder_name", "Answered by"),
-    ("channel", "Channel"),
-    ("recorded_by", "Recorded by"),
-    ("attendees", "Attendees"),
-    ("planned_for", "Planned for"),
-    ("deferred_until", "Deferred until"),
-    ("justification", "Justification"),
-    ("reason", "Reason"),
-    ("note", "Note"),
-    ("evidence_ref", "Evidence"),
-    ("response_due_at", "Response due"),
-    ("recipients", "Sent to"),
-    ("severity", "Severity"),
-    ("owner", "Owner"),
-    ("text_sha256", "Text SHA-256"),
+    ("responder_name", _("Answered by")),
+    ("channel", _("Channel")),
+    ("recorded_by", _("Recorded by")),
+    ("attendees", _("Attendees")),
+    ("planned_for", _("Planned for")),
+    ("deferred_until", _("Deferred until")),
+    ("justification", _("Justification")),
+    ("reason", _("Reason")),
+    ("note", _("Note")),
+    ("evidence_ref", _("Evidence")),
+    ("response_due_at", _("Response due")),
+    ("recipients", _("Sent to")),
+    ("severity", _("Severity")),
+    ("owner", _("Owner")),
+    ("text_sha256", _("Text SHA-256")),
 ]
 
 
@@ -89,8 +90,10 @@ def status_label(status: str) -> str:
 
 @register.filter
 def decision_label(decision: str) -> str:
-    return {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}.get(
-        decision, _label(Decision, decision)
+    return str(
+        {"accepted": _("Accepted"), "deferred": _("Deferred"), "rejected": _("Rejected")}.get(
+            decision, _label(Decision, decision)
+        )
     )
 
 
@@ -106,7 +109,7 @@ def short_hash(value: str, length: int = 12) -> str:
 
 @register.filter
 def event_label(kind: str) -> str:
-    return EVENT_LABELS.get(kind, kind)
+    return str(EVENT_LABELS.get(kind, kind))
 
 
 @register.filter
