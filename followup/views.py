@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -99,17 +100,17 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             tickets.ticket_note_add(
                 ticket=ticket, actor=request.user, text=form.cleaned_data["text"], now=now
             )
-            messages.success(request, "Note added.")
+            messages.success(request, _("Note added."))
         elif action == "assign":
             tickets.ticket_assign(
                 ticket=ticket, assignee=form.cleaned_data["assignee"], actor=request.user, now=now
             )
-            messages.success(request, "Assignee changed.")
+            messages.success(request, _("Assignee changed."))
         else:
             tickets.ticket_close(
                 ticket=ticket, actor=request.user, now=now, reason=form.cleaned_data["reason"]
             )
-            messages.success(request, "Ticket closed.")
+            messages.success(request, _("Ticket closed."))
     except ServiceError as exc:
         add_service_error(form, exc)
         return _detail(

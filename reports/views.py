@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -83,8 +84,8 @@ def qbr_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Delivered the {period.label} report (SHA-256 {report.sha256[:16]}…), "
-        f"anchored at ledger event {report.anchor.seq}.",
+        _("Delivered the %(period)s report (SHA-256 %(sha)s…), anchored at ledger event %(seq)s.")
+        % {"period": period.label, "sha": report.sha256[:16], "seq": report.anchor.seq},
     )
     return redirect(f"{reverse('reports:qbr', args=[client.pk])}?period={period.label}")
 

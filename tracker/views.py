@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, allows, require
@@ -100,7 +101,7 @@ def _confirmation(
 def tracker_remap(request: HttpRequest) -> HttpResponse:
     """Preview the uploaded file again with the columns chosen on the preview page."""
     require(request.user, Capability.WRITE)
-    stale = "That preview is no longer valid; upload the file again."
+    stale = _("That preview is no longer valid; upload the file again.")
     base = ConfirmForm(request.POST)
     path = _upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None
     if path is None or not path.is_file():
@@ -142,11 +143,11 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
     require(request.user, Capability.WRITE)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That preview is no longer valid; upload the file again.")
+        messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
     path = _upload_path(request.user.pk, form.cleaned_data["token"])
     if not path.is_file():
-        messages.error(request, "That preview is no longer valid; upload the file again.")
+        messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
     try:
         report = tracker_import(

@@ -33,6 +33,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Capability, allows, require
@@ -258,8 +261,8 @@ class UiAction:
     """An action form on the recommendation page and the service behind it."""
 
     slug: str
-    title: str
-    button: str
+    title: str | Promise
+    button: str | Promise
     form_class: type[ActionForm]
     lifecycle: tuple[Action, ...]
     perform: Callable[[Any, Any, dt.datetime], str]
@@ -283,7 +286,9 @@ def _day(value: dt.date | dt.datetime | None) -> str:
 
 def _present(form: PresentForm, user: Any, now: dt.datetime) -> str:
     rec = services.recommendation_present(recommendation=form.recommendation, actor=user, now=now)
-    return f"Presented to the client; a response is due by {_day(rec.response_due_at)}."
+    return _("Presented to the client; a response is due by %(day)s.") % {
+        "day": _day(rec.response_due_at)
+    }
 
 
 def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
@@ -304,20 +309,24 @@ def _respond(form: ResponseForm, user: Any, now: dt.datetime) -> str:
         attendees=data.get("attendees", ""),
         shown_text_sha256=data.get("shown_text_sha256", ""),
     )
-    decision = {"accepted": "Accepted", "deferred": "Deferred", "rejected": "Rejected"}
     if isinstance(result, Proposal):
-        return (
-            f"Not recorded yet: {result.responder_name} may not take this decision alone "
-            f"({result.reason}); it was sent to an authorised contact to confirm."
-        )
-    return f"{decision[result.decision]}: the answer of {result.responder_name} is recorded."
+        return _(
+            "Not recorded yet: %(name)s may not take this decision alone (%(reason)s); it was"
+            " sent to an authorised contact to confirm."
+        ) % {"name": result.responder_name, "reason": result.reason}
+    recorded = {
+        "accepted": _("Accepted: the answer of %(name)s is recorded."),
+        "deferred": _("Deferred: the answer of %(name)s is recorded."),
+        "rejected": _("Rejected: the answer of %(name)s is recorded."),
+    }
+    return recorded[result.decision] % {"name": result.responder_name}
 
 
 def _start_work(form: StartWorkForm, user: Any, now: dt.datetime) -> str:
     services.recommendation_start_work(
         recommendation=form.recommendation, actor=user, now=now, note=form.cleaned_data["note"]
     )
-    return "Work started."
+    return _("Work started.")
 
 
 def _mark_implemented(form: MarkImplementedForm, user: Any, now: dt.datetime) -> str:
@@ -328,7 +337,7 @@ def _mark_implemented(form: MarkImplementedForm, user: Any, now: dt.datetime) ->
         note=form.cleaned_data["note"],
         evidence_ref=form.cleaned_data["evidence_ref"],
     )
-    return "Marked as implemented."
+    return _("Marked as implemented.")
 
 
 def _mark_verified(form: MarkVerifiedForm, user: Any, now: dt.datetime) -> str:
@@ -339,51 +348,61 @@ def _mark_verified(form: MarkVerifiedForm, user: Any, now: dt.datetime) -> str:
         note=form.cleaned_data["note"],
         evidence_ref=form.cleaned_data["evidence_ref"],
     )
-    return "Marked as verified."
+    return _("Marked as verified.")
 
 
 def _withdraw(form: WithdrawForm, user: Any, now: dt.datetime) -> str:
     services.recommendation_withdraw(
         recommendation=form.recommendation, actor=user, now=now, reason=form.cleaned_data["reason"]
     )
-    return "Withdrawn."
+    return _("Withdrawn.")
 
 
 UI_ACTIONS = [
     UiAction(
-        "present", "Present to the client", "Present", PresentForm, (Action.PRESENT,), _present
+        "present",
+        _l("Present to the client"),
+        _l("Present"),
+        PresentForm,
+        (Action.PRESENT,),
+        _present,
     ),
     UiAction(
         "respond",
-        "Record the client's answer",
-        "Record answer",
+        _l("Record the client's answer"),
+        _l("Record answer"),
         ResponseForm,
         (Action.ACCEPT, Action.DEFER, Action.REJECT),
         _respond,
     ),
     UiAction(
-        "start-work", "Start work", "Start work", StartWorkForm, (Action.START_WORK,), _start_work
+        "start-work",
+        _l("Start work"),
+        _l("Start work"),
+        StartWorkForm,
+        (Action.START_WORK,),
+        _start_work,
     ),
     UiAction(
         "mark-implemented",
-        "Mark implemented",
-        "Mark implemented",
+        _l("Mark implemented"),
+        _l("Mark implemented"),
         MarkImplementedForm,
         (Action.MARK_IMPLEMENTED,),
         _mark_implemented,
     ),
     UiAction(
         "mark-verified",
-        "Mark verified",
-        "Mark verified",
+        _l("Mark verified"),
+        _l("Mark verified"),
         MarkVerifiedForm,
         (Action.MARK_VERIFIED,),
         _mark_verified,
     ),
     UiAction(
         "withdraw",
-        "Withdraw",
-        "Withdraw",
+        _l("Withdraw"),
+        _l("Withdraw"),
         WithdrawForm,
         (Action.WITHDRAW,),
         _withdraw,
@@ -546,7 +565,7 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 add_service_error(form, exc, field_map=form.field_map())
             else:
-                messages.success(request, "Draft created. Present it when it is ready.")
+                messages.success(request, _("Draft created. Present it when it is ready."))
                 return redirect("web:recommendation_detail", pk=rec.pk)
         return render(
             request,
