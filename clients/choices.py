@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Language(models.TextChoices):
@@ -7,7 +8,7 @@ class Language(models.TextChoices):
 
 
 class QbrCadence(models.IntegerChoices):
-    MONTHLY = 1, "Monthly"
-    QUARTERLY = 3, "Quarterly"
-    HALF_YEARLY = 6, "Every six months"
-    YEARLY = 12, "Yearly"
+    MONTHLY = 1, _("Monthly")
+    QUARTERLY = 3, _("Quarterly")
+    HALF_YEARLY = 6, _("Every six months")
+    YEARLY = 12, _("Yearly")

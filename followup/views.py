@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -31,9 +32,11 @@ PAGE_SIZE = 50
 
 class TicketFilterForm(forms.Form):
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any open"), *TicketStatus.choices, ("all", "All")]
+        label=_l("Status"),
+        required=False,
+        choices=[("", _l("Any open")), *TicketStatus.choices, ("all", _l("All"))],
     )
-    mine = forms.BooleanField(required=False, label="Assigned to me")
+    mine = forms.BooleanField(required=False, label=_l("Assigned to me"))
 
 
 class NoteForm(forms.Form):
@@ -42,7 +45,9 @@ class NoteForm(forms.Form):
 
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True).order_by("username"), required=False
+        label=_l("Assignee"),
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
     )
 
 

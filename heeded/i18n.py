@@ -40,6 +40,9 @@ ALLOWED = frozenset(
         "Swagger UI",
         "English",
         "Italiano",
+        "Heeded API",
+        # {{ message.tags|default:'info' }}: a CSS class, not words.
+        "info",
     }
 )
 
@@ -68,6 +71,8 @@ ATTRIBUTE_TEXT = re.compile(r"[\w-]+=(\"[^\"]*\"|'[^']*')")
 TAG_ARGUMENT = re.compile(
     r"\b(label|title|placeholder|help_text|heading|empty)=(\"[^\"]*\"|'[^']*')"
 )
+# A literal shown in place of an empty value: {{ owner|default:"nobody" }}.
+FILTER_LITERAL = re.compile(r"\|default(?:_if_none)?:(\"[^\"]*\"|'[^']*')")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
 
 
@@ -100,6 +105,10 @@ def _flatten(source: str, arguments: list[Finding]) -> tuple[str, list[int]]:
             for match in TAG_ARGUMENT.finditer(token.contents):
                 if LETTER.search(match.group(2)):
                     arguments.append(Finding(Path(), line, f"{match.group(1)}={match.group(2)}"))
+        if token.token_type == TokenType.VAR:
+            for match in FILTER_LITERAL.finditer(token.contents):
+                if LETTER.search(match.group(1)) and match.group(1)[1:-1] not in ALLOWED:
+                    arguments.append(Finding(Path(), line, f"default:{match.group(1)}"))
         if closing is not None or token.token_type != TokenType.TEXT:
             out.append(HOLE)
             lines.append(line)

@@ -159,6 +159,8 @@ def test_no_template_shows_words_outside_the_translation_machinery():
         ('{% include "f.html" with label="Name" %}', ['label="Name"']),
         ('{% include "f.html" with label=_("Name") %}', []),
         ("<p>{{ count }} items</p>", ["items"]),
+        ('<p>{{ owner|default:"nobody" }}</p>', ['default:"nobody"']),
+        ('<p>{{ owner|default:_("nobody") }}</p>', []),
     ],
 )
 def test_the_template_checker(tmp_path, source, found):

@@ -1,4 +1,4 @@
-"""Django's ``makemessages`` without fuzzy matching.
+"""Django's ``makemessages`` without fuzzy matching, knowing the ``_l`` alias.
 
 By default ``msgmerge`` guesses a translation for a new string from a similar old one
 and marks it fuzzy ("Technician" would get the Italian of "Technicians"); those guesses
@@ -13,3 +13,5 @@ from django.core.management.commands import makemessages
 
 class Command(makemessages.Command):
     msgmerge_options = [*makemessages.Command.msgmerge_options, "--no-fuzzy-matching"]
+    # ``_l`` is the project's short name for gettext_lazy where ``_`` is gettext.
+    xgettext_options = [*makemessages.Command.xgettext_options, "--keyword=_l"]
