@@ -92,20 +92,33 @@ def test_the_checker_sees_untranslated_and_fuzzy_entries(tmp_path):
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs Debian's gettext")
 def test_every_translatable_string_of_the_code_is_in_the_catalog(tmp_path, monkeypatch):
     """makemessages over the project, into a copy of the catalog: a string added to the
-    code or a template without its Italian shows up as untranslated."""
-    copy = tmp_path / "it" / "LC_MESSAGES" / "django.po"
+    code or a template without its Italian shows up as untranslated.
+
+    makemessages writes into any ``locale/`` folder of the directory it runs in, so it
+    runs in a mirror of the project (symbolic links to everything but ``locale/``).
+    """
+    root = Path(settings.BASE_DIR)
+    mirror = tmp_path / "project"
+    mirror.mkdir()
+    for entry in root.iterdir():
+        if entry.name not in {"locale", ".venv", "var", ".git", "docs"}:
+            (mirror / entry.name).symlink_to(entry)
+    copy = tmp_path / "catalog" / "it" / "LC_MESSAGES" / "django.po"
     copy.parent.mkdir(parents=True)
     shutil.copy(PO, copy)
-    monkeypatch.chdir(settings.BASE_DIR)
-    with override_settings(LOCALE_PATHS=[tmp_path]):
+    monkeypatch.chdir(mirror)
+    with override_settings(LOCALE_PATHS=[tmp_path / "catalog"]):
         call_command(
             "makemessages",
             locale=["it"],
             no_obsolete=True,
             add_location="file",
+            symlinks=True,
             ignore_patterns=[*MESSAGES_IGNORED],
             verbosity=0,
         )
+    assert PO.read_bytes() == (root / "locale" / "it" / "LC_MESSAGES" / "django.po").read_bytes()
+    assert "Dashboard" in copy.read_text(encoding="utf-8")
     assert _not_done(copy) == [], "run `make messages` and translate the new strings"
 
 
