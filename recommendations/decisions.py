@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import (
     DECISION_ACTIONS,
@@ -52,7 +54,7 @@ def decision_action(decision: str) -> Action:
         return DECISION_ACTIONS[decision]
     except KeyError:
         raise InvalidValue(
-            Msg.UNKNOWN_DECISION.format(decision=decision), field="decision"
+            _(Msg.UNKNOWN_DECISION).format(decision=decision), field="decision"
         ) from None
 
 
@@ -106,7 +108,9 @@ def validate_decision(
         raise MissingField(Msg.RESPONDER_REQUIRED, field="responder")
     if channel is not None:
         if channel not in Channel.values:
-            raise InvalidValue(f"Unknown channel {channel!r}.", field="channel")
+            raise InvalidValue(
+                _("Unknown channel {channel!r}.").format(channel=channel), field="channel"
+            )
         if channel == Channel.MEETING and not attendees.strip():
             raise MissingField(Msg.ATTENDEES_REQUIRED, field="attendees")
     if shown_text_sha256 and not text_matches(recommendation, shown_text_sha256):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -360,7 +361,8 @@ def response_record(
     actor: Actor = recorded_by if recorded_by is not None else (responder or "answers")
     if recorded_by is None and channel in STAFF_CHANNELS:
         raise MissingField(
-            "An answer taken by staff must say which staff member recorded it.", field="recorded_by"
+            gettext("An answer taken by staff must say which staff member recorded it."),
+            field="recorded_by",
         )
 
     def record(rec: Recommendation, event: Event) -> Response:
@@ -451,7 +453,7 @@ def recommendation_drift(
 
     def apply(rec: Recommendation) -> dict[str, Any]:
         if not reason.strip():
-            raise MissingField("Say what evidence was lost.", field="reason")
+            raise MissingField(gettext("Say what evidence was lost."), field="reason")
         rec.verified_at = None
         rec.implemented_at = None
         rec.planned_date_lapsed_on = None
