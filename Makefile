@@ -50,15 +50,15 @@ gettext:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext >/dev/null; }
 
 # Collect every translatable string of the project into the Italian catalog (existing
-# translations are kept; changed ones are marked fuzzy for review), fold in the
-# fragments other branches left in locale/pending/, then compile the .mo.
+# translations are kept; a new or changed string arrives empty), fill empty entries from
+# the fragments other branches left in locale/pending/, then compile the .mo.
 PO := locale/it/LC_MESSAGES/django.po
 messages: $(STAMP) gettext
 	$(BIN)/heeded makemessages --locale it --no-obsolete --add-location file \
 	  --ignore '.venv/*' --ignore 'var/*' --ignore 'docs/*' --ignore 'templates/emails/*.en.*' --ignore 'templates/emails/*.it.*'
 	@for f in locale/pending/*.po; do [ -e "$$f" ] || continue; \
 		echo "folding $$f into $(PO)"; \
-		msgcat --use-first --output-file=$(PO).tmp $$f $(PO) && msgmerge --quiet --no-fuzzy-matching --output-file=$(PO) $(PO).tmp $(PO) && rm -f $(PO).tmp; \
+		msgmerge --quiet --no-fuzzy-matching --compendium=$$f --output-file=$(PO) $(PO) $(PO) || exit 1; \
 	done
 	msgfmt --check --statistics -o locale/it/LC_MESSAGES/django.mo $(PO)
 
