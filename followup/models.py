@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from followup.choices import OutboxKind, OutboxStatus
 
@@ -116,10 +117,10 @@ class FollowupStep(models.Model):
 
 
 class TicketStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("a ticket", "Open")
     PLANNED = "planned", _("Planned (accepted)")
     WAITING = "waiting", _("Waiting (deferred)")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("a ticket", "Closed")
 
 
 class Ticket(models.Model):

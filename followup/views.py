@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -34,7 +35,11 @@ class TicketFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_l("Status"),
         required=False,
-        choices=[("", _l("Any open")), *TicketStatus.choices, ("all", _l("All"))],
+        choices=[
+            ("", _l("Any open")),
+            *TicketStatus.choices,
+            ("all", pgettext_lazy("tickets", "All")),
+        ],
     )
     mine = forms.BooleanField(required=False, label=_l("Assigned to me"))
 
