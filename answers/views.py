@@ -82,9 +82,21 @@ def _page(
 
 def speak_client_language(client: Client) -> None:
     """Everything a client sees (the page, its refusals, its dates) is in the client's
-    language, whatever the browser asks for: activated for the rest of this request
-    (the locale middleware activates afresh on the next one)."""
+    language, whatever the browser asks for: activated for the rest of the view, which
+    is wrapped in ``client_language_scope``."""
     translation.activate(services.language_of(client))
+
+
+def client_language_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Give back the language that was active before the view switched to the client's,
+    so the thread does not keep speaking it after the response."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        with translation.override(translation.get_language()):
+            return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def text_intact(link: AnswerLink, recs: list[Recommendation]) -> bool:
@@ -99,6 +111,7 @@ def _forms(request: HttpRequest, recs: list[Recommendation], batch: bool) -> lis
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@client_language_scope
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     link = selectors.link_by_token(token)
@@ -187,6 +200,7 @@ def _closed(request: HttpRequest, link: AnswerLink, token: str, state: str) -> H
 
 @never_cache
 @require_POST
+@client_language_scope
 def renew(request: HttpRequest, token: str) -> HttpResponse:
     """Send a fresh link for an expired one, to the contact's own address only."""
     now = timezone.now()
@@ -215,6 +229,7 @@ def _portal_contact(request: HttpRequest) -> Contact | None:
 
 def portal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @functools.wraps(view)
+    @client_language_scope
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         contact = _portal_contact(request)
         if contact is None:

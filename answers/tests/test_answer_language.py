@@ -7,8 +7,11 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from clients.models import Client
+from lib.errors import ServiceError
+from recommendations.lifecycle import Msg
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +34,16 @@ def test_an_italian_client_reads_its_answer_page_in_italian(client, token_a, cli
 
 def test_a_refusal_on_the_answer_page_is_in_the_client_language(client, token_a, client_a):
     Client.objects.filter(pk=client_a.pk).update(language="it")
+    before = translation.get_language()
     page = client.post(
         f"/answer/{token_a}/",
         {"decision": "accepted", "typed_name": "Alice D'Angelo", "consent": "on"},
     )
     assert page.status_code == 400
     assert "Per accettare serve una data di attuazione prevista." in page.content.decode()
+    # The client's language ends with the view: the thread speaks what it spoke before.
+    assert translation.get_language() == before
+    assert ServiceError(Msg.PLANNED_DATE_REQUIRED).message == Msg.PLANNED_DATE_REQUIRED
 
 
 def test_an_english_client_reads_english_even_from_an_italian_browser(client, token_a):
