@@ -165,7 +165,20 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("tracker:tracker")
     path.unlink(missing_ok=True)
     if report.committed:
-        messages.success(request, report.summary())
+        messages.success(
+            request,
+            _(
+                "Imported %(name)s: created %(created)s, unchanged %(unchanged)s, updated"
+                " %(updated)s, refused %(refused)s."
+            )
+            % {
+                "name": report.filename,
+                "created": report.created,
+                "unchanged": report.unchanged,
+                "updated": report.updated,
+                "refused": report.refused,
+            },
+        )
         return redirect("tracker:tracker")
     return _page(request, status=400, report=report)
 

@@ -39,7 +39,7 @@ def test_the_preview_shows_the_would_be_result_and_confirming_imports_it(staff):
     assert not Recommendation.objects.exists()
     confirm = preview.context["confirm"]
     done = staff.post(reverse("tracker:tracker_confirm"), confirm.initial, follow=True)
-    assert "imported sheet.csv: created 2, unchanged 0, updated 0, refused 0" in (
+    assert "Imported sheet.csv: created 2, unchanged 0, updated 0, refused 0." in (
         done.content.decode()
     )
     assert Recommendation.objects.count() == 2
