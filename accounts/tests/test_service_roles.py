@@ -174,7 +174,11 @@ def _endpoint(world: dict[str, Any]) -> Any:
     from followup.services.webhooks import webhook_endpoint_create
 
     return webhook_endpoint_create(
-        name="SIEM", url="https://siem.example/heeded", kind="standard", now=world["now"]
+        name="SIEM",
+        url="https://siem.example/heeded",
+        kind="standard",
+        now=world["now"],
+        actor="cli",
     )
 
 
