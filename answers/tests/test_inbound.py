@@ -16,10 +16,10 @@ from django.core.management import CommandError, call_command
 from answers import crypto
 from answers.choices import Outcome
 from answers.errors import Msg as AnswersMsg
-from answers.inbound import inbound_receive
 from answers.models import AnswerLink, InboundMessage, Proposal
 from answers.selectors import review_queue_for
-from answers.services import authority_set
+from answers.services.authority import authority_set
+from answers.services.inbound import inbound_receive
 from clients.services import contact_create
 from followup.models import OutboxMessage
 from ledger.models import Anchor, Event
@@ -298,7 +298,7 @@ def test_mail_poll_reads_unseen_imap_messages_and_marks_them_seen(
 def test_a_reply_to_a_batch_mail_names_no_single_recommendation(
     client_a, contact_a, template_mfa, admin, now
 ):
-    from answers.services import recommendations_present
+    from answers.services.links import recommendations_present
     from recommendations.services import recommendation_create
 
     recs = [
@@ -385,8 +385,8 @@ def _refused(result, reason: str) -> InboundMessage:
 def test_a_replayed_reply_with_one_more_received_line_does_not_overturn_a_newer_answer(
     link, presented, contact_a, admin
 ):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     raw = ACME.sign(reply(to(link)))
     first = receive(raw)
@@ -415,7 +415,7 @@ def test_a_replayed_reply_with_one_more_received_line_does_not_overturn_a_newer_
 def test_a_reply_trusted_by_authentication_results_counts_once_by_its_delivered_message_id(
     link, presented
 ):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = (
         b"Authentication-Results: mx.msp.example; dmarc=pass header.from=acme-dental.example\r\n"
@@ -444,7 +444,7 @@ def test_delivered_to_another_token_does_not_move_a_reply_to_another_recommendat
 
 
 def test_a_token_only_in_delivered_to_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = f"Delivered-To: {to(link)}\r\n".encode() + ACME.sign(reply("replies@heeded.localhost"))
     result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
@@ -463,7 +463,7 @@ def test_a_token_only_in_delivered_to_decides_nothing(link, presented):
 def test_a_reply_whose_signature_leaves_out_what_identifies_it_decides_nothing(
     link, presented, signed, reason
 ):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     result = inbound_receive(
         raw=ACME.sign(reply(to(link)), headers=signed), now=PAGE_NOW, dnsfunc=dns
@@ -473,7 +473,7 @@ def test_a_reply_whose_signature_leaves_out_what_identifies_it_decides_nothing(
 
 
 def test_a_reply_with_a_reference_the_signature_does_not_cover_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     sent = OutboxMessage.objects.get(idempotency_key__startswith="present:")
     raw = f"In-Reply-To: {sent.payload['message_id']}\r\n".encode() + ACME.sign(
@@ -485,7 +485,7 @@ def test_a_reply_with_a_reference_the_signature_does_not_cover_decides_nothing(l
 
 
 def test_a_reply_without_a_message_id_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = reply(to(link)).replace(b"Message-ID: ", b"X-Message-ID: ")
     result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
@@ -494,7 +494,7 @@ def test_a_reply_without_a_message_id_decides_nothing(link, presented):
 
 
 def test_a_reply_to_an_expired_link_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     expired = PAGE_NOW - dt.timedelta(days=90)
     AnswerLink.objects.filter(pk=link.pk).update(expires_at=expired)
@@ -504,8 +504,8 @@ def test_a_reply_to_an_expired_link_decides_nothing(link, presented):
 
 
 def test_a_reply_to_a_link_presented_again_since_decides_nothing(link, presented, contact_a):
-    from answers.inbound import Replay
     from answers.presentation import link_issue
+    from answers.services.inbound import Replay
 
     newer = link_issue(contact=contact_a, recommendations=[presented], now=PAGE_NOW)
     result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
@@ -516,8 +516,8 @@ def test_a_reply_to_a_link_presented_again_since_decides_nothing(link, presented
 def test_a_reply_from_a_contact_who_has_answered_since_decides_nothing(
     link, presented, contact_a, admin, now
 ):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     staff_answer_record(
         recommendation=presented,
@@ -537,8 +537,8 @@ def test_a_reply_from_a_contact_who_has_answered_since_decides_nothing(
 
 
 def test_an_older_message_never_overturns_a_newer_answer(link, presented, admin, now):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     answer = staff_answer_record(
         recommendation=presented,
@@ -568,7 +568,7 @@ def test_every_replay_refusal_is_stated_in_the_docs():
 
     from django.conf import settings
 
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     docs = (Path(settings.BASE_DIR) / "docs" / "inbound-mail.md").read_text()
     sentences = {k: v for k, v in vars(Replay).items() if k.isupper()}
@@ -637,7 +637,7 @@ def test_the_migration_keeps_a_replay_that_counted_before_and_marks_its_message_
 
 @pytest.mark.parametrize("date", ["", "sometime next week"])
 def test_a_reply_without_a_valid_date_decides_nothing(link, presented, date):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = reply(to(link), date=date)
     if not date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from answers.models import LinkAttempt
-from answers.services import link_attempt_record
+from answers.services.links import link_attempt_record
 
 pytestmark = pytest.mark.django_db
 
