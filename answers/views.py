@@ -30,15 +30,11 @@ from answers.services import authority, inbound, links, meetings, portal, record
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
-from lib import clientip
+from lib.clientip import client_ip
 from lib.errors import ServiceError, page_status
 from recommendations.choices import Channel, Decision, Status
 from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
 from recommendations.models import Recommendation, Response
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return clientip.client_ip(request) or None
 
 
 def log_attempt(

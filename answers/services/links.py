@@ -30,14 +30,15 @@ def link_attempt_record(
     user_agent: str = "",
 ) -> LinkAttempt:
     """Log one request to an answer link or a portal form (``link`` is None when the
-    token named no link), whatever its outcome; long texts are cut to their columns."""
+    token named no link), whatever its outcome; long texts are cut to their columns
+    and an empty address (a request with no peer) is stored as none."""
     return LinkAttempt.objects.create(
         link=link,
         at=now,
         method=method[:8],
         outcome=outcome[:20],
         detail=detail[:1000],
-        ip=ip,
+        ip=ip or None,
         user_agent=user_agent[:400],
     )
 

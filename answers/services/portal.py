@@ -28,7 +28,7 @@ PORTAL_SIGN_IN_SUBJECTS = {
 def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) -> int:
     """E-mail a one-time sign-in link to every active contact with this address; the
     number sent (0 when unknown or rate-limited: the page says the same either way)."""
-    email = email.strip().lower()
+    email, ip = email.strip().lower(), ip or None
     hour_ago = now - dt.timedelta(hours=1)
     with transaction.atomic():
         contacts = list(
