@@ -38,7 +38,7 @@ from answers import crypto
 from answers.choices import Outcome
 from answers.errors import AnswerRefused, Msg
 from answers.mail.replies import parse_reply, reply_text
-from answers.mail.verify import verify_inbound
+from answers.mail.verify import MailVerdict, verify_inbound
 from answers.models import AnswerLink, InboundMessage, Proposal
 from answers.services.recording import (
     AnswerItem,
@@ -415,37 +415,67 @@ def _process(
     rec = recs[0]
     stored.recommendation = rec
     by_server = verdict.checks.get("counted_by") == "authentication-results"
-    refusal = _replay_refusal(
+    return _judge_and_record(
+        stored,
         headers,
+        verdict,
+        verdict.message,
         signed=None if by_server else set(verdict.checks.get("signed_headers") or ()),
         matched=matched,
         contact=contact,
         rec=rec,
         now=now,
     )
-    if refusal is not None:
-        _save(stored, Outcome.UNVERIFIED, refusal)
-        return Outcome.UNVERIFIED, refusal, None
-    parsed = parse_reply(reply_text(verdict.message), today=now.astimezone(client.tz).date())
-    if parsed.error is not None or parsed.decision is None:
-        reason = parsed.error or "the reply says no decision"
-        _save(stored, Outcome.UNREADABLE, reason)
-        return Outcome.UNREADABLE, reason, None
-    item = AnswerItem(
-        recommendation=rec,
-        decision=parsed.decision,
-        planned_for=parsed.date if parsed.decision == Decision.ACCEPTED else None,
-        deferred_until=parsed.date if parsed.decision == Decision.DEFERRED else None,
-        justification=parsed.reason,
-    )
+
+
+def _judge_and_record(
+    stored: InboundMessage,
+    headers: EmailMessage,
+    verdict: MailVerdict,
+    message: EmailMessage,
+    *,
+    signed: set[str] | None,
+    matched: _Matched,
+    contact: Contact,
+    rec: Recommendation,
+    now: dt.datetime,
+) -> tuple[str, str, Response | None]:
+    """Judge an authenticated reply against the answers already given and record it,
+    all under the recommendation's row lock: a reply arriving at the same time waits,
+    then is judged against the answer this one recorded, so of two concurrent replies
+    an older one never overturns a newer answer (``Replay.OLDER_THAN_ANSWER``)."""
+    link, client = matched.link, matched.link.client
     try:
         with transaction.atomic():
-            rec = Recommendation.objects.select_related("client").get(pk=rec.pk)
+            rec = (
+                Recommendation.objects.select_for_update(of=("self",))
+                .select_related("client")
+                .get(pk=rec.pk)
+            )
+            refusal = _replay_refusal(
+                headers, signed=signed, matched=matched, contact=contact, rec=rec, now=now
+            )
+            if refusal is not None:
+                _save(stored, Outcome.UNVERIFIED, refusal)
+                return Outcome.UNVERIFIED, refusal, None
+            today = now.astimezone(client.tz).date()
+            parsed = parse_reply(reply_text(message), today=today)
+            if parsed.error is not None or parsed.decision is None:
+                reason = parsed.error or "the reply says no decision"
+                _save(stored, Outcome.UNREADABLE, reason)
+                return Outcome.UNREADABLE, reason, None
+            item = AnswerItem(
+                recommendation=rec,
+                decision=parsed.decision,
+                planned_for=parsed.date if parsed.decision == Decision.ACCEPTED else None,
+                deferred_until=parsed.date if parsed.decision == Decision.DEFERRED else None,
+                justification=parsed.reason,
+            )
             # The hash of the text the presenting e-mail was sent with, against the
             # current text: the rule and the refusal of the link and the portal.
             sent_with = link.text_sha256.get(str(rec.pk), "")
             check_text(rec, sent_with)
-            check_item(item, rec, now.astimezone(client.tz).date())
+            check_item(item, rec, today)
             stored.outcome = Outcome.RECORDED
             stored.save()
             result = answer_record(
@@ -462,25 +492,17 @@ def _process(
                 outcome = Outcome.RECORDED
                 reason = f"{result.get_decision_display()} by {contact.email} ({verdict.reason})"
                 stored.response = result
-                confirm_answer(
-                    contact=contact,
-                    responses=[result],
-                    proposals=[],
-                    reference=f"inbound:{stored.pk}",
-                    recommendation_id=rec.pk,
-                    now=now,
-                )
             else:
                 outcome = Outcome.PROPOSAL
                 reason = f"proposal by {contact.email}: {result.reason}"
-                confirm_answer(
-                    contact=contact,
-                    responses=[],
-                    proposals=[result],
-                    reference=f"inbound:{stored.pk}",
-                    recommendation_id=rec.pk,
-                    now=now,
-                )
+            confirm_answer(
+                contact=contact,
+                responses=[result] if isinstance(result, Response) else [],
+                proposals=[] if isinstance(result, Response) else [result],
+                reference=f"inbound:{stored.pk}",
+                recommendation_id=rec.pk,
+                now=now,
+            )
             stored.outcome, stored.reason = outcome, reason
             stored.save(update_fields=["outcome", "reason", "response"])
             _event(stored)

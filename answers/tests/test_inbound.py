@@ -22,6 +22,7 @@ from answers.services.authority import authority_set
 from answers.services.inbound import inbound_receive
 from clients.services import contact_create
 from followup.models import OutboxMessage
+from heeded.testing import requires_postgres
 from ledger.models import Anchor, Event
 from recommendations.choices import Channel, Status
 from recommendations.models import Recommendation, Response
@@ -645,3 +646,82 @@ def test_a_reply_without_a_valid_date_decides_nothing(link, presented, date):
     result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
     _refused(result, Replay.DATE_MISSING)
     _unchanged(presented)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_two_concurrent_replies_an_older_one_never_overturns_the_answer_just_recorded(
+    client_a, contact_a, template_mfa, admin, now, monkeypatch
+):
+    # Two decision makers reply at once, each to their own link. Each reply is judged
+    # against the latest answer under the recommendation's lock, so the second to get
+    # the lock sees the first's answer. Held together after their checks (the barrier),
+    # two unlocked checks would both pass and both replies would count.
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from answers.services import inbound
+    from answers.services.inbound import Replay
+    from recommendations.services import recommendation_create, recommendation_present
+
+    bruno = contact_create(
+        client=client_a,
+        name="Bruno D'Angelo",
+        email="bruno@acme-dental.example",
+        is_decision_maker=True,
+        actor=admin,
+        now=now,
+    )
+    rec = recommendation_create(
+        client=client_a, template_version=template_mfa, actor=admin, now=now, contact=contact_a
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=now)
+    alice_link = AnswerLink.objects.get(contact=contact_a, recommendations=rec)
+    bruno_link = AnswerLink.objects.get(contact=bruno, recommendations=rec)
+    dated = {
+        "2026-03-02T09:58:00+00:00": ACME.sign(
+            reply(to(alice_link), date="Mon, 02 Mar 2026 10:58:00 +0100")
+        ),
+        "2026-03-02T09:59:00+00:00": ACME.sign(
+            reply(
+                to(bruno_link),
+                "DEFER 2026-09-30 budget next quarter\r\n",
+                sender="Bruno D'Angelo <bruno@acme-dental.example>",
+                date="Mon, 02 Mar 2026 10:59:00 +0100",
+            )
+        ),
+    }
+    both_checked = threading.Barrier(2, timeout=3)
+    parse_reply = inbound.parse_reply
+
+    def parse_once_both_are_checked(*args, **kwargs):
+        # Broken after its timeout when the other reply waits for the lock instead.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+        return parse_reply(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "parse_reply", parse_once_both_are_checked)
+    results: dict[str, object] = {}
+
+    def deliver(date: str, raw: bytes) -> None:
+        try:
+            results[date] = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=item) for item in dated.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    answer = Response.objects.get(recommendation=rec)
+    counted = [d for d, r in results.items() if r.message.outcome == Outcome.RECORDED]
+    refused = [d for d, r in results.items() if r.message.outcome == Outcome.UNVERIFIED]
+    assert (len(counted), len(refused)) == (1, 1)
+    assert results[refused[0]].message.reason == Replay.OLDER_THAN_ANSWER.format(
+        date=refused[0], recorded=answer.recorded_at.isoformat()
+    )
+    assert results[refused[0]].message.response is None
