@@ -507,6 +507,8 @@ MATRIX: dict[str, Roles | NoRole] = {
     "answers.presentation.on_present": SYSTEM,
     "answers.presentation.present_to": INTERNAL,
     "answers.presentation.link_issue": INTERNAL,
+    "answers.presentation.links_issue": INTERNAL,
+    "answers.presentation.present_to_each": INTERNAL,
     "answers.presentation.collecting_batch": INTERNAL,
     "answers.presentation.token_sha256": PURE,
     "answers.presentation.link_url": PURE,

@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.permissions import Capability, require
 from answers.errors import AnswerRefused, Msg
 from answers.models import AnswerLink, LinkAttempt
-from answers.presentation import collecting_batch, present_to
+from answers.presentation import collecting_batch, present_to, present_to_each
 from clients.models import Contact
 from recommendations.decisions import is_decidable
 from recommendations.models import Recommendation
@@ -85,6 +85,5 @@ def recommendations_present(
         for rec, recipients in collected:
             for contact in recipients:
                 per_contact.setdefault(contact.pk, (contact, []))[1].append(rec)
-        for contact, recs in per_contact.values():
-            present_to(contact, recs, now=now)
+        present_to_each(list(per_contact.values()), now=now)
     return done
