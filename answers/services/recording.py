@@ -15,7 +15,7 @@ from answers import public_text
 from answers.choices import ProposalStatus
 from answers.errors import AnswerRefused, Msg
 from answers.models import Proposal
-from answers.presentation import link_issue, link_url_sealed, reply_address
+from answers.presentation import link_url_sealed, links_issue, reply_address
 from answers.services.authority import (
     DUAL_APPROVAL_REASON,
     NO_AUTHORITY_REASON,
@@ -205,8 +205,8 @@ def _propose(
         },
     )
     language = public_text.language(rec.client)
-    for target in routed:
-        link = link_issue(contact=target, recommendations=[rec], now=now)
+    links = links_issue([(target, [rec]) for target in routed], now=now)
+    for target, link in zip(routed, links, strict=True):
         context = {
             "rec": rec,
             "client": rec.client,
