@@ -305,7 +305,7 @@ def response_record(
 
     The decision is checked by ``decisions.validate_decision``, the same rules every
     answer channel applies. Who at the client may decide is the answers app's
-    concern: staff entry points go through ``answers.services.staff_answer_record``,
+    concern: staff entry points go through ``answers.services.staff.staff_answer_record``,
     which calls this once the contact's authority allows it."""
     action = decision_action(decision)
     justification = justification.strip()

@@ -37,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
-from answers.services import staff_answer_record
+from answers.services.staff import staff_answer_record
 from catalog.choices import Severity
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for

@@ -15,6 +15,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,9 +28,10 @@ from accounts.models import User
 from accounts.permissions import Capability, Msg, allows, refusal, require
 from lib.errors import NotAllowed, ServiceError
 
-# Services that live outside a ``services`` module: none since follow-up's writes moved
-# into its ``followup/services/`` package. A module added here is introspected too.
-MODULES_ELSEWHERE: tuple[str, ...] = ()
+# Services that live outside a ``services`` module or package: the answers app's
+# presentation, the lifecycle's ``present`` subscriber (it issues the answer links).
+# A module added here is introspected too.
+MODULES_ELSEWHERE: tuple[str, ...] = ("answers.presentation",)
 
 
 def _service_modules() -> list[ModuleType]:
@@ -225,7 +227,7 @@ def _enrollment_token(world: dict[str, Any]) -> Any:
 
 
 def _meeting(world: dict[str, Any], actor: User) -> dict[str, Any]:
-    from answers.services import MeetingDecision
+    from answers.services.meetings import MeetingDecision
 
     decision = MeetingDecision(
         recommendation=world["presented"],
@@ -409,7 +411,7 @@ MATRIX: dict[str, Roles | NoRole] = {
     "ledger.services.event_append": INTERNAL,
     "ledger.services.anchor_record": INTERNAL,
     # answers
-    "answers.services.authority_set": _write(
+    "answers.services.authority.authority_set": _write(
         lambda w, actor: {
             "client": w["client_a"],
             "contact": w["contact_a"],
@@ -418,7 +420,7 @@ MATRIX: dict[str, Roles | NoRole] = {
             "now": w["now"],
         }
     ),
-    "answers.services.authority_replace": _write(
+    "answers.services.authority.authority_replace": _write(
         lambda w, actor: {
             "client": w["client_a"],
             "rules": None,
@@ -427,11 +429,11 @@ MATRIX: dict[str, Roles | NoRole] = {
             "now": w["now"],
         }
     ),
-    "answers.services.recommendations_present": _write(
+    "answers.services.links.recommendations_present": _write(
         lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
     ),
-    "answers.services.meeting_record": _write(_meeting),
-    "answers.services.staff_answer_record": _write(
+    "answers.services.meetings.meeting_record": _write(_meeting),
+    "answers.services.staff.staff_answer_record": _write(
         lambda w, actor: {
             "recommendation": w["presented"],
             "decision": "accepted",
@@ -442,7 +444,7 @@ MATRIX: dict[str, Roles | NoRole] = {
             "planned_for": _later(w, 30),
         }
     ),
-    "answers.services.inbound_review": _write(
+    "answers.services.inbound.inbound_review": _write(
         lambda w, actor: {
             "message": _inbound(w),
             "actor": actor,
@@ -484,18 +486,38 @@ MATRIX: dict[str, Roles | NoRole] = {
     ),
     "reports.services.compliance_snapshot_take": SYSTEM,
     "reports.services.compliance_history_backfill": SYSTEM,
-    "answers.services.answer_submit": CONTACT,
-    "answers.services.confirm_answer": CONTACT,
-    "answers.services.link_renew": CONTACT,
+    "answers.services.submissions.answer_submit": CONTACT,
+    "answers.services.recording.confirm_answer": CONTACT,
+    "answers.services.links.link_renew": CONTACT,
     # Logs a request to an answer link, whoever sent it: the view's bookkeeping.
-    "answers.services.link_attempt_record": CONTACT,
-    "answers.services.portal_code_request": CONTACT,
-    "answers.services.portal_sign_in": CONTACT,
-    "answers.services.evidence_rotate": SYSTEM,
-    "answers.services.language_of": PURE,
-    "answers.services.consent_statement": PURE,
-    "answers.services.contact_may_decide": PURE,
-    "answers.services.authorised_contacts": PURE,
+    "answers.services.links.link_attempt_record": CONTACT,
+    "answers.services.portal.portal_code_request": CONTACT,
+    "answers.services.portal.portal_sign_in": CONTACT,
+    "answers.services.evidence.evidence_rotate": SYSTEM,
+    "answers.services.submissions.consent_statement": PURE,
+    "answers.services.authority.contact_may_decide": PURE,
+    "answers.services.authority.authorised_contacts": PURE,
+    "answers.services.authority.needs_dual_approval": PURE,
+    "answers.services.authority.authority_limited": PURE,
+    # The rules every client channel shares, run inside the channel's own transaction.
+    "answers.services.recording.check_item": PURE,
+    "answers.services.recording.check_text": PURE,
+    "answers.services.recording.answer_record": INTERNAL,
+    # E-mail in: the mail-in and mail-poll commands; the headers' helpers compute.
+    "answers.services.inbound.inbound_receive": SYSTEM,
+    "answers.services.inbound.reply_token": PURE,
+    "answers.services.inbound.message_id_of": PURE,
+    # Presenting: the subscriber of ``present`` and what it calls, in its transaction.
+    "answers.presentation.on_present": SYSTEM,
+    "answers.presentation.present_to": INTERNAL,
+    "answers.presentation.link_issue": INTERNAL,
+    "answers.presentation.links_issue": INTERNAL,
+    "answers.presentation.present_to_each": INTERNAL,
+    "answers.presentation.collecting_batch": INTERNAL,
+    "answers.presentation.token_sha256": PURE,
+    "answers.presentation.link_url": PURE,
+    "answers.presentation.link_url_sealed": PURE,
+    "answers.presentation.reply_address": PURE,
     # tracker
     "tracker.services.tracker_import": _write(
         lambda w, actor: {
@@ -519,6 +541,17 @@ def test_every_service_has_an_entry_in_the_matrix():
     found = set(discovered_services())
     assert sorted(found - set(MATRIX)) == [], "say which roles may call these services"
     assert sorted(set(MATRIX) - found) == [], "these entries name no service any more"
+
+
+def test_every_module_of_a_services_package_is_introspected():
+    # A services package's submodules are found by walking it: none may be missed.
+    introspected = {module.__name__ for module in _service_modules()}
+    for app in apps.get_app_configs():
+        package = Path(app.path) / "services"
+        if app.path.startswith(str(settings.BASE_DIR)) and package.is_dir():
+            modules = {f"{app.name}.services.{p.stem}" for p in package.glob("*.py")}
+            modules = {m.removesuffix(".__init__") for m in modules}
+            assert sorted(modules - introspected) == [], app.name
 
 
 def test_every_service_that_takes_a_staff_actor_is_role_checked():

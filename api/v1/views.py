@@ -22,7 +22,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.serializers import Serializer
 
 from answers.models import Proposal
-from answers.services import staff_answer_record
+from answers.services.staff import staff_answer_record
 from api.v1 import serializers as s
 from api.v1.answers import ProposalSerializer
 from api.v1.ids import IdLookupMixin

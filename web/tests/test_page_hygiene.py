@@ -212,9 +212,10 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
     recommendation with an open ticket, one decided in a meeting, a draft, deliveries
     waiting, an unverified reply in the review queue."""
     from answers.choices import Outcome
-    from answers.inbound import inbound_receive
     from answers.models import AnswerLink
-    from answers.services import MeetingDecision, authority_replace, meeting_record
+    from answers.services.authority import authority_replace
+    from answers.services.inbound import inbound_receive
+    from answers.services.meetings import MeetingDecision, meeting_record
     from catalog.services import template_create
     from clients.services import contact_create
     from followup.services.tickets import ticket_note_add, ticket_open_or_update
