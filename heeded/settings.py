@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: an oversized upload is refused unread.
+    "lib.uploads.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -340,6 +342,8 @@ REST_FRAMEWORK = {
 # Limits of an API request body (api/v1/parsers.py, docs/api.md "Limits"): the largest
 # body read, and the deepest nesting of JSON arrays and objects accepted.
 HEEDED_API_MAX_BODY_BYTES = 1024 * 1024
+# The largest page request: a 20 MB tracker upload and its form fields.
+HEEDED_MAX_REQUEST_BYTES = 21 * 1024 * 1024
 HEEDED_API_MAX_JSON_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heeded API",
