@@ -10,6 +10,7 @@ lives here, a layer above both. The link is Django's password-reset token
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,6 +66,12 @@ def _send(*, user: User, actor: Actor, now: dt.datetime) -> OutboxMessage:
     return message
 
 
+def _username_for(email: str) -> str:
+    """The e-mail address as a username, without the characters a username may not
+    hold (an apostrophe is valid in an address: ``nina.d'angelo@…``)."""
+    return re.sub(r"[^\w.@+-]", "", email.lower())
+
+
 def staff_invite(
     *,
     email: str,
@@ -86,7 +93,7 @@ def staff_invite(
         raise ValidationError({"email": [Msg.EMAIL_REQUIRED]})
     with transaction.atomic():
         user = user_create(
-            username=username.strip() or email.lower(),
+            username=username.strip() or _username_for(email),
             email=email,
             role=role,
             first_name=first_name.strip(),
