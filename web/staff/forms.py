@@ -4,7 +4,7 @@ may, what is valid, what is taken) are the services', whose errors
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -52,7 +52,7 @@ class AssignClientForm(forms.Form):
 
     def __init__(self, *args: Any, clients: QuerySet[Client], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = clients
+        cast(forms.ModelChoiceField, self.fields["client"]).queryset = clients
 
 
 def assignable_staff(client: Client) -> QuerySet[User]:
@@ -73,7 +73,7 @@ class AssignStaffForm(forms.Form):
 
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = assignable_staff(client)
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = assignable_staff(client)
 
 
 class SetPasswordForm(forms.Form):
@@ -132,7 +132,7 @@ class ClientForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account_owner"].queryset = _owner_queryset()
+        cast(forms.ModelChoiceField, self.fields["account_owner"]).queryset = _owner_queryset()
 
     def domain_list(self) -> list[str]:
         raw = self.cleaned_data.get("domains") or ""

@@ -9,7 +9,7 @@ stored; a refused role is 403 (the service says so); anything the user may not s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -49,7 +49,11 @@ from web.staff.forms import (
 
 AUDIT_LIMIT = 20
 
-Refusal = ValidationError | ServiceError
+
+def _me(request: HttpRequest) -> User:
+    """The signed-in staff member: every page here but the set-password one is
+    ``login_required``, so the user is never anonymous."""
+    return cast(User, request.user)
 
 
 # --- staff accounts ------------------------------------------------------------------
@@ -59,20 +63,20 @@ Refusal = ValidationError | ServiceError
 @require_GET
 def staff_list(request: HttpRequest) -> HttpResponse:
     """Every staff account with its role, state and number of assigned clients."""
-    if not request.user.sees_all_clients:
+    if not _me(request).sees_all_clients:
         raise Http404("No such page.")
-    users = user_list_for(request.user).order_by("-is_active", "username")
+    users = user_list_for(_me(request)).order_by("-is_active", "username")
     return render(
         request,
         "web/staff/staff_list.html",
-        {"users": users, "may_manage": allows(request.user, Capability.MANAGE_USERS)},
+        {"users": users, "may_manage": allows(_me(request), Capability.MANAGE_USERS)},
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def staff_invite(request: HttpRequest) -> HttpResponse:
-    require(request.user, Capability.MANAGE_USERS)
+    require(_me(request), Capability.MANAGE_USERS)
     form = InviteForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -84,7 +88,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
                     role=data["role"],
                     first_name=data["first_name"],
                     last_name=data["last_name"],
-                    actor=request.user,
+                    actor=_me(request),
                     now=timezone.now(),
                 )
             except (ValidationError, ServiceError) as exc:
@@ -103,7 +107,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
 def _staff_page(
     request: HttpRequest, person: User, *, bound: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    viewer = request.user
+    viewer = _me(request)
     assigned = list(person.assigned_clients.filter(pk__in=client_list_for(viewer)).order_by("name"))
     forms: dict[str, Any] = {
         "role_form": RoleForm(initial={"role": person.role}),
@@ -128,7 +132,7 @@ def _staff_page(
 @login_required
 @require_GET
 def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _staff_page(request, user_get_for(request.user, pk))
+    return _staff_page(request, user_get_for(_me(request), pk))
 
 
 @login_required
@@ -136,7 +140,7 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One change to a staff account, from its page: role, deactivate, reactivate,
     resend the invitation, assign or unassign a client."""
-    viewer, now = request.user, timezone.now()
+    viewer, now = _me(request), timezone.now()
     person = user_get_for(viewer, pk)
     form: Any
     if action == "role":
@@ -236,8 +240,8 @@ def _initial_of(client: Client) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_create(request: HttpRequest) -> HttpResponse:
-    require(request.user, Capability.MANAGE_CLIENTS)
-    form = ClientForm(request.POST or None, initial={"account_owner": request.user.pk})
+    require(_me(request), Capability.MANAGE_CLIENTS)
+    form = ClientForm(request.POST or None, initial={"account_owner": _me(request).pk})
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -245,7 +249,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
                 client = clients_services.client_create(
                     **form.settings(),
                     domains=form.domain_list(),
-                    actor=request.user,
+                    actor=_me(request),
                     now=timezone.now(),
                 )
             except (ValidationError, ServiceError) as exc:
@@ -260,7 +264,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
 def _settings_page(
     request: HttpRequest, client: Client, *, bound: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    viewer = request.user
+    viewer = _me(request)
     context: dict[str, Any] = {
         "client": client,
         "form": ClientForm(initial=_initial_of(client)),
@@ -280,7 +284,7 @@ def _settings_page(
 @require_http_methods(["GET", "POST"])
 def client_settings(request: HttpRequest, pk: int) -> HttpResponse:
     """A client's settings, assigned staff and contacts; POST saves the settings."""
-    client = client_get_for(request.user, pk)
+    client = client_get_for(_me(request), pk)
     if request.method == "GET":
         return _settings_page(request, client)
     form = ClientForm(request.POST)
@@ -289,7 +293,7 @@ def client_settings(request: HttpRequest, pk: int) -> HttpResponse:
             clients_services.client_update(
                 client=client,
                 domains=form.domain_list(),
-                actor=request.user,
+                actor=_me(request),
                 now=timezone.now(),
                 **form.settings(),
             )
@@ -306,7 +310,7 @@ def client_settings(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def client_staff(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Assign a staff member to the client, or take one off it."""
-    viewer, now = request.user, timezone.now()
+    viewer, now = _me(request), timezone.now()
     client = client_get_for(viewer, pk)
     form = AssignStaffForm(request.POST, client=client)
     if action == "assign":
@@ -342,15 +346,15 @@ def _contact_values(form: ContactForm) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
-    client = client_get_for(request.user, pk)
-    require(request.user, Capability.WRITE)
+    client = client_get_for(_me(request), pk)
+    require(_me(request), Capability.WRITE)
     form = ContactForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
                 contact = clients_services.contact_create(
-                    client=client, actor=request.user, now=timezone.now(), **_contact_values(form)
+                    client=client, actor=_me(request), now=timezone.now(), **_contact_values(form)
                 )
             except (ValidationError, ServiceError) as exc:
                 add_service_error(form, exc)
@@ -365,8 +369,8 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = contact_get_for(request.user, pk)
-    require(request.user, Capability.WRITE)
+    contact = contact_get_for(_me(request), pk)
+    require(_me(request), Capability.WRITE)
     initial = {name: getattr(contact, name) for name in clients_services.CONTACT_FIELDS}
     form = ContactForm(request.POST or None, initial=initial)
     status = 200
@@ -374,7 +378,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 clients_services.contact_update(
-                    contact=contact, actor=request.user, now=timezone.now(), **_contact_values(form)
+                    contact=contact, actor=_me(request), now=timezone.now(), **_contact_values(form)
                 )
             except (ValidationError, ServiceError) as exc:
                 add_service_error(form, exc)
@@ -389,8 +393,8 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def contact_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = contact_get_for(request.user, pk)
-    clients_services.contact_deactivate(contact=contact, actor=request.user, now=timezone.now())
+    contact = contact_get_for(_me(request), pk)
+    clients_services.contact_deactivate(contact=contact, actor=_me(request), now=timezone.now())
     messages.success(request, _("%(name)s is marked inactive.") % {"name": contact.name})
     return redirect("web:client_settings", contact.client_id)
 
@@ -417,7 +421,7 @@ def _policy_initial(policy: ClientPolicy | None) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def client_policy(request: HttpRequest, pk: int) -> HttpResponse:
     """The client's contract tier: response days per severity, escalation, deferrals."""
-    client = client_get_for(request.user, pk)
+    client = client_get_for(_me(request), pk)
     policy = ClientPolicy.objects.filter(client=client).first()
     form = PolicyForm(request.POST or None, initial=_policy_initial(policy))
     status = 200
@@ -427,7 +431,7 @@ def client_policy(request: HttpRequest, pk: int) -> HttpResponse:
                 client_policy_set(
                     client=client,
                     tier=form.cleaned_data["tier"],
-                    actor=request.user,
+                    actor=_me(request),
                     now=timezone.now(),
                     **form.fields_for_service(),
                 )
@@ -441,7 +445,7 @@ def client_policy(request: HttpRequest, pk: int) -> HttpResponse:
         "client": client,
         "form": form,
         "defaults": DEFAULT.response_days,
-        "may_set_policy": allows(request.user, Capability.SET_POLICY),
+        "may_set_policy": allows(_me(request), Capability.SET_POLICY),
     }
     return render(request, "web/staff/client_policy.html", context, status=status)
 
@@ -451,9 +455,9 @@ def client_policy(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _webhooks_page(request: HttpRequest, form: WebhookForm, *, status: int = 200) -> HttpResponse:
     context = {
-        "endpoints": webhook_list_for(request.user),
+        "endpoints": webhook_list_for(_me(request)),
         "form": form,
-        "may_manage": allows(request.user, Capability.MANAGE_WEBHOOKS),
+        "may_manage": allows(_me(request), Capability.MANAGE_WEBHOOKS),
         "psa": {
             "email_to": settings.HEEDED_PSA_EMAIL_TO,
             "autotask_url": settings.HEEDED_AUTOTASK_URL,
@@ -467,7 +471,7 @@ def _webhooks_page(request: HttpRequest, form: WebhookForm, *, status: int = 200
 @require_http_methods(["GET", "POST"])
 def webhooks(request: HttpRequest) -> HttpResponse:
     """Where events are POSTed (every client's), and how tickets reach the PSA."""
-    if not request.user.sees_all_clients:
+    if not _me(request).sees_all_clients:
         raise Http404("No such page.")
     if request.method == "GET":
         return _webhooks_page(request, WebhookForm())
@@ -480,7 +484,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                 url=data["url"].strip(),
                 kind=data["kind"],
                 event_types=form.event_list(),
-                actor=request.user,
+                actor=_me(request),
                 now=timezone.now(),
             )
         except (ValidationError, ServiceError) as exc:
@@ -499,9 +503,9 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def webhook_disable(request: HttpRequest, pk: int) -> HttpResponse:
-    endpoint = webhook_list_for(request.user).filter(pk=pk).first()
+    endpoint = webhook_list_for(_me(request)).filter(pk=pk).first()
     if endpoint is None:
         raise Http404("No such webhook.")
-    webhook_endpoint_disable(pk=endpoint.pk, actor=request.user)
+    webhook_endpoint_disable(pk=endpoint.pk, actor=_me(request))
     messages.success(request, _("Webhook %(name)s disabled.") % {"name": endpoint.name})
     return redirect("web:webhooks")
