@@ -222,3 +222,18 @@ def test_an_auditor_cannot_assign(login, auditor, technician, client_b):
 
     assert response.status_code == 403
     assert not client_b.staff.filter(pk=technician.pk).exists()
+
+
+def test_the_set_password_page_is_clean_for_the_content_security_policy(client, admin, now):
+    from web.tests.test_page_hygiene import inline_problems
+
+    nina = User.objects.create(username="nina", email="nina@msp.example", role="technician")
+    nina.set_unusable_password()
+    nina.save()
+    uidb64, token = password_link_token(nina)
+
+    response = client.get(f"/staff/welcome/{uidb64}/{token}/")
+
+    assert response.status_code == 200
+    assert inline_problems(response.content.decode()) == []
+    assert 'autocomplete="new-password"' in response.content.decode()
