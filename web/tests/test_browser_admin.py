@@ -43,6 +43,7 @@ def test_an_admin_invites_and_assigns_a_technician_who_sees_only_that_client(
     page.click("#invite-form button[type=submit]")
     expect(page.locator("h1")).to_contain_text("Bruno Esposito")
     expect(page.locator(".alert-success")).to_contain_text("bruno.esposito@msp.example")
+    shoot(page, "staff-detail")
 
     # The client's settings page: assign Bruno to Acme Dental only.
     page.goto(f"/clients/{client_a.pk}/")
