@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 class Capability(enum.StrEnum):
     WRITE = "write"
     MANAGE_CLIENTS = "manage_clients"
+    CHANGE_CLIENTS = "change_clients"
     MANAGE_CATALOG = "manage_catalog"
     SET_POLICY = "set_policy"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -39,6 +40,9 @@ class Msg:
     READ_ONLY = "This account may read but not change anything."
     ADMIN_ONLY = "Only an admin may change the catalog."
     CLIENT_MANAGERS_ONLY = "Only admins and account managers may add clients."
+    CLIENT_SETTINGS_ONLY = (
+        "Only admins and account managers may change a client's settings or its staff."
+    )
     POLICY_ADMIN_ONLY = "Only an admin may change follow-up policies."
     WEBHOOK_ADMIN_ONLY = "Only an admin may manage webhooks."
     USERS_ADMIN_ONLY = "Only an admin may add or disable staff accounts."
@@ -55,6 +59,12 @@ CAPABILITIES: dict[Capability, tuple[frozenset[Role], str]] = {
     Capability.MANAGE_CLIENTS: (
         frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
         Msg.CLIENT_MANAGERS_ONLY,
+    ),
+    # A client's name, language, time zone, domains and assigned staff: the account's
+    # side of the relationship, not the technician's.
+    Capability.CHANGE_CLIENTS: (
+        frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        Msg.CLIENT_SETTINGS_ONLY,
     ),
     Capability.MANAGE_CATALOG: (frozenset({Role.ADMIN}), Msg.ADMIN_ONLY),
     Capability.SET_POLICY: (frozenset({Role.ADMIN}), Msg.POLICY_ADMIN_ONLY),

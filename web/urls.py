@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from web import views
+from web.staff import urls as staff_urls
 
 app_name = "web"
 urlpatterns = [
@@ -16,4 +17,6 @@ urlpatterns = [
         name="recommendation_action",
     ),
     path("deliveries/", views.delivery_list, name="delivery_list"),
+    # The administration pages (web/staff/): staff, client settings, webhooks.
+    path("", include(staff_urls.urlpatterns)),
 ]

@@ -172,6 +172,19 @@ def _colleague(world: dict[str, Any]) -> User:
     return User.objects.create(username="colleague", role=Role.TECHNICIAN)
 
 
+def _invited(world: dict[str, Any]) -> User:
+    user = User(username="invited", email="invited@msp.example", role=Role.TECHNICIAN)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _assigned_colleague(world: dict[str, Any]) -> User:
+    user = _colleague(world)
+    world["client_a"].staff.add(user)
+    return user
+
+
 def _endpoint(world: dict[str, Any]) -> Any:
     from followup.services.webhooks import webhook_endpoint_create
 
@@ -318,6 +331,88 @@ MATRIX: dict[str, Roles | NoRole] = {
         ADMINS,
         Msg.USERS_ADMIN_ONLY,
         lambda w, actor: {"user": _colleague(w), "actor": actor, "now": w["now"]},
+    ),
+    "accounts.services.user_role_set": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {
+            "user": _colleague(w),
+            "role": "account_manager",
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    "accounts.services.user_reactivate": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {"user": _colleague(w), "actor": actor, "now": w["now"]},
+    ),
+    "accounts.services.password_link_token": PURE,
+    "accounts.services.password_link_user": PURE,
+    "accounts.services.user_password_set": NoRole(
+        "acted by the invited person through a single-use set-password link: no role yet"
+    ),
+    # Staff invitations: an account and its e-mail, so admins only, like user_create.
+    "followup.services.invitations.staff_invite": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {
+            "email": "Nina.Ferri@msp.example",
+            "role": "technician",
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    "followup.services.invitations.staff_invite_resend": _staff(
+        ADMINS,
+        Msg.USERS_ADMIN_ONLY,
+        lambda w, actor: {"user": _invited(w), "actor": actor, "now": w["now"]},
+    ),
+    "followup.services.invitations.invitation_link": PURE,
+    # A client's settings and assigned staff: admins and account managers.
+    "clients.services.client_update": _staff(
+        CLIENT_MANAGERS,
+        Msg.CLIENT_SETTINGS_ONLY,
+        lambda w, actor: {
+            "client": w["client_a"],
+            "name": "Acme Dental Società",
+            "domains": ["acme-dental.example", "acmedental.example"],
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    "clients.services.client_staff_assign": _staff(
+        CLIENT_MANAGERS,
+        Msg.CLIENT_SETTINGS_ONLY,
+        lambda w, actor: {
+            "client": w["client_a"],
+            "user": _colleague(w),
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    "clients.services.client_staff_unassign": _staff(
+        CLIENT_MANAGERS,
+        Msg.CLIENT_SETTINGS_ONLY,
+        lambda w, actor: {
+            "client": w["client_a"],
+            "user": _assigned_colleague(w),
+            "actor": actor,
+            "now": w["now"],
+        },
+    ),
+    # Contacts are any writer's, like contact_create: technicians meet them.
+    "clients.services.contact_update": _write(
+        lambda w, actor: {
+            "contact": w["contact_a"],
+            "job_title": "Titolare",
+            "language": "it",
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "clients.services.contact_deactivate": _write(
+        lambda w, actor: {"contact": w["contact_a"], "actor": actor, "now": w["now"]}
     ),
     # clients: adding a client is for those who see every client
     "clients.services.client_create": _staff(

@@ -55,6 +55,9 @@ SEGMENT_KINDS = {
     "delivered": "stored_report",
     "contacts": "contact",
     "templates": "template",
+    # Staff accounts and webhook endpoints belong to no client; a technician sees none.
+    "staff": "staff_user",
+    "webhooks": "webhook",
 }
 NAME_KINDS = {
     "client_pk": "client",
@@ -67,6 +70,8 @@ SHARED_KINDS = {"template"}
 ACTION_SLUGS = {
     "web:recommendation_action": "withdraw",
     "followup:ticket_action": "close",
+    "web:staff_action": "deactivate",
+    "web:client_staff": "assign",
 }
 
 # Routes anyone may call, and why. Each still must not leak: they take a secret (a
@@ -79,6 +84,7 @@ PUBLIC = {
     "answers:portal_sign_in_link": "a one-time sign-in link; the token is the key",
     "answers:portal_sign_out": "ends a portal session",
     "followup:psa_callback": "the PSA calls back with an HMAC signature",
+    "web:staff_welcome": "an invited colleague sets a password; the one-time token is the key",
     "api:endpoint-reports": "collectors post with an enrollment token and a signature",
     "api:schema": "the OpenAPI document describes the API, no data",
     "api:docs": "the API reference page, no data",
@@ -205,6 +211,11 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         actor=admin,
         channel="web",
     )
+    from followup.services.webhooks import webhook_endpoint_create
+
+    webhook = webhook_endpoint_create(
+        name="Bravo SIEM", url="https://siem.example/h", kind="standard", now=now, actor=admin
+    )
     delivery = OutboxMessage.objects.filter(payload__to__icontains="bravo-legal").first()
     assert delivery is not None, "presenting to Bob queued no e-mail"
     return {
@@ -217,6 +228,8 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         "stored_report": stored.pk,
         "contact": contact_b.pk,
         "template": template_mfa.pk,
+        "staff_user": admin.pk,
+        "webhook": webhook.pk,
     }
 
 

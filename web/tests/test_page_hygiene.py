@@ -120,6 +120,13 @@ NOT_STAFF_PAGES = {
     # Reports: reports/tests/test_views.py delivers one and downloads it.
     "reports:qbr_deliver": "POST only; redirects to the QBR page",
     "reports:delivered_download": "a stored file (PDF or HTML), not a page",
+    # Administration: POST-only changes redirect to pages visited here.
+    "web:staff_action": "POST only; redirects to the staff account's page",
+    "web:client_staff": "POST only; redirects to the client's settings",
+    "web:contact_deactivate": "POST only; redirects to the client's settings",
+    "web:webhook_disable": "POST only; redirects to the webhooks page",
+    # Reached by an invited person without a session: web/tests/test_staff_accounts.py.
+    "web:staff_welcome": "public signed set-password link",
 }
 
 # How to fill the path parameters of each staff page that has some, from `world`.
@@ -134,6 +141,11 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "verification:device_list": lambda w: {"client_id": w.client.pk},
     "verification:device_detail": lambda w: {"pk": w.device.pk},
     "reports:qbr": lambda w: {"pk": w.client.pk},
+    "web:staff_detail": lambda w: {"pk": w.technician.pk},
+    "web:client_settings": lambda w: {"pk": w.client.pk},
+    "web:contact_create": lambda w: {"pk": w.client.pk},
+    "web:contact_edit": lambda w: {"pk": w.contact.pk},
+    "web:client_policy": lambda w: {"pk": w.client.pk},
 }
 
 # The query strings a page is visited with, when not only without one ("").
@@ -339,6 +351,8 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
         meeting=meeting,
         ticket=ticket,
         inbound=inbound,
+        technician=technician,
+        contact=chiara,
     )
 
 
