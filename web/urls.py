@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import views
+from web import views, views_catalog
 
 app_name = "web"
 urlpatterns = [
@@ -16,4 +16,8 @@ urlpatterns = [
         name="recommendation_action",
     ),
     path("deliveries/", views.delivery_list, name="delivery_list"),
+    path("catalog/", views_catalog.template_list, name="template_list"),
+    path("catalog/new/", views_catalog.template_create, name="template_create"),
+    path("catalog/<int:pk>/", views_catalog.template_detail, name="template_detail"),
+    path("catalog/<int:pk>/revise/", views_catalog.template_revise, name="template_revise"),
 ]
