@@ -40,14 +40,13 @@ def template_list_for(
     include_retired: bool = True,
     sort: str = "key",
 ) -> QuerySet[Template]:
-    """Templates annotated with their latest version (``latest_id``, ``latest_number``,
+    """Templates annotated with their latest version (``latest_number``,
     ``latest_title``, ``latest_title_it``, ``latest_at``), in one query however many.
 
     ``search`` looks in the key, the tags and the latest title in either language;
     ``without_italian`` keeps the templates whose latest version has no Italian text.
     """
     qs = Template.objects.annotate(
-        latest_id=_latest("pk"),
         latest_number=_latest("number"),
         latest_title=_latest("title"),
         latest_title_it=_latest("title_it"),

@@ -498,7 +498,10 @@ def _latest_template_versions(*, q: str = "", category: str = ""):
         versions = versions.filter(template__category=category)
     if q:
         versions = versions.filter(
-            Q(title__icontains=q) | Q(template__key__icontains=q) | Q(template__tags__icontains=q)
+            Q(title__icontains=q)
+            | Q(title_it__icontains=q)
+            | Q(template__key__icontains=q)
+            | Q(template__tags__icontains=q)
         )
     return versions.order_by("template__category", "title")
 

@@ -71,10 +71,10 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     versions = list(version_list_for(request.user, template))
     if not versions:
         raise Http404("This template has no version.")
-    shown = versions[0]
-    wanted = request.GET.get("version")
-    if wanted:
-        shown = next((v for v in versions if str(v.number) == wanted), None) or _no_version()
+    wanted = request.GET.get("version") or str(versions[0].number)
+    shown = next((v for v in versions if str(v.number) == wanted), None)
+    if shown is None:
+        raise Http404("No such version.")
     # How many recommendations (of clients this user sees) keep each version's text.
     uses = dict(
         recommendation_list_for(request.user)
@@ -95,10 +95,6 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": allows(request.user, Capability.MANAGE_CATALOG),
         },
     )
-
-
-def _no_version() -> Any:
-    raise Http404("No such version.")
 
 
 @login_required
