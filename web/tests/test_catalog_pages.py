@@ -271,3 +271,11 @@ def test_an_ad_hoc_recommendation_in_italian_from_the_form(login, manager, clien
     assert (rec.language, rec.client.language) == ("it", "en")
     page = login(manager).get(f"/recommendations/{rec.pk}/").content.decode()
     assert "This text is in Italiano, not in the client's language (English)." in page
+
+
+def test_the_template_picker_finds_a_template_by_its_italian_title(login, manager, admin, now):
+    _catalog(8, admin, now)
+
+    response = login(manager).get("/recommendations/new/?q=modello+numero+005")
+
+    assert [v.template.key for v in response.context["versions"]] == ["template-005"]
