@@ -38,7 +38,7 @@ class Msg:
     """Stable messages; tests, pages and API clients rely on their wording."""
 
     READ_ONLY = "This account may read but not change anything."
-    ADMIN_ONLY = "Only an admin may change the catalog."
+    CATALOG_MANAGERS_ONLY = "Only admins and account managers may change the catalog."
     CLIENT_MANAGERS_ONLY = "Only admins and account managers may add clients."
     CLIENT_SETTINGS_ONLY = (
         "Only admins and account managers may change a client's settings or its staff."
@@ -66,7 +66,12 @@ CAPABILITIES: dict[Capability, tuple[frozenset[Role], str]] = {
         frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
         Msg.CLIENT_SETTINGS_ONLY,
     ),
-    Capability.MANAGE_CATALOG: (frozenset({Role.ADMIN}), Msg.ADMIN_ONLY),
+    # Account managers write the advice, so they keep the catalog they write it from;
+    # technicians and auditors read it.
+    Capability.MANAGE_CATALOG: (
+        frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        Msg.CATALOG_MANAGERS_ONLY,
+    ),
     Capability.SET_POLICY: (frozenset({Role.ADMIN}), Msg.POLICY_ADMIN_ONLY),
     Capability.MANAGE_WEBHOOKS: (frozenset({Role.ADMIN}), Msg.WEBHOOK_ADMIN_ONLY),
     # A staff account sees client data; creating one (also by a tracker import with

@@ -1,9 +1,8 @@
 from django.db import models
 
+from lib.languages import Language
 
-class Language(models.TextChoices):
-    EN = "en", "English"
-    IT = "it", "Italiano"
+__all__ = ["Language", "QbrCadence"]  # Language is shared with the catalog (lib.languages)
 
 
 class QbrCadence(models.IntegerChoices):

@@ -367,6 +367,7 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "recommendations.choices.Status",
         "TicketStatusEnum": "followup.models.TicketStatus",
         "DeliveryStatusEnum": "followup.choices.OutboxStatus",
+        "LanguageEnum": "lib.languages.Language",
     },
 }
 

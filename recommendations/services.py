@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -22,6 +23,7 @@ from clients.policy import policy_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
+from lib.languages import Language
 from recommendations import deadlines
 from recommendations.choices import STAFF_CHANNELS, Decision, Status
 from recommendations.decisions import decision_action, validate_decision
@@ -123,19 +125,32 @@ def recommendation_create(
     contact: Contact | None = None,
     scope: str = "",
     external_id: str = "",
+    language: str = "",
 ) -> Recommendation:
     """Create a draft, from a template version (its text is copied) or ad hoc.
 
-    Explicit arguments override the template's values. Raises ValidationError with
-    per-field messages when something is missing or invalid.
+    ``language`` is the language of the text: by default the client's. From a
+    template, the version's text in that language is copied, or its English text
+    when it has no translation (the recommendation's ``language`` then says "en").
+    Explicit title, body and risk override the template's and are taken to be in
+    ``language``. Raises ValidationError with per-field messages when something is
+    missing or invalid.
     """
     require(actor, Capability.WRITE)
     errors: dict[str, list[str]] = {}
+    if language and language not in Language.values:
+        errors["language"] = [
+            _("Language must be one of %(values)s.") % {"values": ", ".join(Language.values)}
+        ]
+        language = ""
     if template_version is not None:
         template = template_version.template
-        title = title or template_version.title
-        body = body or template_version.body
-        risk_if_ignored = risk_if_ignored or template_version.risk_if_ignored
+        text = template_version.text(language or client.language)
+        if not (title or body or risk_if_ignored):
+            language = text.language
+        title = title or text.title
+        body = body or text.body
+        risk_if_ignored = risk_if_ignored or text.risk_if_ignored
         severity = severity or template.default_severity
         category = category or template.category
         control_refs = control_refs if control_refs is not None else template_version.control_refs
@@ -146,6 +161,7 @@ def recommendation_create(
         verification_rule = template_version.verification_rule
     else:
         verification_rule = ""
+    language = language or client.language
     title, body = title.strip(), body.strip()
     if not title:
         errors.setdefault("title", []).append("A recommendation needs a title.")
@@ -190,6 +206,7 @@ def recommendation_create(
             text_sha256=snapshot_sha256(
                 title=title, body=body, risk_if_ignored=risk_if_ignored.strip()
             ),
+            language=language,
             category=category,
             control_refs=list(control_refs or []),
             verification_rule=verification_rule,
@@ -215,6 +232,7 @@ def recommendation_create(
             data={
                 "title": rec.title,
                 "text_sha256": rec.text_sha256,
+                "language": rec.language,
                 "severity": rec.severity,
                 "template_version": template_version.pk if template_version else None,
                 "owner": owner.get_username() if owner else None,

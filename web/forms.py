@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import WRITERS
@@ -23,6 +24,7 @@ from followup.choices import OutboxStatus
 
 # The one form helper lives in lib, where every app's pages can reach it.
 from lib.errors import add_service_error as add_service_error
+from lib.languages import Language
 from recommendations.choices import Channel, Decision, Status
 from recommendations.models import Recommendation
 
@@ -180,6 +182,12 @@ class RecommendationCreateForm(forms.Form):
     risk_if_ignored = forms.CharField(
         label="Risk if ignored", widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+    language = forms.ChoiceField(
+        label=_("Language of the text"),
+        choices=_blank(_("The client's language"), Language.choices),
+        required=False,
+        help_text=_("The client is shown the text as written here, in this language."),
+    )
     severity = forms.ChoiceField(choices=_blank("Choose a severity", Severity.choices))
     category = forms.ChoiceField(choices=_blank("—", Category.choices), required=False)
     tags = forms.CharField(
@@ -248,6 +256,7 @@ class RecommendationCreateForm(forms.Form):
             "title": data["title"],
             "body": data["body"],
             "risk_if_ignored": data.get("risk_if_ignored", ""),
+            "language": data.get("language", ""),
             "severity": data["severity"],
             "category": data.get("category", ""),
             "tags": [t for t in (data.get("tags") or "").split(",") if t.strip()],

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from web import views
+from web import views, views_catalog
 from web.staff import urls as staff_urls
 
 app_name = "web"
@@ -19,4 +19,8 @@ urlpatterns = [
     path("deliveries/", views.delivery_list, name="delivery_list"),
     # The administration pages (web/staff/): staff, client settings, webhooks.
     path("", include(staff_urls.urlpatterns)),
+    path("catalog/", views_catalog.template_list, name="template_list"),
+    path("catalog/new/", views_catalog.template_create, name="template_create"),
+    path("catalog/<int:pk>/", views_catalog.template_detail, name="template_detail"),
+    path("catalog/<int:pk>/revise/", views_catalog.template_revise, name="template_revise"),
 ]

@@ -39,11 +39,12 @@ from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
 from answers.services.staff import staff_answer_record
 from catalog.choices import Severity
-from catalog.models import TemplateVersion
+from catalog.models import TemplateVersion, VersionText
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
 from lib.errors import ServiceError
+from lib.languages import BASE_LANGUAGE, Language
 from recommendations import services
 from recommendations.choices import OPEN_STATUSES, Status
 from recommendations.decisions import decisions_allowed
@@ -497,7 +498,10 @@ def _latest_template_versions(*, q: str = "", category: str = ""):
         versions = versions.filter(template__category=category)
     if q:
         versions = versions.filter(
-            Q(title__icontains=q) | Q(template__key__icontains=q) | Q(template__tags__icontains=q)
+            Q(title__icontains=q)
+            | Q(title_it__icontains=q)
+            | Q(template__key__icontains=q)
+            | Q(template__tags__icontains=q)
         )
     return versions.order_by("template__category", "title")
 
@@ -513,21 +517,35 @@ def _template_version(raw: str | None) -> TemplateVersion | None:
         raise Http404("No such template.") from None
 
 
-def _initial_from(request: HttpRequest, version: TemplateVersion | None) -> dict[str, Any]:
+def _initial_from(
+    request: HttpRequest, version: TemplateVersion | None
+) -> tuple[dict[str, Any], VersionText | None]:
+    """The form's first values and, from a template, the text they hold: in the
+    language asked for (``?language=``), else the client's (``?client=``), else
+    English; ``VersionText.is_fallback`` says when the version lacks that language."""
     initial: dict[str, Any] = {"owner": request.user.pk}
-    client = request.GET.get("client")
-    if client and client.isdigit():
-        initial["client"] = int(client)
-    if version is not None:
-        initial.update(
-            title=version.title,
-            body=version.body,
-            risk_if_ignored=version.risk_if_ignored,
-            severity=version.template.default_severity,
-            category=version.template.category,
-            tags=", ".join(version.template.tags),
-        )
-    return initial
+    client_id = request.GET.get("client")
+    client = None
+    if client_id and client_id.isdigit():
+        initial["client"] = int(client_id)
+        client = client_list_for(request.user).filter(pk=client_id).first()
+    if version is None:
+        return initial, None
+    wanted = request.GET.get("language", "")
+    if wanted not in Language.values:
+        wanted = client.language if client is not None else BASE_LANGUAGE
+    text = version.text(wanted)
+    initial.update(
+        title=text.title,
+        body=text.body,
+        risk_if_ignored=text.risk_if_ignored,
+        # The text is in this language whatever the client chosen below reads.
+        language=text.language,
+        severity=version.template.default_severity,
+        category=version.template.category,
+        tags=", ".join(version.template.tags),
+    )
+    return initial, text
 
 
 @login_required
@@ -567,10 +585,19 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
             request, "web/recommendation_pick.html", "web/_template_results.html", context
         )
     version = _template_version(template_id)
-    form = RecommendationCreateForm(
-        user=user, version=version, initial=_initial_from(request, version)
+    initial, text = _initial_from(request, version)
+    form = RecommendationCreateForm(user=user, version=version, initial=initial)
+    return render(
+        request,
+        "web/recommendation_form.html",
+        {
+            "form": form,
+            "version": version,
+            "text": text,
+            "languages": Language.choices,
+            "client_id": initial.get("client", ""),
+        },
     )
-    return render(request, "web/recommendation_form.html", {"form": form, "version": version})
 
 
 # --- deliveries ------------------------------------------------------------------------

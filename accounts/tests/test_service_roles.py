@@ -430,10 +430,10 @@ MATRIX: dict[str, Roles | NoRole] = {
         }
     ),
     "clients.services.clean_domains": PURE,
-    # catalog: admins only
+    # catalog: admins and account managers
     "catalog.services.template_create": _staff(
-        ADMINS,
-        Msg.ADMIN_ONLY,
+        CLIENT_MANAGERS,
+        Msg.CATALOG_MANAGERS_ONLY,
         lambda w, actor: {
             "key": "offsite-backups",
             "title": "Keep an offsite backup",
@@ -445,8 +445,8 @@ MATRIX: dict[str, Roles | NoRole] = {
         },
     ),
     "catalog.services.template_revise": _staff(
-        ADMINS,
-        Msg.ADMIN_ONLY,
+        CLIENT_MANAGERS,
+        Msg.CATALOG_MANAGERS_ONLY,
         lambda w, actor: {
             "template": w["template_mfa"].template,
             "title": "Require MFA everywhere",
@@ -456,6 +456,7 @@ MATRIX: dict[str, Roles | NoRole] = {
         },
     ),
     "catalog.services.clean_control_refs": PURE,
+    "catalog.services.clean_tags": PURE,
     # follow-up
     "followup.services.policy.client_policy_set": _staff(
         ADMINS,
@@ -717,11 +718,20 @@ def _user_with(role: Role, **extra: Any) -> User:
         (_user_with(Role.TECHNICIAN, is_superuser=True), None),
         (_user_with(Role.ADMIN, is_active=False), Msg.READ_ONLY),
         (_user_with(Role.AUDITOR), Msg.READ_ONLY),
-        (_user_with(Role.TECHNICIAN), Msg.ADMIN_ONLY),
+        (_user_with(Role.TECHNICIAN), Msg.CATALOG_MANAGERS_ONLY),
+        (_user_with(Role.ACCOUNT_MANAGER), None),
         ("followup", None),
         (None, None),
     ],
-    ids=["superuser-acts-as-admin", "disabled-admin", "auditor", "technician", "system", "seed"],
+    ids=[
+        "superuser-acts-as-admin",
+        "disabled-admin",
+        "auditor",
+        "technician",
+        "account-manager",
+        "system",
+        "seed",
+    ],
 )
 def test_who_may_change_the_catalog(actor, expected):
     assert refusal(actor, Capability.MANAGE_CATALOG) == expected

@@ -214,6 +214,12 @@ class ContactFilterSerializer(QueryParamsSerializer):
 class TemplateVersionSerializer(serializers.ModelSerializer):
     control_refs = ControlRefSerializer(many=True)
     custom_fields = CustomFieldSerializer(many=True)
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=Language.choices),
+        read_only=True,
+        help_text="The languages a client can be shown this version in; English always. "
+        "A client in another language is shown the English text.",
+    )
 
     class Meta:
         model = TemplateVersion
@@ -223,6 +229,10 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
             "title",
             "body",
             "risk_if_ignored",
+            "title_it",
+            "body_it",
+            "risk_if_ignored_it",
+            "languages",
             "control_refs",
             "verification_rule",
             "custom_fields",
@@ -281,6 +291,15 @@ class TemplateCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     default_severity = SeverityField()
     risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    title_it = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The title in Italian; with body_it (and risk_if_ignored_it when there "
+        "is a risk) an Italian client reads the Italian text.",
+    )
+    body_it = serializers.CharField(required=False, allow_blank=True)
+    risk_if_ignored_it = serializers.CharField(required=False, allow_blank=True)
     control_refs = ControlRefSerializer(many=True, required=False)
     verification_rule = serializers.CharField(required=False, allow_blank=True)
     custom_fields = CustomFieldSerializer(many=True, required=False)
@@ -371,6 +390,7 @@ class RecommendationDetailSerializer(RecommendationSerializer):
             *RecommendationSerializer.Meta.fields,
             "body",
             "risk_if_ignored",
+            "language",
             "text_sha256",
             "control_refs",
             "verification_rule",
@@ -442,6 +462,14 @@ class RecommendationCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)
     risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the text; defaults to the client's. From a template, "
+        "the version's text in this language is copied, or its English text when it has "
+        "no translation (the recommendation's language then says en).",
+    )
     severity = SeverityField(
         required=False, allow_blank=True, help_text="Defaults to the template's severity."
     )

@@ -140,7 +140,7 @@ class ContactViewSet(ApiViewSet):
 
 
 class TemplateViewSet(ApiViewSet):
-    """The catalog. Every staff account reads it; only admins add to it."""
+    """The catalog. Every staff account reads it; admins and account managers add to it."""
 
     queryset = Template.objects.none()
     serializer_class = s.TemplateSerializer
@@ -167,7 +167,7 @@ class TemplateViewSet(ApiViewSet):
 
     @extend_schema(request=s.TemplateCreateSerializer, responses={201: s.TemplateDetailSerializer})
     def create(self, request: Request) -> ApiResponse:
-        """Add a template and its first version (admins only)."""
+        """Add a template and its first version (admins and account managers)."""
         data = _plain(_valid(s.TemplateCreateSerializer, request, request.data))
         version = template_create(actor=request.user, now=timezone.now(), **data)
         return ApiResponse(

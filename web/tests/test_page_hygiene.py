@@ -146,12 +146,21 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "web:contact_create": lambda w: {"pk": w.client.pk},
     "web:contact_edit": lambda w: {"pk": w.contact.pk},
     "web:client_policy": lambda w: {"pk": w.client.pk},
+    "web:template_detail": lambda w: {"pk": w.template.template_id},
+    "web:template_revise": lambda w: {"pk": w.template.template_id},
 }
 
 # The query strings a page is visited with, when not only without one ("").
 QUERIES: dict[str, Callable[[SimpleNamespace], list[str]]] = {
     "web:recommendation_list": lambda w: ["", f"?client={w.client.pk}&overdue=on"],
-    "web:recommendation_create": lambda w: ["", f"?template={w.template.pk}", "?adhoc=1"],
+    "web:recommendation_create": lambda w: [
+        "",
+        f"?template={w.template.pk}",
+        f"?template={w.template.pk}&client={w.client.pk}&language=it",
+        "?adhoc=1",
+    ],
+    "web:template_list": lambda w: ["", "?q=backup&severity=high&without_italian=on&sort=title"],
+    "web:template_detail": lambda w: ["", "?version=1"],
     "web:delivery_list": lambda w: ["", "?status=pending"],
     "followup:ticket_list": lambda w: ["", "?status=all", "?mine=on"],
     "answers:review_queue": lambda w: ["", "?all=1"],
