@@ -558,6 +558,9 @@ MATRIX: dict[str, Roles | NoRole] = {
     "answers.services.links.recommendations_present": _write(
         lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
     ),
+    "answers.services.links.recommendations_present_per_client": _write(
+        lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
+    ),
     "answers.services.meetings.meeting_record": _write(_meeting),
     "answers.services.staff.staff_answer_record": _write(
         lambda w, actor: {
