@@ -21,7 +21,7 @@ LATER = dt.timedelta(minutes=7, microseconds=431_207)
 
 
 def _last_event(rec: Recommendation) -> Event:
-    return Event.objects.filter(recommendation_id=rec.pk).order_by("-seq").first()
+    return Event.objects.filter(recommendation_id=rec.pk).order_by("-seq")[0]
 
 
 def test_editing_a_draft_records_what_changed_with_old_and_new_values(draft, admin, now):
