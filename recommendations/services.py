@@ -783,24 +783,29 @@ def recommendations_apply_template(
                 raise InvalidValue(
                     gettext(Msg.CLIENT_NOT_VISIBLE).format(client=client.name), field="clients"
                 )
-    names = {c.pk: c.name for c in unique}
-    existing = (
-        Recommendation.objects.filter(
-            client__in=unique,
-            template_version__template_id=template_version.template_id,
-            status__in=[Status.DRAFT, *OPEN_STATUSES],
-        )
-        .order_by("client__name", "pk")
-        .values_list("client_id", "pk")
-        .first()
-    )
-    if existing is not None:
-        raise InvalidValue(
-            gettext(Msg.ALREADY_OPEN).format(client=names[existing[0]], pk=existing[1]),
-            field="clients",
-        )
     created: list[Recommendation] = []
     with transaction.atomic():
+        # Locking the clients' rows serialises two applications to the same clients,
+        # so both cannot pass the duplicate check below before either has written.
+        list(
+            Client.objects.select_for_update().filter(pk__in=[c.pk for c in unique]).order_by("pk")
+        )
+        names = {c.pk: c.name for c in unique}
+        existing = (
+            Recommendation.objects.filter(
+                client__in=unique,
+                template_version__template_id=template_version.template_id,
+                status__in=[Status.DRAFT, *OPEN_STATUSES],
+            )
+            .order_by("client__name", "pk")
+            .values_list("client_id", "pk")
+            .first()
+        )
+        if existing is not None:
+            raise InvalidValue(
+                gettext(Msg.ALREADY_OPEN).format(client=names[existing[0]], pk=existing[1]),
+                field="clients",
+            )
         for client in unique:
             chosen = client.account_owner if owner_is_account_owner else owner
             try:
