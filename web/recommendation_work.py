@@ -105,6 +105,9 @@ def apply_template(request: HttpRequest) -> HttpResponse:
         form = ApplyTemplateForm(user=request.user)
     chosen = {str(v) for v in (form["clients"].value() or [])}
     clients = list(_clients_for_apply(request, version, search))
+    if request.method == "GET" and request.GET.get("all") == "1":
+        # "Tick all shown", as a plain link: filter, tick them all, untick a few.
+        chosen = {str(c.pk) for c in clients}
     context = {
         "version": version,
         "form": form,

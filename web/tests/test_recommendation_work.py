@@ -54,6 +54,16 @@ def test_the_client_filter_narrows_the_checkboxes(login, manager, client_a, clie
     assert [c.name for c in response.context["clients"]] == [client_c.name]
 
 
+def test_tick_all_shown_ticks_every_client_the_filter_shows(
+    login, manager, client_a, client_b, client_c, template_mfa
+):
+    url = f"/recommendations/apply/?template={template_mfa.pk}&q=a&all=1"
+    response = login(manager).get(url)
+    shown = {str(c.pk) for c in response.context["clients"]}
+    assert response.context["chosen"] == shown and len(shown) == 3
+    assert response.content.decode().count(" checked") >= 3
+
+
 def test_applying_a_template_creates_one_draft_per_client_and_lists_them(
     login, manager, client_a, client_b, client_c, template_mfa
 ):
