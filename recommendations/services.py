@@ -741,7 +741,10 @@ def recommendation_set_contact(
 
 # --- one template, many clients -------------------------------------------------------
 
-APPLY_LIMIT = 200
+# One request does it all: measured on SQLite, a draft costs about 9 ms and 6 queries
+# per client, a draft presented at once about 50 ms and 24 queries (the e-mail, the
+# answer link, the outbox row), so 100 clients stay within a few seconds.
+APPLY_LIMIT = 100
 
 
 def recommendations_apply_template(

@@ -153,3 +153,16 @@ def test_a_disabled_owner_is_refused_naming_the_first_client(
         )
     assert refused.value.message == f"Acme Dental: {Msg.OWNER_DISABLED}"
     assert _stored() == before
+
+
+def test_more_clients_than_the_limit_are_refused(
+    client_a, client_b, template_mfa, admin, now, monkeypatch
+):
+    monkeypatch.setattr(services, "APPLY_LIMIT", 1)
+    before = _stored()
+    with pytest.raises(LifecycleError) as refused:
+        services.recommendations_apply_template(
+            template_version=template_mfa, clients=[client_a, client_b], actor=admin, now=now
+        )
+    assert refused.value.message == "Apply a template to at most 1 clients at a time."
+    assert _stored() == before

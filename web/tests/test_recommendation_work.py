@@ -386,3 +386,24 @@ def test_templates_are_offered_from_the_new_recommendation_page(login, manager, 
     assert 'id="apply-to-many"' in browser.get("/recommendations/new/").content.decode()
     pick = browser.get("/recommendations/apply/")
     assert "Keep an immutable off-site backup" in pick.content.decode()
+
+
+def test_the_result_page_query_count_does_not_grow_with_rows(
+    login, manager, admin, now, template_mfa, count_queries, django_assert_num_queries
+):
+    from recommendations.services import recommendations_apply_template
+
+    clients = [
+        client_create(name=f"Studio {i}", domains=[f"s{i}.example"], actor=admin, now=now)
+        for i in range(12)
+    ]
+    made = recommendations_apply_template(
+        template_version=template_mfa, clients=clients, actor=admin, now=now, owner=admin
+    )
+    browser = login(manager)
+    few = "/recommendations/applied/?" + "&".join(f"id={r.pk}" for r in made[:2])
+    many = "/recommendations/applied/?" + "&".join(f"id={r.pk}" for r in made)
+    expected = count_queries(lambda: browser.get(few))
+    with django_assert_num_queries(expected):
+        response = browser.get(many)
+    assert len(response.context["recommendations"]) == 12
