@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from web import views, views_catalog
+from web import recommendation_work, views, views_catalog
 from web.staff import urls as staff_urls
 
 app_name = "web"
@@ -8,9 +8,32 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("clients/", views.client_list, name="client_list"),
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
+    path("clients/<int:pk>/timeline/", recommendation_work.client_timeline, name="client_timeline"),
     path("recommendations/", views.recommendation_list, name="recommendation_list"),
     path("recommendations/new/", views.recommendation_create, name="recommendation_create"),
+    path("recommendations/apply/", recommendation_work.apply_template, name="apply_template"),
+    path(
+        "recommendations/applied/",
+        recommendation_work.recommendations_applied,
+        name="recommendations_applied",
+    ),
+    path(
+        "recommendations/present/",
+        recommendation_work.recommendations_present,
+        name="recommendations_present",
+    ),
     path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation_detail"),
+    # Before the action pattern, which would take "edit" and "timeline" for actions.
+    path(
+        "recommendations/<int:pk>/edit/",
+        recommendation_work.recommendation_edit,
+        name="recommendation_edit",
+    ),
+    path(
+        "recommendations/<int:pk>/timeline/",
+        recommendation_work.recommendation_timeline,
+        name="recommendation_timeline",
+    ),
     path(
         "recommendations/<int:pk>/<slug:action>/",
         views.recommendation_action,

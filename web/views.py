@@ -33,6 +33,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Capability, allows, require
@@ -71,6 +72,7 @@ from web.forms import (
     WithdrawForm,
     add_service_error,
 )
+from web.recommendation_forms import ContactForm, OwnerForm
 
 PAGE_SIZE = 50
 DASHBOARD_OVERDUE_LIMIT = 50
@@ -265,8 +267,13 @@ class UiAction:
     lifecycle: tuple[Action, ...]
     perform: Callable[[Any, Any, dt.datetime], str]
     danger: bool = False
+    # For a change that is not a transition (owner, point of contact): the statuses
+    # it is offered in, instead of the lifecycle table's answer.
+    statuses: frozenset[str] | None = None
 
     def allowed(self, status: str) -> bool:
+        if self.statuses is not None:
+            return status in self.statuses
         return any(action in allowed_actions(status) for action in self.lifecycle)
 
     def form(self, rec: Recommendation, user: Any, data: Any = None) -> ActionForm:
@@ -350,6 +357,30 @@ def _withdraw(form: WithdrawForm, user: Any, now: dt.datetime) -> str:
     return "Withdrawn."
 
 
+def _set_owner(form: OwnerForm, user: Any, now: dt.datetime) -> str:
+    rec = services.recommendation_set_owner(
+        recommendation=form.recommendation, owner=form.cleaned_data["owner"], actor=user, now=now
+    )
+    if rec.owner is None:
+        return gettext("Nobody owns the follow-up now.")
+    return gettext("The follow-up owner is now %(owner)s.") % {"owner": rec.owner}
+
+
+def _set_contact(form: ContactForm, user: Any, now: dt.datetime) -> str:
+    rec = services.recommendation_set_contact(
+        recommendation=form.recommendation,
+        contact=form.cleaned_data["contact"],
+        actor=user,
+        now=now,
+    )
+    if rec.contact is None:
+        return gettext("No point of contact now.")
+    return gettext("The point of contact is now %(contact)s.") % {"contact": rec.contact.name}
+
+
+# Owner and contact may change while the recommendation is alive; withdrawn is closed.
+REASSIGNABLE = frozenset(set(Status) - {Status.WITHDRAWN})
+
 UI_ACTIONS = [
     UiAction(
         "present", "Present to the client", "Present", PresentForm, (Action.PRESENT,), _present
@@ -380,6 +411,24 @@ UI_ACTIONS = [
         MarkVerifiedForm,
         (Action.MARK_VERIFIED,),
         _mark_verified,
+    ),
+    UiAction(
+        "owner",
+        gettext_lazy("Change the follow-up owner"),
+        gettext_lazy("Change owner"),
+        OwnerForm,
+        (),
+        _set_owner,
+        statuses=REASSIGNABLE,
+    ),
+    UiAction(
+        "contact",
+        gettext_lazy("Change the point of contact"),
+        gettext_lazy("Change contact"),
+        ContactForm,
+        (),
+        _set_contact,
+        statuses=REASSIGNABLE,
     ),
     UiAction(
         "withdraw",

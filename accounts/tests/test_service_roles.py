@@ -259,6 +259,21 @@ def _meeting(world: dict[str, Any], actor: User) -> dict[str, Any]:
     }
 
 
+def _backup_template(world: dict[str, Any]) -> Any:
+    """A template client A has no recommendation from yet."""
+    from catalog.services import template_create
+
+    return template_create(
+        key="offsite-backup",
+        title="Keep an immutable off-site backup",
+        body="Copy nightly backups to immutable off-site storage.",
+        category="backup",
+        default_severity="high",
+        now=world["now"],
+        actor=world["admin"],
+    )
+
+
 def _staff(allowed: frozenset[Role], message: str, scene: Callable) -> Roles:
     return Roles(allowed=allowed, message=message, scene=scene)
 
@@ -315,6 +330,22 @@ MATRIX: dict[str, Roles | NoRole] = {
         }
     ),
     "recommendations.services.recommendation_mark_ignored": _transition(lambda w: w["presented"]),
+    # editing a draft and reassigning: any writer, like the transitions
+    "recommendations.services.recommendation_edit": _transition(_draft, title="Require MFA now"),
+    "recommendations.services.recommendation_set_owner": _transition(
+        lambda w: w["presented"], owner=None
+    ),
+    "recommendations.services.recommendation_set_contact": _transition(
+        lambda w: w["presented"], contact=None
+    ),
+    "recommendations.services.recommendations_apply_template": _write(
+        lambda w, actor: {
+            "template_version": _backup_template(w),
+            "clients": [w["client_a"]],
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
     # accounts: a staff account sees client data; only an admin adds or disables one
     "accounts.services.user_create": _staff(
         ADMINS,
@@ -526,6 +557,9 @@ MATRIX: dict[str, Roles | NoRole] = {
         }
     ),
     "answers.services.links.recommendations_present": _write(
+        lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
+    ),
+    "answers.services.links.recommendations_present_per_client": _write(
         lambda w, actor: {"recommendations": [_draft(w)], "actor": actor, "now": w["now"]}
     ),
     "answers.services.meetings.meeting_record": _write(_meeting),

@@ -10,7 +10,8 @@
   that did not count (``inbound_review``);
 - ``staff``: answers staff took down by phone or in person (``staff_answer_record``);
 - ``meetings``: the decisions of a meeting or call, all or none (``meeting_record``);
-- ``links``: the answer links' requests and renewal, presenting drafts in a batch;
+- ``links``: the answer links' requests and renewal, presenting drafts in a batch (of one
+  client, or of many clients at once);
 - ``portal``: the client portal's sign-in links;
 - ``evidence``: rotating the key of the evidence kept encrypted at rest.
 

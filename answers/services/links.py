@@ -14,6 +14,7 @@ from answers.errors import AnswerRefused, Msg
 from answers.models import AnswerLink, LinkAttempt
 from answers.presentation import collecting_batch, present_to, present_to_each
 from clients.models import Contact
+from lib.errors import ServiceError
 from recommendations.decisions import is_decidable
 from recommendations.models import Recommendation
 from recommendations.services import recommendation_present
@@ -86,4 +87,29 @@ def recommendations_present(
             for contact in recipients:
                 per_contact.setdefault(contact.pk, (contact, []))[1].append(rec)
         present_to_each(list(per_contact.values()), now=now)
+    return done
+
+
+def recommendations_present_per_client(
+    *, recommendations: list[Recommendation], actor: User, now: dt.datetime
+) -> list[Recommendation]:
+    """Present drafts of one client or many: each client's batch goes through
+    ``recommendations_present`` (one e-mail per decision maker per client), all in
+    one transaction, so a refusal for one client (no decision maker, say) presents
+    nothing and its message names the client."""
+    require(actor, Capability.WRITE)
+    if not recommendations:
+        raise AnswerRefused(Msg.NOTHING_TO_PRESENT, field="recommendations", code="required")
+    per_client: dict[int, list[Recommendation]] = {}
+    for rec in recommendations:
+        per_client.setdefault(rec.client_id, []).append(rec)
+    done: list[Recommendation] = []
+    with transaction.atomic():
+        for batch in per_client.values():
+            try:
+                done.extend(recommendations_present(recommendations=batch, actor=actor, now=now))
+            except ServiceError as exc:
+                raise AnswerRefused(
+                    f"{batch[0].client.name}: {exc.message}", field=exc.field or "recommendations"
+                ) from exc
     return done

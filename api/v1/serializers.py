@@ -564,6 +564,38 @@ class EvidenceNoteSerializer(NoteSerializer):
     )
 
 
+class DraftEditSerializer(serializers.Serializer):
+    """The fields of a draft to change; a field left out keeps its value."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    body = serializers.CharField(required=False, allow_blank=True)
+    risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    # Checked by the service, so a bad value gets the same message as on the page.
+    severity = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    scope = serializers.CharField(required=False, allow_blank=True)
+
+
+class OwnerSetSerializer(serializers.Serializer):
+    # Any account parses, so a disabled or read-only one gets the service's message.
+    owner = IdField(
+        queryset=User.objects.all(),
+        allow_null=True,
+        help_text="The new follow-up owner (a user id), or null for nobody.",
+    )
+
+
+class ContactSetSerializer(serializers.Serializer):
+    contact = ScopedPrimaryKeyRelatedField(
+        scope=contact_list_for,
+        model=Contact,
+        allow_null=True,
+        help_text="The new point of contact, an active contact of the recommendation's "
+        "client, or null for nobody.",
+    )
+
+
 class WithdrawSerializer(serializers.Serializer):
     # Optional here so that a missing reason gets the lifecycle's own message.
     reason = serializers.CharField(

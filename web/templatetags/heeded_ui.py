@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from catalog.choices import Severity
 from followup.choices import OutboxStatus
@@ -33,6 +34,9 @@ EVENT_LABELS = {
     "recommendation.expire_deferral": "Deferral expired",
     "recommendation.expire_planned_date": "Planned date passed",
     "recommendation.mark_ignored": "Marked ignored",
+    "recommendation.edited": gettext_lazy("Draft edited"),
+    "recommendation.owner_changed": gettext_lazy("Follow-up owner changed"),
+    "recommendation.contact_changed": gettext_lazy("Point of contact changed"),
 }
 
 # The data fields of an event worth showing in a timeline, in this order; the rest
@@ -53,6 +57,10 @@ EVENT_FIELDS = [
     ("severity", "Severity"),
     ("owner", "Owner"),
     ("text_sha256", "Text SHA-256"),
+    # recommendation.edited, .owner_changed, .contact_changed
+    ("changed", gettext_lazy("Changed")),
+    ("old", gettext_lazy("Before")),
+    ("new", gettext_lazy("After")),
 ]
 
 
@@ -125,7 +133,7 @@ def _show(key: str, value: Any) -> str:
         return _label(Severity, value)
     if key == "text_sha256":
         return f"{value[:16]}…"
-    if key == "recipients" and isinstance(value, list):
+    if key in ("recipients", "changed") and isinstance(value, list):
         return ", ".join(value)
     if key in ("planned_for", "deferred_until"):
         try:

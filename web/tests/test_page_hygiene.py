@@ -100,6 +100,7 @@ NOT_STAFF_URLCONFS = {
 NOT_STAFF_PAGES = {
     # POST-only endpoints: they redirect, or render a staff page that is visited here.
     "web:recommendation_action": "POST only; answers with the recommendation page",
+    "web:recommendations_present": "POST only; redirects to the page it came from",
     "followup:ticket_action": "POST only; answers with the ticket page",
     "tracker:tracker_preview": "POST only; rendered by test_the_tracker_preview_is_clean",
     "tracker:tracker_confirm": "POST only; redirects to the tracker page",
@@ -133,6 +134,9 @@ NOT_STAFF_PAGES = {
 PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "web:client_detail": lambda w: {"pk": w.client.pk},
     "web:recommendation_detail": lambda w: {"pk": w.presented.pk},
+    "web:recommendation_edit": lambda w: {"pk": w.presented.pk},
+    "web:recommendation_timeline": lambda w: {"pk": w.presented.pk},
+    "web:client_timeline": lambda w: {"pk": w.client.pk},
     "followup:ticket_detail": lambda w: {"pk": w.ticket.pk},
     "answers:inbound_detail": lambda w: {"pk": w.inbound.pk},
     "answers:meeting_create": lambda w: {"client_pk": w.client.pk},
@@ -162,6 +166,8 @@ QUERIES: dict[str, Callable[[SimpleNamespace], list[str]]] = {
     "web:template_list": lambda w: ["", "?q=backup&severity=high&without_italian=on&sort=title"],
     "web:template_detail": lambda w: ["", "?version=1"],
     "web:delivery_list": lambda w: ["", "?status=pending"],
+    "web:apply_template": lambda w: ["", f"?template={w.template.pk}"],
+    "web:recommendations_applied": lambda w: [f"?id={w.presented.pk}"],
     "followup:ticket_list": lambda w: ["", "?status=all", "?mine=on"],
     "answers:review_queue": lambda w: ["", "?all=1"],
     # Without a format the export form is refused (400): the page is the download.
