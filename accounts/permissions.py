@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 class Capability(enum.StrEnum):
     WRITE = "write"
     MANAGE_CLIENTS = "manage_clients"
+    CHANGE_CLIENTS = "change_clients"
     MANAGE_CATALOG = "manage_catalog"
     SET_POLICY = "set_policy"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -38,8 +39,11 @@ class Msg:
     """Stable messages; tests, pages and API clients rely on their wording."""
 
     READ_ONLY = gettext_noop("This account may read but not change anything.")
-    ADMIN_ONLY = gettext_noop("Only an admin may change the catalog.")
+    CATALOG_MANAGERS_ONLY = gettext_noop("Only admins and account managers may change the catalog.")
     CLIENT_MANAGERS_ONLY = gettext_noop("Only admins and account managers may add clients.")
+    CLIENT_SETTINGS_ONLY = gettext_noop(
+        "Only admins and account managers may change a client's settings or its staff."
+    )
     POLICY_ADMIN_ONLY = gettext_noop("Only an admin may change follow-up policies.")
     WEBHOOK_ADMIN_ONLY = gettext_noop("Only an admin may manage webhooks.")
     USERS_ADMIN_ONLY = gettext_noop("Only an admin may add or disable staff accounts.")
@@ -57,7 +61,18 @@ CAPABILITIES: dict[Capability, tuple[frozenset[Role], str]] = {
         frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
         Msg.CLIENT_MANAGERS_ONLY,
     ),
-    Capability.MANAGE_CATALOG: (frozenset({Role.ADMIN}), Msg.ADMIN_ONLY),
+    # A client's name, language, time zone, domains and assigned staff: the account's
+    # side of the relationship, not the technician's.
+    Capability.CHANGE_CLIENTS: (
+        frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        Msg.CLIENT_SETTINGS_ONLY,
+    ),
+    # Account managers write the advice, so they keep the catalog they write it from;
+    # technicians and auditors read it.
+    Capability.MANAGE_CATALOG: (
+        frozenset({Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        Msg.CATALOG_MANAGERS_ONLY,
+    ),
     Capability.SET_POLICY: (frozenset({Role.ADMIN}), Msg.POLICY_ADMIN_ONLY),
     Capability.MANAGE_WEBHOOKS: (frozenset({Role.ADMIN}), Msg.WEBHOOK_ADMIN_ONLY),
     # A staff account sees client data; creating one (also by a tracker import with

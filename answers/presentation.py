@@ -12,7 +12,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -53,21 +53,44 @@ def link_issue(
     """Create a link for one contact and one (or a batch of) recommendation(s). Its
     token is never stored: only a nonce and the token's SHA-256 are; an e-mail carries
     ``link_url_sealed(link)`` and the worker makes the token at delivery."""
-    nonce = sealed.new_nonce()
-    link = AnswerLink.objects.create(
-        client_id=contact.client_id,
-        contact=contact,
-        is_batch=len(recommendations) > 1,
-        token_sha256=token_sha256(sealed.token_for(LINK_PURPOSE, nonce)),
-        token_nonce=nonce,
-        reply_token=secrets.token_hex(10),
-        text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
-        created_at=now,
-        created_by=created_by,
-        expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
+    return links_issue([(contact, recommendations)], now=now, created_by=created_by)[0]
+
+
+def links_issue(
+    wanted: Sequence[tuple[Contact, Sequence[Recommendation]]],
+    *,
+    now: dt.datetime,
+    created_by: User | None = None,
+) -> list[AnswerLink]:
+    """``link_issue`` for each (contact, recommendations) of ``wanted``, in that order,
+    in two INSERTs whatever their number: a batch presented to several contacts would
+    otherwise cost a few queries per recommendation per contact."""
+    links = []
+    for contact, recommendations in wanted:
+        nonce = sealed.new_nonce()
+        links.append(
+            AnswerLink(
+                client_id=contact.client_id,
+                contact=contact,
+                is_batch=len(recommendations) > 1,
+                token_sha256=token_sha256(sealed.token_for(LINK_PURPOSE, nonce)),
+                token_nonce=nonce,
+                reply_token=secrets.token_hex(10),
+                text_sha256={str(r.pk): r.text_sha256 for r in recommendations},
+                created_at=now,
+                created_by=created_by,
+                expires_at=now + dt.timedelta(days=settings.HEEDED_ANSWER_LINK_DAYS),
+            )
+        )
+    # Both databases return the new primary keys, in order, from a bulk insert.
+    AnswerLink.objects.bulk_create(links)
+    through = AnswerLink.recommendations.through
+    through.objects.bulk_create(
+        through(answerlink_id=link.pk, recommendation_id=rec.pk)
+        for link, (_, recommendations) in zip(links, wanted, strict=True)
+        for rec in dict.fromkeys(recommendations)
     )
-    link.recommendations.set(recommendations)
-    return link
+    return links
 
 
 def link_url_sealed(link: AnswerLink) -> str:
@@ -122,8 +145,7 @@ def on_present(event: Transitioned) -> None:
     if batch is not None:
         batch.append((rec, recipients))
         return
-    for contact in recipients:
-        present_to(contact, [rec], now=now)
+    present_to_each([(contact, [rec]) for contact in recipients], now=now)
 
 
 def present_to(
@@ -131,19 +153,50 @@ def present_to(
 ) -> None:
     """E-mail one contact the recommendations presented to it: one link each and, for
     several, one link to answer them all on one page."""
+    present_to_each([(contact, recs)], now=now, resend=resend)
+
+
+def present_to_each(
+    presentations: Sequence[tuple[Contact, list[Recommendation]]],
+    *,
+    now: dt.datetime,
+    resend: str = "",
+) -> None:
+    """``present_to`` for each (contact, recommendations), with every link of every
+    e-mail issued at once (``links_issue``): the queries do not grow with the number
+    of recommendations."""
+    wanted: list[tuple[Contact, list[Recommendation]]] = []
+    for contact, recs in presentations:
+        wanted.extend((contact, [rec]) for rec in recs)
+        if len(recs) > 1:
+            wanted.append((contact, recs))
+    issued = iter(links_issue(wanted, now=now))
+    for contact, recs in presentations:
+        links = [next(issued) for _ in recs]
+        batch_link = next(issued) if len(recs) > 1 else None
+        _email(contact, recs, links, batch_link, now=now, resend=resend)
+
+
+def _email(
+    contact: Contact,
+    recs: list[Recommendation],
+    links: list[AnswerLink],
+    batch_link: AnswerLink | None,
+    *,
+    now: dt.datetime,
+    resend: str,
+) -> None:
+    """Queue the presentation e-mail of ``recs`` to ``contact``, with their links."""
     first = recs[0]
     client = first.client
     language = _language(first)
     items: list[dict[str, object]] = []
-    links: list[AnswerLink] = []
-    for rec in recs:
-        link = link_issue(contact=contact, recommendations=[rec], now=now)
+    for rec, link in zip(recs, links, strict=True):
         due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
         items.append({"rec": rec, "url": link_url_sealed(link), "due": due, "link": link})
-        links.append(link)
-    if len(recs) > 1:
-        reply_link = link_issue(contact=contact, recommendations=recs, now=now)
-        batch_url = link_url_sealed(reply_link)
+    if batch_link is not None:
+        reply_link = batch_link
+        batch_url = link_url_sealed(batch_link)
         subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
     else:
         reply_link, batch_url = links[0], ""

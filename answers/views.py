@@ -23,29 +23,27 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from answers import crypto, selectors, services
+from answers import crypto, selectors
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
 from answers.models import AnswerLink, AnswerPolicy, Proposal
+from answers.services import authority, inbound, links, meetings, portal, recording, submissions
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
-from lib import clientip
+from lib.clientip import client_ip
 from lib.errors import ServiceError, page_status
+from lib.languages import spoken
 from recommendations.choices import Channel, Decision, Status
 from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
 from recommendations.models import Recommendation, Response
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    return clientip.client_ip(request) or None
-
-
 def log_attempt(
     request: HttpRequest, link: AnswerLink | None, outcome: str, detail: str = ""
 ) -> None:
-    services.link_attempt_record(
+    links.link_attempt_record(
         link=link,
         outcome=outcome,
         now=timezone.now(),
@@ -84,7 +82,7 @@ def speak_client_language(client: Client) -> None:
     """Everything a client sees (the page, its refusals, its dates) is in the client's
     language, whatever the browser asks for: activated for the rest of the view, which
     is wrapped in ``client_language_scope``."""
-    translation.activate(services.language_of(client))
+    translation.activate(spoken(client.language))
 
 
 def client_language_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -140,11 +138,11 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if all(f.is_valid() for f in forms) and signature.is_valid():
             items = [
-                services.AnswerItem(recommendation=rec, **form.cleaned_data)
+                recording.AnswerItem(recommendation=rec, **form.cleaned_data)
                 for rec, form in zip(recs, forms, strict=True)
             ]
             try:
-                outcome = services.answer_submit(
+                outcome = submissions.answer_submit(
                     contact=link.contact,
                     items=items,
                     typed_name=signature.cleaned_data["typed_name"],
@@ -183,7 +181,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "client": link.client,
         "rows": list(zip(recs, forms, strict=True)),
         "signature": signature,
-        "consent_statement": services.consent_statement(link.client),
+        "consent_statement": submissions.consent_statement(link.client),
         "error": error,
     }
     return _page(request, "answers/answer.html", context, status=status, client=link.client)
@@ -208,7 +206,7 @@ def renew(request: HttpRequest, token: str) -> HttpResponse:
     if link is None or link.state(now) != LinkState.EXPIRED:
         log_attempt(request, link, "renew_refused")
         return _page(request, "answers/invalid.html", {}, status=404)
-    sent = services.link_renew(link=link, now=now)
+    sent = links.link_renew(link=link, now=now)
     log_attempt(request, link, "renewed" if sent else "renew_refused")
     return _page(request, "answers/renewed.html", {"sent": sent}, client=link.client)
 
@@ -245,7 +243,7 @@ def portal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 def portal_sign_in(request: HttpRequest) -> HttpResponse:
     form = PortalSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.portal_code_request(
+        portal.portal_code_request(
             email=form.cleaned_data["email"], now=timezone.now(), ip=client_ip(request)
         )
         # The same page whether the address is known, unknown or rate-limited.
@@ -260,7 +258,7 @@ def portal_sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "portal/sign_in_confirm.html", {})
     try:
-        contact = services.portal_sign_in(token=token, now=timezone.now())
+        contact = portal.portal_sign_in(token=token, now=timezone.now())
     except AnswerRefused as exc:
         return _page(
             request,
@@ -306,9 +304,9 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
             error, status = _(Msg.NOT_OPEN), 400
         elif form.is_valid() and signature.is_valid():
             try:
-                services.answer_submit(
+                submissions.answer_submit(
                     contact=contact,
-                    items=[services.AnswerItem(recommendation=rec, **form.cleaned_data)],
+                    items=[recording.AnswerItem(recommendation=rec, **form.cleaned_data)],
                     typed_name=signature.cleaned_data["typed_name"],
                     consent=signature.cleaned_data["consent"],
                     channel=Channel.PORTAL,
@@ -328,7 +326,7 @@ def portal_recommendation(request: HttpRequest, contact: Contact, pk: int) -> Ht
         "rec": rec,
         "form": form if can_answer else None,
         "signature": signature,
-        "consent_statement": services.consent_statement(contact.client),
+        "consent_statement": submissions.consent_statement(contact.client),
         "responses": selectors.portal_responses(rec),
         "proposals": list(rec.proposals.order_by("-created_at")),
         "error": error,
@@ -357,7 +355,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST":
         try:
-            services.inbound_review(
+            inbound.inbound_review(
                 message=message,
                 actor=request.user,
                 note=request.POST.get("review_note", ""),
@@ -412,7 +410,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid() and all(f.is_valid() for _rec, f in rows):
             decisions = [
-                services.MeetingDecision(
+                meetings.MeetingDecision(
                     recommendation=rec,
                     responder_name=form.cleaned_data["decided_by"],
                     **f.cleaned_data,
@@ -421,7 +419,7 @@ def meeting_create(request: HttpRequest, client_pk: int) -> HttpResponse:
                 if f.cleaned_data["decision"]
             ]
             try:
-                _meeting, results = services.meeting_record(
+                _meeting, results = meetings.meeting_record(
                     client=client,
                     channel=form.cleaned_data["channel"],
                     held_on=form.cleaned_data["held_on"],
@@ -459,7 +457,7 @@ def present_batch(request: HttpRequest, client_pk: int) -> HttpResponse:
         chosen = set(request.POST.getlist("recommendation"))
         picked = [r for r in drafts if str(r.pk) in chosen]
         try:
-            services.recommendations_present(
+            links.recommendations_present(
                 recommendations=picked, actor=request.user, now=timezone.now()
             )
         except ServiceError as exc:
@@ -492,7 +490,7 @@ def authority_edit(request: HttpRequest, client_pk: int) -> HttpResponse:
             {c.pk: request.POST.getlist(f"contact-{c.pk}") for c in contacts} if use_rules else None
         )
         try:
-            services.authority_replace(
+            authority.authority_replace(
                 client=client,
                 rules=rules,
                 dual_approval_reject_critical=request.POST.get("dual") == "on",

@@ -1,10 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from lib.languages import Language
 
-class Language(models.TextChoices):
-    EN = "en", "English"
-    IT = "it", "Italiano"
+__all__ = ["Language", "QbrCadence"]  # Language is shared with the catalog (lib.languages)
 
 
 class QbrCadence(models.IntegerChoices):

@@ -86,6 +86,8 @@ class Contact(models.Model):
     is_decision_maker = models.BooleanField(default=False)
     is_escalation_contact = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Blank: the client's language. What this person reads, when it differs.
+    language = models.CharField(max_length=2, choices=Language.choices, blank=True, default="")
     created_at = models.DateTimeField()
 
     class Meta:
@@ -98,6 +100,11 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    @property
+    def effective_language(self) -> str:
+        """The contact's own language, or else its client's."""
+        return self.language or self.client.language
 
 
 class ClientPolicy(models.Model):

@@ -12,7 +12,7 @@ from django.http import Http404
 from accounts.models import User
 from clients.selectors import client_list_for
 from followup.choices import OutboxStatus
-from followup.models import DeliveryAttempt, OutboxMessage, Ticket, TicketStatus
+from followup.models import DeliveryAttempt, OutboxMessage, Ticket, TicketStatus, WebhookEndpoint
 
 
 class Msg:
@@ -143,3 +143,11 @@ def open_ticket_of(recommendation_id: int) -> Ticket | None:
         .select_related("client")
         .first()
     )
+
+
+def webhook_list_for(user: User) -> QuerySet[WebhookEndpoint]:
+    """Webhook endpoints (they receive every client's events), for staff who see every
+    client; nobody else sees any. Active ones first."""
+    if not user.is_authenticated or not user.is_active or not user.sees_all_clients:
+        return WebhookEndpoint.objects.none()
+    return WebhookEndpoint.objects.order_by("-is_active", "name", "id")

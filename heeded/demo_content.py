@@ -47,7 +47,8 @@ class ContactSpec:
 
 @dataclass(frozen=True)
 class AdHocSpec:
-    """A recommendation written for one client, outside the catalog."""
+    """A recommendation written for one client, outside the catalog, in the client's
+    language (the service takes the client's language for an ad-hoc text)."""
 
     title: str
     body: str
@@ -103,16 +104,18 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Isolate the panoramic X-ray acquisition PC",
+                title="Isolare il PC di acquisizione dell'ortopantomografo",
                 body=(
-                    "The PC that drives the panoramic X-ray unit still runs Windows 7 because "
-                    "the imaging software is certified only on it. Move it to its own VLAN "
-                    "that can reach only the imaging share on the server, remove its internet "
-                    "access and disable USB storage on it until the vendor certifies Windows 11."
+                    "Il PC che gestisce l'ortopantomografo usa ancora Windows 7, perché il "
+                    "software di imaging è certificato solo su quel sistema. Spostarlo su una "
+                    "VLAN dedicata che raggiunga soltanto la cartella delle immagini sul server, "
+                    "togliergli l'accesso a Internet e disattivare le memorie USB finché il "
+                    "produttore non certifica Windows 11."
                 ),
                 risk_if_ignored=(
-                    "An unpatched Windows 7 PC on the practice network is an easy entry point "
-                    "to the server that holds every patient's records and images."
+                    "Un PC con Windows 7 senza aggiornamenti nella rete dello studio è un facile "
+                    "punto d'ingresso verso il server che contiene le cartelle cliniche e le "
+                    "immagini di tutti i pazienti."
                 ),
                 category="network",
                 severity="high",
@@ -196,31 +199,32 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Separate the CNC machine network from the office network",
+                title="Separare la rete delle macchine CNC dalla rete degli uffici",
                 body=(
-                    "The CNC machines and their Windows XP controllers sit on the same flat "
-                    "network as the office PCs. Move them to a production VLAN, allow only the "
-                    "CAM server to send programs to them, and give the machine supplier remote "
-                    "access through the VPN instead of the modem in the workshop."
+                    "Le macchine CNC e i loro controller con Windows XP sono sulla stessa rete "
+                    "piatta dei PC degli uffici. Spostarle su una VLAN di produzione, consentire "
+                    "solo al server CAM di inviare loro i programmi e dare al fornitore delle "
+                    "macchine l'accesso remoto tramite la VPN, al posto del modem in officina."
                 ),
                 risk_if_ignored=(
-                    "Ransomware that reaches an office PC can encrypt or stop the machine "
-                    "controllers, halting production for days."
+                    "Un ransomware che arriva su un PC degli uffici può cifrare o bloccare i "
+                    "controller delle macchine e fermare la produzione per giorni."
                 ),
                 category="network",
                 severity="high",
                 tags=("ot", "segmentation", "eol"),
             ),
             AdHocSpec(
-                title="Move the ERP database off the Windows Server 2012 R2 host",
+                title="Spostare il database del gestionale dal server Windows Server 2012 R2",
                 body=(
-                    "The ERP database still runs on the 2012 R2 host in the server room. "
-                    "Migrate it to the new Windows Server 2022 virtual machine during the "
-                    "August shutdown, after the ERP vendor's compatibility check."
+                    "Il database del gestionale gira ancora sul server 2012 R2 in sala macchine. "
+                    "Migrarlo sulla nuova macchina virtuale Windows Server 2022 durante la "
+                    "chiusura di agosto, dopo la verifica di compatibilità del fornitore del "
+                    "gestionale."
                 ),
                 risk_if_ignored=(
-                    "The ERP is the system the whole company stops without, and its host no "
-                    "longer receives security updates."
+                    "Senza il gestionale si ferma tutta l'azienda, e il server che lo ospita non "
+                    "riceve più aggiornamenti di sicurezza."
                 ),
                 category="patching",
                 severity="high",
@@ -250,15 +254,17 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Replace the unsupported NAS that holds client archives",
+                title="Sostituire il NAS non più supportato che contiene gli archivi dei clienti",
                 body=(
-                    "The Synology DS214 that holds ten years of client archives no longer "
-                    "receives DSM updates. Move the archives to a supported NAS with snapshots "
-                    "and an off-site copy, then wipe and dispose of the old unit."
+                    "Il Synology DS214 che conserva dieci anni di archivi dei clienti non riceve "
+                    "più aggiornamenti DSM. Spostare gli archivi su un NAS supportato, con "
+                    "snapshot e una copia fuori sede, poi cancellare e smaltire il vecchio "
+                    "apparato."
                 ),
                 risk_if_ignored=(
-                    "Unsupported NAS devices are a favourite ransomware target; the archives "
-                    "hold clients' tax and identity documents."
+                    "I NAS non supportati sono tra i bersagli preferiti del ransomware, e gli "
+                    "archivi contengono dichiarazioni dei redditi e documenti d'identità dei "
+                    "clienti."
                 ),
                 category="backup",
                 severity="high",
@@ -353,15 +359,16 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Move project archives from USB drives to SharePoint",
+                title="Spostare gli archivi dei progetti dalle chiavette USB a SharePoint",
                 body=(
-                    "Finished projects are archived on a drawer of unencrypted USB drives. "
-                    "Move them to a SharePoint archive site with versioning and retention, "
-                    "covered by the Microsoft 365 backup, and wipe the drives."
+                    "I progetti conclusi sono archiviati in un cassetto di chiavette USB non "
+                    "cifrate. Spostarli in un sito di archivio SharePoint con controllo delle "
+                    "versioni e criteri di conservazione, coperto dal backup di Microsoft 365, e "
+                    "poi cancellare le chiavette."
                 ),
                 risk_if_ignored=(
-                    "USB drives fail, get lost or leave the office in a bag; the drawings and "
-                    "client data on them are unprotected and not backed up."
+                    "Le chiavette USB si guastano, si perdono o escono dall'ufficio in una borsa; "
+                    "i disegni e i dati dei clienti che contengono non sono protetti né salvati."
                 ),
                 category="data",
                 severity="medium",
@@ -432,16 +439,18 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Separate the PMS and card terminals from guest Wi-Fi",
+                title="Separare il gestionale alberghiero e i POS dal Wi-Fi degli ospiti",
                 body=(
-                    "The property management system PCs and the card payment terminals share "
-                    "a network with the guest Wi-Fi access points. Put PMS and payment devices "
-                    "on a dedicated VLAN with no route from the guest network, as PCI DSS "
-                    "expects, and document the change for the acquiring bank's questionnaire."
+                    "I PC del gestionale alberghiero (PMS) e i terminali di pagamento con carta "
+                    "condividono la rete con gli access point del Wi-Fi ospiti. Mettere PMS e "
+                    "dispositivi di pagamento su una VLAN dedicata, senza alcun instradamento "
+                    "dalla rete ospiti, come richiede il PCI DSS, e documentare la modifica per "
+                    "il questionario della banca acquirer."
                 ),
                 risk_if_ignored=(
-                    "A guest device on the same network can attack the reception PCs that hold "
-                    "guest identity documents and reach the payment terminals."
+                    "Un dispositivo di un ospite sulla stessa rete può attaccare i PC della "
+                    "reception, che conservano i documenti d'identità degli ospiti, e raggiungere "
+                    "i terminali di pagamento."
                 ),
                 category="network",
                 severity="high",
@@ -508,15 +517,15 @@ CLIENTS = (
         ),
         ad_hoc=(
             AdHocSpec(
-                title="Give each vet a named login to the practice-management software",
+                title="Dare a ogni veterinario un'utenza nominativa nel gestionale della clinica",
                 body=(
-                    "Everyone signs in to the practice-management software with the same "
-                    "'admin' account. Create a named account for each vet and nurse with the "
-                    "right role, change the admin password and keep it in the password manager."
+                    "Tutti accedono al gestionale della clinica con la stessa utenza 'admin'. "
+                    "Creare un'utenza nominativa per ogni veterinario e infermiere con il ruolo "
+                    "corretto, cambiare la password di admin e custodirla nel password manager."
                 ),
                 risk_if_ignored=(
-                    "Prescriptions and clinical notes cannot be attributed to a person, and "
-                    "one leaked password opens every client record."
+                    "Prescrizioni e note cliniche non sono attribuibili a una persona, e una sola "
+                    "password trapelata apre le schede di tutti i clienti."
                 ),
                 category="identity",
                 severity="high",

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: an oversized upload is refused unread.
+    "lib.uploads.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -252,6 +254,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Source maps are for a developer's browser tools, and brotli at its best level on the
+# API reference's 4 MB maps made every `heeded serve` start take a minute: serve them
+# uncompressed. The list is whitenoise's own plus "map".
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br"),
+    *("swf", "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4"),
+    *("mpeg", "mpg", "webm", "wmv", "map"),
+)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- E-mail ---------------------------------------------------------------------
@@ -341,6 +351,8 @@ REST_FRAMEWORK = {
 # Limits of an API request body (api/v1/parsers.py, docs/api.md "Limits"): the largest
 # body read, and the deepest nesting of JSON arrays and objects accepted.
 HEEDED_API_MAX_BODY_BYTES = 1024 * 1024
+# The largest page request: a 20 MB tracker upload and its form fields.
+HEEDED_MAX_REQUEST_BYTES = 21 * 1024 * 1024
 HEEDED_API_MAX_JSON_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heeded API",
@@ -356,6 +368,7 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "recommendations.choices.Status",
         "TicketStatusEnum": "followup.models.TicketStatus",
         "DeliveryStatusEnum": "followup.choices.OutboxStatus",
+        "LanguageEnum": "lib.languages.Language",
     },
 }
 

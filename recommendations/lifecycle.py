@@ -115,6 +115,25 @@ class Msg:
         "A recommendation needs a title and a body before it can be presented."
     )
     NO_DECISION_MAKERS = gettext_noop("The client has no active decision maker to present to.")
+    # Editing and reassigning (``recommendation_edit``, ``recommendation_set_owner``,
+    # ``recommendation_set_contact``, ``recommendations_apply_template``). Marked with
+    # gettext_noop so makemessages finds them; the services translate them when raising.
+    NOTHING_CHANGED = gettext_noop("Nothing was changed.")
+    CLOSED = gettext_noop("A withdrawn recommendation is closed; it cannot be changed.")
+    OWNER_DISABLED = gettext_noop("The follow-up owner's account is disabled.")
+    OWNER_NOT_STAFF = gettext_noop("The follow-up owner must be a staff member who can act.")
+    OWNER_UNCHANGED = gettext_noop("This is already the follow-up owner.")
+    CONTACT_OTHER_CLIENT = gettext_noop("The point of contact is not a contact of this client.")
+    CONTACT_INACTIVE = gettext_noop("The point of contact is no longer active at the client.")
+    CONTACT_UNCHANGED = gettext_noop("This is already the point of contact.")
+    NO_CLIENTS = gettext_noop("Choose at least one client.")
+    TOO_MANY_CLIENTS = gettext_noop("Apply a template to at most {limit} clients at a time.")
+    CLIENT_NOT_VISIBLE = gettext_noop("You cannot see the client {client}.")
+    ALREADY_OPEN = gettext_noop(
+        "{client} already has recommendation #{pk} from this template; untick it or "
+        "withdraw that one first."
+    )
+    CLIENT_REFUSED = gettext_noop("{client}: {message}")
 
 
 class LifecycleError(ServiceError):
@@ -150,6 +169,20 @@ class InvalidValue(LifecycleError):
 
 class NotDue(LifecycleError):
     code = "not_due"
+
+
+class NotDraft(LifecycleError):
+    """An edit of the text after presentation: a conflict with the state (409)."""
+
+    code = "not_draft"
+    http_status = 409
+
+
+class TransitionConflict(LifecycleError):
+    """A change the item's state rules out (a withdrawn item is closed): 409."""
+
+    code = "conflict"
+    http_status = 409
 
 
 def allowed_actions(status: str) -> list[Action]:

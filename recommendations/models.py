@@ -9,6 +9,7 @@ from django.db.models import Q
 from catalog.choices import Category, Severity
 from clients.policy import Policy
 from lib.canonical import canonical_json, sha256_hex
+from lib.languages import Language
 from recommendations import deadlines
 from recommendations.choices import Channel, Decision, Status
 
@@ -35,6 +36,9 @@ class Recommendation(models.Model):
     body = models.TextField()
     risk_if_ignored = models.TextField(blank=True)
     text_sha256 = models.CharField(max_length=64)
+    # The language of title, body and risk: the client's own, or English when the
+    # template version had no translation into it (the pages say so).
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     category = models.CharField(max_length=20, choices=Category.choices, blank=True)
     control_refs = models.JSONField(default=list, blank=True)
     verification_rule = models.TextField(blank=True)

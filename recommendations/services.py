@@ -14,25 +14,30 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import User
-from accounts.permissions import Capability, require
-from catalog.choices import Severity
+from accounts.permissions import Capability, allows, require
+from catalog.choices import Category, Severity
 from catalog.fields import clean_definitions, clean_values
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from clients.policy import policy_for
+from clients.selectors import client_list_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
+from lib.languages import Language
 from recommendations import deadlines
-from recommendations.choices import STAFF_CHANNELS, Decision, Status
+from recommendations.choices import OPEN_STATUSES, STAFF_CHANNELS, Decision, Status
 from recommendations.decisions import decision_action, validate_decision
 from recommendations.events import Transitioned, announce
 from recommendations.lifecycle import (
     Action,
     InvalidValue,
+    LifecycleError,
     MissingField,
     Msg,
+    NotDraft,
     NotDue,
+    TransitionConflict,
     check_transition,
 )
 from recommendations.models import Recommendation, Response, snapshot_sha256
@@ -105,6 +110,32 @@ def _transition(
 # --- creation --------------------------------------------------------------------
 
 
+def _check_text(errors: dict[str, list[str]], *, title: str, body: str, severity: str) -> None:
+    """The rules every draft's text obeys, at creation and at each edit."""
+    if not title:
+        errors.setdefault("title", []).append("A recommendation needs a title.")
+    if not body:
+        errors.setdefault("body", []).append("A recommendation needs a body.")
+    if severity not in Severity.values:
+        errors.setdefault("severity", []).append(
+            f"Severity must be one of {', '.join(Severity.values)}."
+        )
+
+
+def _clean_tags(tags: list[str] | None) -> list[str]:
+    return sorted({t.strip().lower() for t in (tags or []) if t and t.strip()})
+
+
+def _owner_refusal(owner: User) -> str | None:
+    """Why ``owner`` may not own a follow-up, or None: the account must be active and
+    allowed to act (the role table's WRITE), since the owner is who does the work."""
+    if not owner.is_active:
+        return gettext(Msg.OWNER_DISABLED)
+    if not allows(owner, Capability.WRITE):
+        return gettext(Msg.OWNER_NOT_STAFF)
+    return None
+
+
 def recommendation_create(
     *,
     client: Client,
@@ -124,19 +155,32 @@ def recommendation_create(
     contact: Contact | None = None,
     scope: str = "",
     external_id: str = "",
+    language: str = "",
 ) -> Recommendation:
     """Create a draft, from a template version (its text is copied) or ad hoc.
 
-    Explicit arguments override the template's values. Raises ValidationError with
-    per-field messages when something is missing or invalid.
+    ``language`` is the language of the text: by default the client's. From a
+    template, the version's text in that language is copied, or its English text
+    when it has no translation (the recommendation's ``language`` then says "en").
+    Explicit title, body and risk override the template's and are taken to be in
+    ``language``. Raises ValidationError with per-field messages when something is
+    missing or invalid.
     """
     require(actor, Capability.WRITE)
     errors: dict[str, list[str]] = {}
+    if language and language not in Language.values:
+        errors["language"] = [
+            gettext("Language must be one of %(values)s.") % {"values": ", ".join(Language.values)}
+        ]
+        language = ""
     if template_version is not None:
         template = template_version.template
-        title = title or template_version.title
-        body = body or template_version.body
-        risk_if_ignored = risk_if_ignored or template_version.risk_if_ignored
+        text = template_version.text(language or client.language)
+        if not (title or body or risk_if_ignored):
+            language = text.language
+        title = title or text.title
+        body = body or text.body
+        risk_if_ignored = risk_if_ignored or text.risk_if_ignored
         severity = severity or template.default_severity
         category = category or template.category
         control_refs = control_refs if control_refs is not None else template_version.control_refs
@@ -147,19 +191,13 @@ def recommendation_create(
         verification_rule = template_version.verification_rule
     else:
         verification_rule = ""
+    language = language or client.language
     title, body = title.strip(), body.strip()
-    if not title:
-        errors.setdefault("title", []).append("A recommendation needs a title.")
-    if not body:
-        errors.setdefault("body", []).append("A recommendation needs a body.")
-    if severity not in Severity.values:
-        errors.setdefault("severity", []).append(
-            f"Severity must be one of {', '.join(Severity.values)}."
-        )
+    _check_text(errors, title=title, body=body, severity=severity)
     if contact is not None and contact.client_id != client.pk:
         errors.setdefault("contact", []).append(Msg.RESPONDER_OTHER_CLIENT)
-    if owner is not None and not owner.is_active:
-        errors.setdefault("owner", []).append("The follow-up owner's account is disabled.")
+    if owner is not None and (refused := _owner_refusal(owner)):
+        errors.setdefault("owner", []).append(refused)
     try:
         definitions = clean_definitions(custom_fields)
         values = clean_values(definitions, field_values)
@@ -169,7 +207,7 @@ def recommendation_create(
                 f"field_values.{key}" if key != "__all__" else "field_values", []
             ).extend(messages)
         definitions, values = [], {}
-    clean_tags = sorted({t.strip().lower() for t in (tags or []) if t and t.strip()})
+    clean_tags = _clean_tags(tags)
     external_id = external_id.strip()
     if (
         external_id
@@ -191,6 +229,7 @@ def recommendation_create(
             text_sha256=snapshot_sha256(
                 title=title, body=body, risk_if_ignored=risk_if_ignored.strip()
             ),
+            language=language,
             category=category,
             control_refs=list(control_refs or []),
             verification_rule=verification_rule,
@@ -216,6 +255,7 @@ def recommendation_create(
             data={
                 "title": rec.title,
                 "text_sha256": rec.text_sha256,
+                "language": rec.language,
                 "severity": rec.severity,
                 "template_version": template_version.pk if template_version else None,
                 "owner": owner.get_username() if owner else None,
@@ -306,7 +346,7 @@ def response_record(
 
     The decision is checked by ``decisions.validate_decision``, the same rules every
     answer channel applies. Who at the client may decide is the answers app's
-    concern: staff entry points go through ``answers.services.staff_answer_record``,
+    concern: staff entry points go through ``answers.services.staff.staff_answer_record``,
     which calls this once the contact's authority allows it."""
     action = decision_action(decision)
     justification = justification.strip()
@@ -547,3 +587,269 @@ def recommendation_mark_ignored(
 
     rec, _, _ = _transition(recommendation, Action.MARK_IGNORED, actor=actor, now=now, apply=apply)
     return rec
+
+
+# --- editing a draft, reassigning --------------------------------------------------
+
+# What an edit may change: the text and the facts of a draft. Anything presented keeps
+# its text (the client answered what it was shown).
+EDITABLE_FIELDS = ("title", "body", "risk_if_ignored", "severity", "category", "tags", "scope")
+
+
+def recommendation_edit(
+    *,
+    recommendation: Recommendation,
+    actor: Actor,
+    now: dt.datetime,
+    title: str | None = None,
+    body: str | None = None,
+    risk_if_ignored: str | None = None,
+    severity: str | None = None,
+    category: str | None = None,
+    tags: list[str] | None = None,
+    scope: str | None = None,
+) -> Recommendation:
+    """Change the text or the facts of a draft; an argument left None keeps its value.
+
+    Refused with ``NotDraft`` once the recommendation was presented, with a
+    ValidationError (per field, the wording of ``recommendation_create``) for bad
+    values, and with ``Msg.NOTHING_CHANGED`` when every value is the one stored. The
+    ledger event ``recommendation.edited`` names the changed fields with their old
+    and new values, and the new text hash.
+    """
+    require(actor, Capability.WRITE)
+    with transaction.atomic():
+        rec = (
+            Recommendation.objects.select_for_update(of=("self",))
+            .select_related("client")
+            .get(pk=recommendation.pk)
+        )
+        if rec.status != Status.DRAFT:
+            raise NotDraft(Msg.NOT_DRAFT)
+        wanted: dict[str, Any] = {
+            "title": title.strip() if title is not None else rec.title,
+            "body": body.strip() if body is not None else rec.body,
+            "risk_if_ignored": (
+                risk_if_ignored.strip() if risk_if_ignored is not None else rec.risk_if_ignored
+            ),
+            "severity": severity if severity is not None else rec.severity,
+            "category": category if category is not None else rec.category,
+            "tags": _clean_tags(tags) if tags is not None else list(rec.tags),
+            "scope": scope.strip() if scope is not None else rec.scope,
+        }
+        errors: dict[str, list[str]] = {}
+        _check_text(errors, title=wanted["title"], body=wanted["body"], severity=wanted["severity"])
+        if wanted["category"] and wanted["category"] not in Category.values:
+            errors.setdefault("category", []).append(
+                f"Category must be one of {', '.join(Category.values)}."
+            )
+        if errors:
+            raise ValidationError(errors)
+        before = {field: getattr(rec, field) for field in EDITABLE_FIELDS}
+        changed = [field for field in EDITABLE_FIELDS if wanted[field] != before[field]]
+        if not changed:
+            raise InvalidValue(gettext(Msg.NOTHING_CHANGED))
+        for field in changed:
+            setattr(rec, field, wanted[field])
+        rec.text_sha256 = snapshot_sha256(
+            title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
+        )
+        rec.updated_at = now
+        rec.save()
+        event_append(
+            client=rec.client,
+            kind="recommendation.edited",
+            actor=actor_label(actor),
+            at=now,
+            recommendation_id=rec.pk,
+            data={
+                "changed": changed,
+                "before": {field: before[field] for field in changed},
+                "after": {field: wanted[field] for field in changed},
+                "text_sha256": rec.text_sha256,
+            },
+        )
+    return rec
+
+
+def _reassign(
+    recommendation: Recommendation,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    kind: str,
+    change: Callable[[Recommendation], dict[str, Any]],
+) -> Recommendation:
+    """Lock the row, refuse a closed item, let ``change`` validate and set the field
+    (it returns the event data), save and append the event, in one transaction."""
+    require(actor, Capability.WRITE)
+    with transaction.atomic():
+        rec = (
+            Recommendation.objects.select_for_update(of=("self",))
+            .select_related("client", "owner", "contact")
+            .get(pk=recommendation.pk)
+        )
+        if rec.status == Status.WITHDRAWN:
+            raise TransitionConflict(gettext(Msg.CLOSED))
+        data = change(rec)
+        rec.updated_at = now
+        rec.save()
+        event_append(
+            client=rec.client,
+            kind=kind,
+            actor=actor_label(actor),
+            at=now,
+            recommendation_id=rec.pk,
+            data=data,
+        )
+    return rec
+
+
+def recommendation_set_owner(
+    *, recommendation: Recommendation, owner: User | None, actor: Actor, now: dt.datetime
+) -> Recommendation:
+    """Hand the follow-up to ``owner`` (None: nobody). The event
+    ``recommendation.owner_changed`` holds the old and the new owner's username."""
+
+    def change(rec: Recommendation) -> dict[str, Any]:
+        if owner is not None and (refused := _owner_refusal(owner)):
+            raise InvalidValue(refused, field="owner")
+        if rec.owner_id == (owner.pk if owner else None):
+            raise InvalidValue(gettext(Msg.OWNER_UNCHANGED), field="owner")
+        old = rec.owner.get_username() if rec.owner else None
+        rec.owner = owner
+        return {"old": old, "new": owner.get_username() if owner else None}
+
+    return _reassign(
+        recommendation, actor=actor, now=now, kind="recommendation.owner_changed", change=change
+    )
+
+
+def _contact_label(contact: Contact | None) -> str | None:
+    return f"{contact.name} <{contact.email}>" if contact else None
+
+
+def recommendation_set_contact(
+    *, recommendation: Recommendation, contact: Contact | None, actor: Actor, now: dt.datetime
+) -> Recommendation:
+    """Make ``contact`` (an active contact of the recommendation's own client; None:
+    nobody) its point of contact. The event ``recommendation.contact_changed`` holds
+    the old and the new contact (name and address) and their ids."""
+
+    def change(rec: Recommendation) -> dict[str, Any]:
+        if contact is not None and contact.client_id != rec.client_id:
+            raise InvalidValue(gettext(Msg.CONTACT_OTHER_CLIENT), field="contact")
+        if contact is not None and not contact.is_active:
+            raise InvalidValue(gettext(Msg.CONTACT_INACTIVE), field="contact")
+        if rec.contact_id == (contact.pk if contact else None):
+            raise InvalidValue(gettext(Msg.CONTACT_UNCHANGED), field="contact")
+        data = {
+            "old": _contact_label(rec.contact),
+            "new": _contact_label(contact),
+            "old_id": rec.contact_id,
+            "new_id": contact.pk if contact else None,
+        }
+        rec.contact = contact
+        return data
+
+    return _reassign(
+        recommendation, actor=actor, now=now, kind="recommendation.contact_changed", change=change
+    )
+
+
+# --- one template, many clients -------------------------------------------------------
+
+# One request does it all: measured on SQLite, a draft costs about 9 ms and 6 queries
+# per client, a draft presented at once about 50 ms and 24 queries (the e-mail, the
+# answer link, the outbox row), so 100 clients stay within a few seconds.
+APPLY_LIMIT = 100
+
+
+def recommendations_apply_template(
+    *,
+    template_version: TemplateVersion,
+    clients: list[Client],
+    actor: Actor,
+    now: dt.datetime,
+    owner: User | None = None,
+    owner_is_account_owner: bool = False,
+    present: bool = False,
+) -> list[Recommendation]:
+    """Create a draft from ``template_version`` for every one of ``clients``, and
+    present each at once when ``present`` is set; return them in client-name order.
+
+    All or nothing, in one transaction: a refusal for one client (it already has an
+    open recommendation from this template, it has no decision maker to present to,
+    the owner may not own it) stores nothing for any, and its message names the
+    client. A partial success would leave the user to find out which clients got
+    the text and which did not, and a retry would make duplicates.
+
+    The owner is ``owner`` for all, or each client's account owner when
+    ``owner_is_account_owner`` is set (nobody for a client without one).
+    """
+    require(actor, Capability.WRITE)
+    unique = sorted({c.pk: c for c in clients}.values(), key=lambda c: (c.name.lower(), c.pk))
+    if not unique:
+        raise MissingField(gettext(Msg.NO_CLIENTS), field="clients")
+    if len(unique) > APPLY_LIMIT:
+        raise InvalidValue(gettext(Msg.TOO_MANY_CLIENTS).format(limit=APPLY_LIMIT), field="clients")
+    if isinstance(actor, User):
+        visible = set(
+            client_list_for(actor)
+            .filter(pk__in=[c.pk for c in unique])
+            .values_list("pk", flat=True)
+        )
+        for client in unique:
+            if client.pk not in visible:
+                raise InvalidValue(
+                    gettext(Msg.CLIENT_NOT_VISIBLE).format(client=client.name), field="clients"
+                )
+    created: list[Recommendation] = []
+    with transaction.atomic():
+        # Locking the clients' rows serialises two applications to the same clients,
+        # so both cannot pass the duplicate check below before either has written.
+        list(
+            Client.objects.select_for_update().filter(pk__in=[c.pk for c in unique]).order_by("pk")
+        )
+        names = {c.pk: c.name for c in unique}
+        existing = (
+            Recommendation.objects.filter(
+                client__in=unique,
+                template_version__template_id=template_version.template_id,
+                status__in=[Status.DRAFT, *OPEN_STATUSES],
+            )
+            .order_by("client__name", "pk")
+            .values_list("client_id", "pk")
+            .first()
+        )
+        if existing is not None:
+            raise InvalidValue(
+                gettext(Msg.ALREADY_OPEN).format(client=names[existing[0]], pk=existing[1]),
+                field="clients",
+            )
+        for client in unique:
+            chosen = client.account_owner if owner_is_account_owner else owner
+            try:
+                rec = recommendation_create(
+                    client=client,
+                    template_version=template_version,
+                    actor=actor,
+                    now=now,
+                    owner=chosen,
+                )
+                if present:
+                    rec = recommendation_present(recommendation=rec, actor=actor, now=now)
+            except ValidationError as exc:
+                raise InvalidValue(
+                    gettext(Msg.CLIENT_REFUSED).format(
+                        client=client.name, message=" ".join(exc.messages)
+                    ),
+                    field="clients",
+                ) from exc
+            except LifecycleError as exc:
+                raise InvalidValue(
+                    gettext(Msg.CLIENT_REFUSED).format(client=client.name, message=exc.message),
+                    field="clients",
+                ) from exc
+            created.append(rec)
+    return created

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from collections.abc import Iterable
 
 
 class Column(enum.StrEnum):
@@ -238,3 +239,24 @@ def parse_mapping(spec: str) -> tuple[str, Column | None]:
             f"--map {spec!r}: {target!r} is not a column; use one of {names}, or ignore."
         )
     return header, column
+
+
+def parse_mappings(specs: Iterable[str]) -> dict[str, Column | None]:
+    """Several ``HEADER=COLUMN`` specs as one mapping. A header named twice with two
+    different targets is refused (the second would silently win); naming it twice
+    with the same target is harmless. Raise ValueError with a sentence."""
+    mapping: dict[str, Column | None] = {}
+    seen: dict[str, str] = {}
+    for spec in specs:
+        header, column = parse_mapping(spec)
+        key = fold(header)
+        if key in seen and mapping[seen[key]] != column:
+            first = mapping[seen[key]]
+            raise ValueError(
+                f"--map names the column {header!r} twice: as "
+                f"{label(first) if first else 'ignore'} and as "
+                f"{label(column) if column else 'ignore'}; keep one."
+            )
+        seen.setdefault(key, header)
+        mapping[seen[key]] = column
+    return mapping

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from clients.selectors import client_list_for
-from tracker.columns import HEADERS, Column, parse_mapping
+from tracker.columns import HEADERS, Column, parse_mappings
 from tracker.export import FORMATS
 from tracker.layout import Mapping
 
@@ -54,15 +54,11 @@ class ConfirmForm(forms.Form):
     mapping = forms.CharField(label=_("Mapping"), required=False, max_length=10_000)
 
     def clean_mapping(self) -> Mapping:
-        mapping: Mapping = {}
-        for line in self.cleaned_data["mapping"].splitlines():
-            if line.strip():
-                try:
-                    header, column = parse_mapping(line)
-                except ValueError as exc:
-                    raise forms.ValidationError(str(exc)) from None
-                mapping[header] = column
-        return mapping
+        lines = [line for line in self.cleaned_data["mapping"].splitlines() if line.strip()]
+        try:
+            return parse_mappings(lines)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class RemapForm(ConfirmForm):

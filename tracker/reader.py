@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import python_calamine
 
+from lib.uploads import UploadRefused, check_zip_container
 from tracker.columns import recognise
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -123,6 +124,10 @@ def _read_csv(data: bytes, is_header: Callable[[str], bool]) -> Sheet:
 
 
 def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
+    try:
+        check_zip_container(data)
+    except UploadRefused as exc:
+        raise UnreadableFile(str(exc)) from None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         if sheet:

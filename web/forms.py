@@ -25,6 +25,7 @@ from followup.choices import OutboxStatus
 
 # The one form helper lives in lib, where every app's pages can reach it.
 from lib.errors import add_service_error as add_service_error
+from lib.languages import Language
 from recommendations.choices import Channel, Decision, Status
 from recommendations.models import Recommendation
 
@@ -207,6 +208,12 @@ class RecommendationCreateForm(forms.Form):
     risk_if_ignored = forms.CharField(
         label=_("Risk if ignored"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+    language = forms.ChoiceField(
+        label=_("Language of the text"),
+        choices=_blank(_("The client's language"), Language.choices),
+        required=False,
+        help_text=_("The client is shown the text as written here, in this language."),
+    )
     severity = forms.ChoiceField(
         label=_("Severity"), choices=_blank(_("Choose a severity"), Severity.choices)
     )
@@ -283,6 +290,7 @@ class RecommendationCreateForm(forms.Form):
             "title": data["title"],
             "body": data["body"],
             "risk_if_ignored": data.get("risk_if_ignored", ""),
+            "language": data.get("language", ""),
             "severity": data["severity"],
             "category": data.get("category", ""),
             "tags": [t for t in (data.get("tags") or "").split(",") if t.strip()],

@@ -34,19 +34,21 @@ from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
-from answers.services import staff_answer_record
+from answers.services.staff import staff_answer_record
 from catalog.choices import Severity
-from catalog.models import TemplateVersion
+from catalog.models import TemplateVersion, VersionText
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
 from lib.errors import ServiceError
+from lib.languages import BASE_LANGUAGE, Language
 from recommendations import services
 from recommendations.choices import OPEN_STATUSES, Status
 from recommendations.decisions import decisions_allowed
@@ -73,6 +75,7 @@ from web.forms import (
     WithdrawForm,
     add_service_error,
 )
+from web.recommendation_forms import ContactForm, OwnerForm
 
 PAGE_SIZE = 50
 DASHBOARD_OVERDUE_LIMIT = 50
@@ -267,8 +270,13 @@ class UiAction:
     lifecycle: tuple[Action, ...]
     perform: Callable[[Any, Any, dt.datetime], str]
     danger: bool = False
+    # For a change that is not a transition (owner, point of contact): the statuses
+    # it is offered in, instead of the lifecycle table's answer.
+    statuses: frozenset[str] | None = None
 
     def allowed(self, status: str) -> bool:
+        if self.statuses is not None:
+            return status in self.statuses
         return any(action in allowed_actions(status) for action in self.lifecycle)
 
     def form(self, rec: Recommendation, user: Any, data: Any = None) -> ActionForm:
@@ -358,6 +366,30 @@ def _withdraw(form: WithdrawForm, user: Any, now: dt.datetime) -> str:
     return _("Withdrawn.")
 
 
+def _set_owner(form: OwnerForm, user: Any, now: dt.datetime) -> str:
+    rec = services.recommendation_set_owner(
+        recommendation=form.recommendation, owner=form.cleaned_data["owner"], actor=user, now=now
+    )
+    if rec.owner is None:
+        return gettext("Nobody owns the follow-up now.")
+    return gettext("The follow-up owner is now %(owner)s.") % {"owner": rec.owner}
+
+
+def _set_contact(form: ContactForm, user: Any, now: dt.datetime) -> str:
+    rec = services.recommendation_set_contact(
+        recommendation=form.recommendation,
+        contact=form.cleaned_data["contact"],
+        actor=user,
+        now=now,
+    )
+    if rec.contact is None:
+        return gettext("No point of contact now.")
+    return gettext("The point of contact is now %(contact)s.") % {"contact": rec.contact.name}
+
+
+# Owner and contact may change while the recommendation is alive; withdrawn is closed.
+REASSIGNABLE = frozenset(set(Status) - {Status.WITHDRAWN})
+
 UI_ACTIONS = [
     UiAction(
         "present",
@@ -398,6 +430,24 @@ UI_ACTIONS = [
         MarkVerifiedForm,
         (Action.MARK_VERIFIED,),
         _mark_verified,
+    ),
+    UiAction(
+        "owner",
+        gettext_lazy("Change the follow-up owner"),
+        gettext_lazy("Change owner"),
+        OwnerForm,
+        (),
+        _set_owner,
+        statuses=REASSIGNABLE,
+    ),
+    UiAction(
+        "contact",
+        gettext_lazy("Change the point of contact"),
+        gettext_lazy("Change contact"),
+        ContactForm,
+        (),
+        _set_contact,
+        statuses=REASSIGNABLE,
     ),
     UiAction(
         "withdraw",
@@ -516,7 +566,10 @@ def _latest_template_versions(*, q: str = "", category: str = ""):
         versions = versions.filter(template__category=category)
     if q:
         versions = versions.filter(
-            Q(title__icontains=q) | Q(template__key__icontains=q) | Q(template__tags__icontains=q)
+            Q(title__icontains=q)
+            | Q(title_it__icontains=q)
+            | Q(template__key__icontains=q)
+            | Q(template__tags__icontains=q)
         )
     return versions.order_by("template__category", "title")
 
@@ -532,21 +585,35 @@ def _template_version(raw: str | None) -> TemplateVersion | None:
         raise Http404("No such template.") from None
 
 
-def _initial_from(request: HttpRequest, version: TemplateVersion | None) -> dict[str, Any]:
+def _initial_from(
+    request: HttpRequest, version: TemplateVersion | None
+) -> tuple[dict[str, Any], VersionText | None]:
+    """The form's first values and, from a template, the text they hold: in the
+    language asked for (``?language=``), else the client's (``?client=``), else
+    English; ``VersionText.is_fallback`` says when the version lacks that language."""
     initial: dict[str, Any] = {"owner": request.user.pk}
-    client = request.GET.get("client")
-    if client and client.isdigit():
-        initial["client"] = int(client)
-    if version is not None:
-        initial.update(
-            title=version.title,
-            body=version.body,
-            risk_if_ignored=version.risk_if_ignored,
-            severity=version.template.default_severity,
-            category=version.template.category,
-            tags=", ".join(version.template.tags),
-        )
-    return initial
+    client_id = request.GET.get("client")
+    client = None
+    if client_id and client_id.isdigit():
+        initial["client"] = int(client_id)
+        client = client_list_for(request.user).filter(pk=client_id).first()
+    if version is None:
+        return initial, None
+    wanted = request.GET.get("language", "")
+    if wanted not in Language.values:
+        wanted = client.language if client is not None else BASE_LANGUAGE
+    text = version.text(wanted)
+    initial.update(
+        title=text.title,
+        body=text.body,
+        risk_if_ignored=text.risk_if_ignored,
+        # The text is in this language whatever the client chosen below reads.
+        language=text.language,
+        severity=version.template.default_severity,
+        category=version.template.category,
+        tags=", ".join(version.template.tags),
+    )
+    return initial, text
 
 
 @login_required
@@ -586,10 +653,19 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
             request, "web/recommendation_pick.html", "web/_template_results.html", context
         )
     version = _template_version(template_id)
-    form = RecommendationCreateForm(
-        user=user, version=version, initial=_initial_from(request, version)
+    initial, text = _initial_from(request, version)
+    form = RecommendationCreateForm(user=user, version=version, initial=initial)
+    return render(
+        request,
+        "web/recommendation_form.html",
+        {
+            "form": form,
+            "version": version,
+            "text": text,
+            "languages": Language.choices,
+            "client_id": initial.get("client", ""),
+        },
     )
-    return render(request, "web/recommendation_form.html", {"form": form, "version": version})
 
 
 # --- deliveries ------------------------------------------------------------------------

@@ -259,7 +259,7 @@ def test_a_free_text_reference_to_a_submission_shows_nothing_of_another_client(
     # evidence, the reference of client A's web submission. Client A's used-link page
     # follows foreign keys, never that text.
     from answers.selectors import link_answers
-    from answers.services import staff_answer_record
+    from answers.services.staff import staff_answer_record
     from recommendations.services import recommendation_create, recommendation_present
 
     assert client.post(f"/answer/{token_a}/", ACCEPT).status_code == 200
@@ -296,7 +296,7 @@ def test_the_migration_links_submissions_only_to_records_of_the_same_client_and_
 
     from django.apps import apps
 
-    from answers.services import staff_answer_record
+    from answers.services.staff import staff_answer_record
     from recommendations.services import recommendation_create, recommendation_present
 
     migration = import_module("answers.migrations.0005_submission_response_proposal")

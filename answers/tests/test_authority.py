@@ -11,14 +11,10 @@ import pytest
 from answers.choices import ProposalStatus
 from answers.errors import AnswerRefused
 from answers.models import AnswerLink, AnswerPolicy, Proposal
-from answers.services import (
-    DUAL_APPROVAL_REASON,
-    NO_AUTHORITY_REASON,
-    AnswerItem,
-    answer_submit,
-    authority_set,
-    recommendations_present,
-)
+from answers.services.authority import DUAL_APPROVAL_REASON, NO_AUTHORITY_REASON, authority_set
+from answers.services.links import recommendations_present
+from answers.services.recording import AnswerItem
+from answers.services.submissions import answer_submit
 from answers.tests.conftest import links_in, mail_to
 from clients.services import contact_create
 from followup.models import OutboxMessage

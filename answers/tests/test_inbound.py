@@ -16,12 +16,13 @@ from django.core.management import CommandError, call_command
 from answers import crypto
 from answers.choices import Outcome
 from answers.errors import Msg as AnswersMsg
-from answers.inbound import inbound_receive
 from answers.models import AnswerLink, InboundMessage, Proposal
 from answers.selectors import review_queue_for
-from answers.services import authority_set
+from answers.services.authority import authority_set
+from answers.services.inbound import inbound_receive
 from clients.services import contact_create
 from followup.models import OutboxMessage
+from heeded.testing import requires_postgres
 from ledger.models import Anchor, Event
 from recommendations.choices import Channel, Status
 from recommendations.models import Recommendation, Response
@@ -298,7 +299,7 @@ def test_mail_poll_reads_unseen_imap_messages_and_marks_them_seen(
 def test_a_reply_to_a_batch_mail_names_no_single_recommendation(
     client_a, contact_a, template_mfa, admin, now
 ):
-    from answers.services import recommendations_present
+    from answers.services.links import recommendations_present
     from recommendations.services import recommendation_create
 
     recs = [
@@ -385,8 +386,8 @@ def _refused(result, reason: str) -> InboundMessage:
 def test_a_replayed_reply_with_one_more_received_line_does_not_overturn_a_newer_answer(
     link, presented, contact_a, admin
 ):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     raw = ACME.sign(reply(to(link)))
     first = receive(raw)
@@ -415,7 +416,7 @@ def test_a_replayed_reply_with_one_more_received_line_does_not_overturn_a_newer_
 def test_a_reply_trusted_by_authentication_results_counts_once_by_its_delivered_message_id(
     link, presented
 ):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = (
         b"Authentication-Results: mx.msp.example; dmarc=pass header.from=acme-dental.example\r\n"
@@ -444,7 +445,7 @@ def test_delivered_to_another_token_does_not_move_a_reply_to_another_recommendat
 
 
 def test_a_token_only_in_delivered_to_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = f"Delivered-To: {to(link)}\r\n".encode() + ACME.sign(reply("replies@heeded.localhost"))
     result = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
@@ -463,7 +464,7 @@ def test_a_token_only_in_delivered_to_decides_nothing(link, presented):
 def test_a_reply_whose_signature_leaves_out_what_identifies_it_decides_nothing(
     link, presented, signed, reason
 ):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     result = inbound_receive(
         raw=ACME.sign(reply(to(link)), headers=signed), now=PAGE_NOW, dnsfunc=dns
@@ -473,7 +474,7 @@ def test_a_reply_whose_signature_leaves_out_what_identifies_it_decides_nothing(
 
 
 def test_a_reply_with_a_reference_the_signature_does_not_cover_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     sent = OutboxMessage.objects.get(idempotency_key__startswith="present:")
     raw = f"In-Reply-To: {sent.payload['message_id']}\r\n".encode() + ACME.sign(
@@ -485,7 +486,7 @@ def test_a_reply_with_a_reference_the_signature_does_not_cover_decides_nothing(l
 
 
 def test_a_reply_without_a_message_id_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = reply(to(link)).replace(b"Message-ID: ", b"X-Message-ID: ")
     result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
@@ -494,7 +495,7 @@ def test_a_reply_without_a_message_id_decides_nothing(link, presented):
 
 
 def test_a_reply_to_an_expired_link_decides_nothing(link, presented):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     expired = PAGE_NOW - dt.timedelta(days=90)
     AnswerLink.objects.filter(pk=link.pk).update(expires_at=expired)
@@ -504,8 +505,8 @@ def test_a_reply_to_an_expired_link_decides_nothing(link, presented):
 
 
 def test_a_reply_to_a_link_presented_again_since_decides_nothing(link, presented, contact_a):
-    from answers.inbound import Replay
     from answers.presentation import link_issue
+    from answers.services.inbound import Replay
 
     newer = link_issue(contact=contact_a, recommendations=[presented], now=PAGE_NOW)
     result = inbound_receive(raw=ACME.sign(reply(to(link))), now=PAGE_NOW, dnsfunc=dns)
@@ -516,8 +517,8 @@ def test_a_reply_to_a_link_presented_again_since_decides_nothing(link, presented
 def test_a_reply_from_a_contact_who_has_answered_since_decides_nothing(
     link, presented, contact_a, admin, now
 ):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     staff_answer_record(
         recommendation=presented,
@@ -537,8 +538,8 @@ def test_a_reply_from_a_contact_who_has_answered_since_decides_nothing(
 
 
 def test_an_older_message_never_overturns_a_newer_answer(link, presented, admin, now):
-    from answers.inbound import Replay
-    from answers.services import staff_answer_record
+    from answers.services.inbound import Replay
+    from answers.services.staff import staff_answer_record
 
     answer = staff_answer_record(
         recommendation=presented,
@@ -568,7 +569,7 @@ def test_every_replay_refusal_is_stated_in_the_docs():
 
     from django.conf import settings
 
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     docs = (Path(settings.BASE_DIR) / "docs" / "inbound-mail.md").read_text()
     sentences = {k: v for k, v in vars(Replay).items() if k.isupper()}
@@ -637,7 +638,7 @@ def test_the_migration_keeps_a_replay_that_counted_before_and_marks_its_message_
 
 @pytest.mark.parametrize("date", ["", "sometime next week"])
 def test_a_reply_without_a_valid_date_decides_nothing(link, presented, date):
-    from answers.inbound import Replay
+    from answers.services.inbound import Replay
 
     raw = reply(to(link), date=date)
     if not date:
@@ -645,3 +646,82 @@ def test_a_reply_without_a_valid_date_decides_nothing(link, presented, date):
     result = inbound_receive(raw=ACME.sign(raw), now=PAGE_NOW, dnsfunc=dns)
     _refused(result, Replay.DATE_MISSING)
     _unchanged(presented)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_two_concurrent_replies_an_older_one_never_overturns_the_answer_just_recorded(
+    client_a, contact_a, template_mfa, admin, now, monkeypatch
+):
+    # Two decision makers reply at once, each to their own link. Each reply is judged
+    # against the latest answer under the recommendation's lock, so the second to get
+    # the lock sees the first's answer. Held together after their checks (the barrier),
+    # two unlocked checks would both pass and both replies would count.
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from answers.services import inbound
+    from answers.services.inbound import Replay
+    from recommendations.services import recommendation_create, recommendation_present
+
+    bruno = contact_create(
+        client=client_a,
+        name="Bruno D'Angelo",
+        email="bruno@acme-dental.example",
+        is_decision_maker=True,
+        actor=admin,
+        now=now,
+    )
+    rec = recommendation_create(
+        client=client_a, template_version=template_mfa, actor=admin, now=now, contact=contact_a
+    )
+    recommendation_present(recommendation=rec, actor=admin, now=now)
+    alice_link = AnswerLink.objects.get(contact=contact_a, recommendations=rec)
+    bruno_link = AnswerLink.objects.get(contact=bruno, recommendations=rec)
+    dated = {
+        "2026-03-02T09:58:00+00:00": ACME.sign(
+            reply(to(alice_link), date="Mon, 02 Mar 2026 10:58:00 +0100")
+        ),
+        "2026-03-02T09:59:00+00:00": ACME.sign(
+            reply(
+                to(bruno_link),
+                "DEFER 2026-09-30 budget next quarter\r\n",
+                sender="Bruno D'Angelo <bruno@acme-dental.example>",
+                date="Mon, 02 Mar 2026 10:59:00 +0100",
+            )
+        ),
+    }
+    both_checked = threading.Barrier(2, timeout=3)
+    parse_reply = inbound.parse_reply
+
+    def parse_once_both_are_checked(*args, **kwargs):
+        # Broken after its timeout when the other reply waits for the lock instead.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+        return parse_reply(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "parse_reply", parse_once_both_are_checked)
+    results: dict[str, object] = {}
+
+    def deliver(date: str, raw: bytes) -> None:
+        try:
+            results[date] = inbound_receive(raw=raw, now=PAGE_NOW, dnsfunc=dns)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=item) for item in dated.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    answer = Response.objects.get(recommendation=rec)
+    counted = [d for d, r in results.items() if r.message.outcome == Outcome.RECORDED]
+    refused = [d for d, r in results.items() if r.message.outcome == Outcome.UNVERIFIED]
+    assert (len(counted), len(refused)) == (1, 1)
+    assert results[refused[0]].message.reason == Replay.OLDER_THAN_ANSWER.format(
+        date=refused[0], recorded=answer.recorded_at.isoformat()
+    )
+    assert results[refused[0]].message.response is None

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from answers.choices import Outcome
-from answers.inbound import inbound_receive
 from answers.models import AnswerLink, InboundMessage
+from answers.services.inbound import inbound_receive
 from answers.tests.test_inbound import ACME, EVIL, PAGE_NOW, dns, reply, to
 from answers.tests.test_mail_exchange import EXO_FAIL, EXO_PASS, TENANT, delivered
 from recommendations.choices import Status

@@ -16,7 +16,7 @@ from django.core import mail, serializers
 from django.core.management import call_command
 from django.db import connection
 
-from answers.services import portal_code_request
+from answers.services.portal import portal_code_request
 from followup.delivery import deliver_due
 from followup.models import OutboxMessage
 from lib import sealed

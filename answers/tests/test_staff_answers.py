@@ -15,14 +15,10 @@ from django.core.management import call_command
 from answers.choices import ProposalStatus
 from answers.errors import AnswerRefused, Msg
 from answers.models import AnswerLink, AnswerPolicy, Meeting, Proposal
-from answers.services import (
-    DUAL_APPROVAL_REASON,
-    NO_AUTHORITY_REASON,
-    AnswerItem,
-    answer_submit,
-    authority_set,
-    staff_answer_record,
-)
+from answers.services.authority import DUAL_APPROVAL_REASON, NO_AUTHORITY_REASON, authority_set
+from answers.services.recording import AnswerItem
+from answers.services.staff import staff_answer_record
+from answers.services.submissions import answer_submit
 from clients.services import contact_create
 from ledger.models import Event
 from recommendations.choices import Channel, Status

@@ -133,7 +133,7 @@ def test_presenting_drafts_from_the_client_page(client, admin, draft, client_a, 
 
 def test_staff_set_who_may_decide(client, admin, auditor, client_a, contact_a):
     from answers.models import AnswerPolicy, AuthorityRule
-    from answers.services import contact_may_decide
+    from answers.services.authority import contact_may_decide
 
     url = f"/clients/{client_a.pk}/authority/"
     client.force_login(auditor)
@@ -257,7 +257,7 @@ def test_the_present_page_makes_as_many_queries_for_twelve_drafts_as_for_one(
 def test_the_authority_page_makes_as_many_queries_for_twelve_contacts_as_for_one(
     client, admin, contact_a, now, django_assert_max_num_queries
 ):
-    from answers.services import authority_replace
+    from answers.services.authority import authority_replace
     from clients.services import contact_create
 
     client_ = contact_a.client

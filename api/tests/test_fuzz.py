@@ -23,7 +23,7 @@ from schemathesis.engine import events
 from schemathesis.engine import from_schema as engine_for
 
 from accounts.tokens import token_create
-from answers.inbound import inbound_receive
+from answers.services.inbound import inbound_receive
 from api.tests.support import drive
 from followup.services.tickets import ticket_open_or_update
 from recommendations.choices import Status

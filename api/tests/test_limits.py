@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from answers.inbound import inbound_receive
+from answers.services.inbound import inbound_receive
 from api.tests.support import errors
 from clients.models import Contact
 from recommendations.models import Recommendation

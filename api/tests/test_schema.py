@@ -45,6 +45,9 @@ def test_every_endpoint_of_the_api_is_described(generated):
         "mark-implemented",
         "mark-verified",
         "withdraw",
+        "edit",
+        "owner",
+        "contact",
     ]
     assert operations == {
         ("GET", "/api/v1/clients/"),

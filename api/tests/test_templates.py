@@ -74,14 +74,22 @@ def test_an_admin_adds_a_template(api, admin):
     assert body["latest_version"]["id"] == version["id"]
 
 
-@pytest.mark.parametrize("persona", ["manager", "technician"])
-def test_only_admins_add_templates(api, request, persona):
+def test_an_account_manager_adds_a_template_too(api, manager):
+    response = api(manager).post(URL, NEW, format="json")
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize("persona", ["technician", "auditor"])
+def test_technicians_and_auditors_do_not_add_templates(api, request, persona):
     response = api(request.getfixturevalue(persona)).post(URL, NEW, format="json")
 
     assert response.status_code == 403
-    assert errors(response) == [
-        (None, "permission_denied", "Only an admin may change the catalog.")
-    ]
+    expected = {
+        "technician": "Only admins and account managers may change the catalog.",
+        "auditor": "This account may read but not change anything.",
+    }[persona]
+    assert errors(response) == [(None, "permission_denied", expected)]
     assert not Template.objects.exists()
 
 

@@ -1,7 +1,7 @@
 """REST endpoints of the answers app (routed in ``urls.py`` beside it): presenting several
 drafts at once, the answer links of a recommendation with their state, meetings, and
 the review queue of inbound e-mail. Reads go through the selectors (another client's
-row is a 404), writes through ``answers.services``."""
+row is a 404), writes through the ``answers.services`` modules."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
-from answers import selectors, services
+from answers import selectors
 from answers.models import AnswerLink, InboundMessage, Proposal
+from answers.services import inbound, links, meetings
 from api.v1.ids import IdLookupMixin, id_integer_field
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema
@@ -72,7 +73,7 @@ class PresentationViewSet(_ViewSet):
             raise serializers.ValidationError(
                 {"recommendations": [f"No such recommendation: {missing[0]}."]}
             )
-        done = services.recommendations_present(
+        done = links.recommendations_present(
             recommendations=[found[pk] for pk in wanted],
             actor=request.user,
             now=timezone.now(),
@@ -198,7 +199,7 @@ class InboundViewSet(_ViewSet):
         """Mark the message reviewed, with a note. It stays uncounted."""
         message = selectors.inbound_get_for(request.user, pk)
         data = _valid(InboundReviewSerializer, request.data)
-        message = services.inbound_review(
+        message = inbound.inbound_review(
             message=message, actor=request.user, note=data["note"], now=timezone.now()
         )
         return ApiResponse(InboundDetailSerializer(message).data)
@@ -286,8 +287,8 @@ class MeetingViewSet(_ViewSet):
                 raise serializers.ValidationError(
                     {f"decisions.{index}.recommendation": ["No such recommendation."]}
                 )
-            decisions.append(services.MeetingDecision(**{**item, "recommendation": rec}))
-        meeting, results = services.meeting_record(
+            decisions.append(meetings.MeetingDecision(**{**item, "recommendation": rec}))
+        meeting, results = meetings.meeting_record(
             client=client,
             channel=data["channel"],
             held_on=data["held_on"],

@@ -39,7 +39,7 @@ class IsStaffUser(BasePermission):
 
 
 class IsAdminForWrites(IsStaffUser):
-    """Staff may read; only admins may write (the catalog)."""
+    """Staff may read; only admins and account managers may write (the catalog)."""
 
     capability = Capability.MANAGE_CATALOG
 

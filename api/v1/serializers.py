@@ -214,6 +214,12 @@ class ContactFilterSerializer(QueryParamsSerializer):
 class TemplateVersionSerializer(serializers.ModelSerializer):
     control_refs = ControlRefSerializer(many=True)
     custom_fields = CustomFieldSerializer(many=True)
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=Language.choices),
+        read_only=True,
+        help_text="The languages a client can be shown this version in; English always. "
+        "A client in another language is shown the English text.",
+    )
 
     class Meta:
         model = TemplateVersion
@@ -223,6 +229,10 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
             "title",
             "body",
             "risk_if_ignored",
+            "title_it",
+            "body_it",
+            "risk_if_ignored_it",
+            "languages",
             "control_refs",
             "verification_rule",
             "custom_fields",
@@ -281,6 +291,15 @@ class TemplateCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     default_severity = SeverityField()
     risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    title_it = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The title in Italian; with body_it (and risk_if_ignored_it when there "
+        "is a risk) an Italian client reads the Italian text.",
+    )
+    body_it = serializers.CharField(required=False, allow_blank=True)
+    risk_if_ignored_it = serializers.CharField(required=False, allow_blank=True)
     control_refs = ControlRefSerializer(many=True, required=False)
     verification_rule = serializers.CharField(required=False, allow_blank=True)
     custom_fields = CustomFieldSerializer(many=True, required=False)
@@ -371,6 +390,7 @@ class RecommendationDetailSerializer(RecommendationSerializer):
             *RecommendationSerializer.Meta.fields,
             "body",
             "risk_if_ignored",
+            "language",
             "text_sha256",
             "control_refs",
             "verification_rule",
@@ -442,6 +462,14 @@ class RecommendationCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)
     risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the text; defaults to the client's. From a template, "
+        "the version's text in this language is copied, or its English text when it has "
+        "no translation (the recommendation's language then says en).",
+    )
     severity = SeverityField(
         required=False, allow_blank=True, help_text="Defaults to the template's severity."
     )
@@ -533,6 +561,38 @@ class EvidenceNoteSerializer(NoteSerializer):
         required=False,
         allow_blank=True,
         help_text="Where the evidence is (a ticket, a report, a file name).",
+    )
+
+
+class DraftEditSerializer(serializers.Serializer):
+    """The fields of a draft to change; a field left out keeps its value."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    body = serializers.CharField(required=False, allow_blank=True)
+    risk_if_ignored = serializers.CharField(required=False, allow_blank=True)
+    # Checked by the service, so a bad value gets the same message as on the page.
+    severity = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    scope = serializers.CharField(required=False, allow_blank=True)
+
+
+class OwnerSetSerializer(serializers.Serializer):
+    # Any account parses, so a disabled or read-only one gets the service's message.
+    owner = IdField(
+        queryset=User.objects.all(),
+        allow_null=True,
+        help_text="The new follow-up owner (a user id), or null for nobody.",
+    )
+
+
+class ContactSetSerializer(serializers.Serializer):
+    contact = ScopedPrimaryKeyRelatedField(
+        scope=contact_list_for,
+        model=Contact,
+        allow_null=True,
+        help_text="The new point of contact, an active contact of the recommendation's "
+        "client, or null for nobody.",
     )
 
 

@@ -22,7 +22,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.serializers import Serializer
 
 from answers.models import Proposal
-from answers.services import staff_answer_record
+from answers.services.staff import staff_answer_record
 from api.v1 import serializers as s
 from api.v1.answers import ProposalSerializer
 from api.v1.ids import IdLookupMixin
@@ -140,7 +140,7 @@ class ContactViewSet(ApiViewSet):
 
 
 class TemplateViewSet(ApiViewSet):
-    """The catalog. Every staff account reads it; only admins add to it."""
+    """The catalog. Every staff account reads it; admins and account managers add to it."""
 
     queryset = Template.objects.none()
     serializer_class = s.TemplateSerializer
@@ -167,7 +167,7 @@ class TemplateViewSet(ApiViewSet):
 
     @extend_schema(request=s.TemplateCreateSerializer, responses={201: s.TemplateDetailSerializer})
     def create(self, request: Request) -> ApiResponse:
-        """Add a template and its first version (admins only)."""
+        """Add a template and its first version (admins and account managers)."""
         data = _plain(_valid(s.TemplateCreateSerializer, request, request.data))
         version = template_create(actor=request.user, now=timezone.now(), **data)
         return ApiResponse(
@@ -204,6 +204,9 @@ class RecommendationViewSet(ApiViewSet):
         "mark_implemented",
         "mark_verified",
         "withdraw",
+        "edit",
+        "owner",
+        "contact",
     )
 
     def _context(self, **extra: Any) -> dict[str, Any]:
@@ -318,6 +321,28 @@ class RecommendationViewSet(ApiViewSet):
     def withdraw(self, request: Request, pk: str) -> ApiResponse:
         """Any status but verified and withdrawn may be withdrawn."""
         return self._act(pk, rec_services.recommendation_withdraw, s.WithdrawSerializer)
+
+    @_transition_schema("Edit a draft", s.DraftEditSerializer, "recommendations_edit")
+    @action(detail=True, methods=["post"])
+    def edit(self, request: Request, pk: str) -> ApiResponse:
+        """Change a draft's text or facts; fields left out keep their value. A
+        presented recommendation keeps its text (409)."""
+        return self._act(pk, rec_services.recommendation_edit, s.DraftEditSerializer)
+
+    @_transition_schema("Change the follow-up owner", s.OwnerSetSerializer, "recommendations_owner")
+    @action(detail=True, methods=["post"])
+    def owner(self, request: Request, pk: str) -> ApiResponse:
+        """A ledger event records the old and the new owner."""
+        return self._act(pk, rec_services.recommendation_set_owner, s.OwnerSetSerializer)
+
+    @_transition_schema(
+        "Change the point of contact", s.ContactSetSerializer, "recommendations_contact"
+    )
+    @action(detail=True, methods=["post"])
+    def contact(self, request: Request, pk: str) -> ApiResponse:
+        """Only a contact of the recommendation's own client; a ledger event records
+        the old and the new contact."""
+        return self._act(pk, rec_services.recommendation_set_contact, s.ContactSetSerializer)
 
 
 # --- ledger ----------------------------------------------------------------------

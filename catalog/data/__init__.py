@@ -1,5 +1,6 @@
 """The security catalog that ships with Heeded: recommendations an MSP commonly gives
-small businesses, each with CIS Controls v8 and NIST CSF 2.0 references.
+small businesses, each with CIS Controls v8 and NIST CSF 2.0 references, and what the
+client reads (title, text, risk) in English and Italian.
 
 The entries live in ``security_catalog.json`` (data, not code, so they can be reviewed
 and extended without touching Python). ``catalog_load`` writes them through
@@ -37,6 +38,10 @@ class CatalogEntry:
     body: str
     risk_if_ignored: str
     verification_rule: str
+    # What the client reads, in Italian (title, body, risk; see CLIENT_TEXT_FIELDS).
+    title_it: str
+    body_it: str
+    risk_if_ignored_it: str
     tags: tuple[str, ...]
     custom_fields: tuple[dict[str, Any], ...]
     # Example values the demo generator picks from; not part of the template.
@@ -64,6 +69,9 @@ def catalog_entries() -> tuple[CatalogEntry, ...]:
             body=item["body"],
             risk_if_ignored=item["risk_if_ignored"],
             verification_rule=item.get("verification_rule", ""),
+            title_it=item["title_it"],
+            body_it=item["body_it"],
+            risk_if_ignored_it=item["risk_if_ignored_it"],
             tags=tuple(item.get("tags", ())),
             custom_fields=tuple(item.get("custom_fields", ())),
             demo_values=dict(item.get("demo_values", {})),
@@ -95,6 +103,9 @@ def catalog_load(*, now: dt.datetime, actor: User | None = None) -> CatalogLoadR
             category=entry.category,
             default_severity=entry.severity,
             risk_if_ignored=entry.risk_if_ignored,
+            title_it=entry.title_it,
+            body_it=entry.body_it,
+            risk_if_ignored_it=entry.risk_if_ignored_it,
             control_refs=entry.control_refs,
             verification_rule=entry.verification_rule,
             custom_fields=[dict(f) for f in entry.custom_fields],

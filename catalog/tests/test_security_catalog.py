@@ -126,6 +126,8 @@ def test_loading_creates_every_template_with_its_references_through_the_service(
     assert {"framework": "NIST CSF 2.0", "id": "PR.PS-01"} in version.control_refs
     assert "SMB1Protocol" in version.verification_rule
     assert Template.objects.get(key="mfa-admin-accounts").default_severity == "critical"
+    assert version.title_it == "Disattivare SMBv1 su tutti i dispositivi Windows"
+    assert not TemplateVersion.objects.filter(title_it="").exists()
 
 
 @pytest.mark.django_db
@@ -153,3 +155,13 @@ def test_the_catalog_load_command_reports_what_it_added_then_nothing():
     out = io.StringIO()
     call_command("catalog_load", stdout=out)
     assert f"0 template(s) added, {len(catalog_entries())} already present." in out.getvalue()
+
+
+@pytest.mark.parametrize("entry", catalog_entries(), ids=lambda e: e.key)
+def test_every_entry_speaks_italian_as_well(entry):
+    assert entry.title_it and entry.body_it and entry.risk_if_ignored_it
+    assert entry.title_it != entry.title and entry.body_it != entry.body
+    # Typographic slips a translation tends to leave behind.
+    for text in (entry.title_it, entry.body_it, entry.risk_if_ignored_it):
+        assert "  " not in text and text == text.strip()
+    assert not entry.title_it.endswith(".")

@@ -34,12 +34,13 @@ def webhook_endpoint_create(
     now: dt.datetime,
     secret: str = "",
     event_types: list[str] | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> WebhookEndpoint:
     """Register an endpoint; a standard one gets a fresh secret unless given one.
 
-    Admins only: an endpoint receives every client's events. ``actor=None`` is the
-    operator at the command line."""
+    Admins only: an endpoint receives every client's events. ``actor`` is always
+    named (no default, so a page cannot forget it): the signed-in user, or ``"cli"``
+    for the operator at the command line."""
     require(actor, Capability.MANAGE_WEBHOOKS)
     errors: dict[str, list[str]] = {}
     try:
@@ -66,10 +67,10 @@ def webhook_endpoint_create(
     )
 
 
-def webhook_endpoint_disable(*, pk: int, actor: Actor | None = None) -> WebhookEndpoint:
+def webhook_endpoint_disable(*, pk: int, actor: Actor) -> WebhookEndpoint:
     """Stop sending to an endpoint; messages already queued for it fail at delivery
     (``Msg.ENDPOINT_GONE``). Disabling a disabled endpoint changes nothing. Admins
-    only, like creating one; ``actor=None`` is the operator at the command line."""
+    only, like creating one; ``actor`` as for creating one."""
     require(actor, Capability.MANAGE_WEBHOOKS)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=pk).first()

@@ -203,3 +203,16 @@ def stop(output: Output) -> None:
     if output.process.poll() is None:
         output.process.kill()
         output.process.wait(EVENT_TIMEOUT)
+
+
+def someone_waits_for_a_lock() -> bool:
+    """True while a session of this test database waits for a lock (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL answers from one snapshot of the activity
+        # view, taken at its first read: drop it so each call sees the present.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0

@@ -18,6 +18,7 @@ from followup.tests.support import (
     child_env,
     database_url_of_this_run,
     heeded,
+    someone_waits_for_a_lock,
     start,
     stop,
 )
@@ -102,7 +103,7 @@ def test_a_sweep_killed_mid_way_loses_no_step(client_a, client_b, contact_a, con
         try:
             child.wait_for(f"escalation-1 recommendation #{first.pk}")
             deadline = time.monotonic() + EVENT_TIMEOUT
-            while not _someone_waits_for_a_lock():
+            while not someone_waits_for_a_lock():
                 assert time.monotonic() < deadline, "the child never blocked on client B"
                 time.sleep(0.05)
             os.kill(child.process.pid, signal.SIGKILL)
@@ -118,12 +119,3 @@ def test_a_sweep_killed_mid_way_loses_no_step(client_a, client_b, contact_a, con
     assert [a.text.split(" ")[0] for a in actions].count("notice") == 4
     _assert_each_step_acted_and_announced_once([first, second])
     assert sweep(now=now + 8 * DAY) == []
-
-
-def _someone_waits_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0

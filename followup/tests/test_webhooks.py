@@ -104,7 +104,9 @@ def test_the_signature_matches_the_published_test_vector():
 def test_a_lifecycle_change_is_signed_delivered_and_retried_with_the_same_id(
     receiver, draft, admin, now
 ):
-    endpoint = webhook_endpoint_create(name="SIEM", url=receiver.url, kind="standard", now=now)
+    endpoint = webhook_endpoint_create(
+        name="SIEM", url=receiver.url, kind="standard", now=now, actor="cli"
+    )
     recommendation_present(recommendation=draft, actor=admin, now=now)
     (message,) = OutboxMessage.objects.filter(kind=OutboxKind.WEBHOOK)
 
@@ -131,7 +133,7 @@ def test_a_lifecycle_change_is_signed_delivered_and_retried_with_the_same_id(
 
 
 def test_a_receiver_that_refuses_the_request_is_given_up_at_once(receiver, draft, admin, now):
-    webhook_endpoint_create(name="SIEM", url=receiver.url, kind="standard", now=now)
+    webhook_endpoint_create(name="SIEM", url=receiver.url, kind="standard", now=now, actor="cli")
     recommendation_present(recommendation=draft, actor=admin, now=now)
     receiver.statuses = [400]
     (result,) = _hooks(now)
@@ -140,7 +142,7 @@ def test_a_receiver_that_refuses_the_request_is_given_up_at_once(receiver, draft
 
 
 def test_chat_endpoints_hear_only_of_critical_items(receiver, draft, client_a, admin, now):
-    webhook_endpoint_create(name="Slack", url=receiver.url, kind="slack", now=now)
+    webhook_endpoint_create(name="Slack", url=receiver.url, kind="slack", now=now, actor="cli")
     low = recommendation_create(
         client=client_a, actor=admin, now=now, title="Tidy DNS", body="b", severity="low"
     )
@@ -157,7 +159,7 @@ def test_chat_endpoints_hear_only_of_critical_items(receiver, draft, client_a, a
 
 
 def test_a_refused_change_queues_no_webhook(receiver, presented, admin, now):
-    webhook_endpoint_create(name="SIEM", url=receiver.url, kind="standard", now=now)
+    webhook_endpoint_create(name="SIEM", url=receiver.url, kind="standard", now=now, actor="cli")
     with pytest.raises(LifecycleError):
         recommendation_withdraw(recommendation=presented, actor=admin, now=now, reason=" ")
     assert not OutboxMessage.objects.filter(kind=OutboxKind.WEBHOOK).exists()
@@ -166,7 +168,12 @@ def test_a_refused_change_queues_no_webhook(receiver, presented, admin, now):
 def test_a_bad_endpoint_is_refused_and_nothing_is_stored(now):
     with pytest.raises(ValidationError) as exc:
         webhook_endpoint_create(
-            name="x", url="ftp://example.com/", kind="standard", secret="whsec_short", now=now
+            name="x",
+            url="ftp://example.com/",
+            kind="standard",
+            secret="whsec_short",
+            now=now,
+            actor="cli",
         )
     assert exc.value.message_dict == {
         "url": ["Enter a valid http(s) URL."],
@@ -200,7 +207,7 @@ def test_the_webhook_command_adds_lists_and_disables_endpoints(now):
 
 def test_disabling_an_endpoint_is_for_admins_and_happens_once(admin, technician, now):
     endpoint = webhook_endpoint_create(
-        name="SIEM", url="https://siem.example/hook", kind="standard", now=now
+        name="SIEM", url="https://siem.example/hook", kind="standard", now=now, actor=admin
     )
     with pytest.raises(NotAllowed, match=r"^Only an admin may manage webhooks\.$"):
         webhook_endpoint_disable(pk=endpoint.pk, actor=technician)
@@ -208,3 +215,12 @@ def test_disabling_an_endpoint_is_for_admins_and_happens_once(admin, technician,
     assert endpoint.is_active
     assert not webhook_endpoint_disable(pk=endpoint.pk, actor=admin).is_active
     assert not webhook_endpoint_disable(pk=endpoint.pk, actor=admin).is_active
+
+
+def test_the_webhook_services_name_their_actor_so_a_page_cannot_skip_the_role_check(now):
+    # No default: a caller that forgets the actor fails loudly instead of acting as
+    # the operator at the command line.
+    with pytest.raises(TypeError, match="actor"):
+        webhook_endpoint_create(name="SIEM", url="https://siem.example/h", kind="slack", now=now)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="actor"):
+        webhook_endpoint_disable(pk=1)  # type: ignore[call-arg]

@@ -421,7 +421,10 @@ def restore_archive(
             )
         evidence = [name for name in manifest["members"] if name.startswith("evidence/")]
         _check_evidence(evidence, manifest, evidence_in_place)
-        written: list[Path] = []
+        # The evidence files go in place before the rows: a restore killed after this
+        # leaves only files identical to the archive's, which a second run accepts, and
+        # no row (the rows are one transaction).
+        written = [] if evidence_in_place else _place_evidence(root, evidence)
         try:
             with transaction.atomic(using=using):
                 if manifest["version"] == 1:
@@ -432,12 +435,6 @@ def restore_archive(
                 _reset_sequences(using, [t.model for t in tables])
                 _check_counts(tables, manifest["counts"])
                 report = _restored_ledger(using, manifest)
-                if not evidence_in_place:
-                    for name in evidence:
-                        target = evidence_dir() / name.removeprefix("evidence/")
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(root / name, target)
-                        written.append(target)
         except (DeserializationError, DatabaseError, ObjectDoesNotExist) as exc:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -458,14 +455,40 @@ def restore_archive(
 
 
 def _check_evidence(names: list[str], manifest: dict[str, Any], in_place: bool) -> None:
+    """Refuse an evidence folder that holds anything but the archive's own files.
+
+    In place, every file must already be there and identical. Otherwise the folder
+    must be empty, except for files identical to the archive's: what a restore killed
+    before its rows committed left behind."""
     evidence = evidence_dir()
+    expected = {
+        evidence / name.removeprefix("evidence/"): manifest["members"][name]["sha256"]
+        for name in names
+    }
     if in_place:
-        for name in names:
-            path = evidence / name.removeprefix("evidence/")
-            if not path.is_file() or _sha256(path) != manifest["members"][name]["sha256"]:
+        for path, digest in expected.items():
+            if not path.is_file() or _sha256(path) != digest:
+                name = "evidence/" + path.relative_to(evidence).as_posix()
                 raise BackupError(f"{path} is not the file the archive holds as {name}.")
-    elif evidence.is_dir() and any(p.is_file() for p in evidence.rglob("*")):
-        raise BackupError(f"{evidence} is not empty; restore needs an empty evidence folder.")
+        return
+    if not evidence.is_dir():
+        return
+    for path in evidence.rglob("*"):
+        if path.is_file() and expected.get(path) != _sha256(path):
+            raise BackupError(f"{evidence} is not empty; restore needs an empty evidence folder.")
+
+
+def _place_evidence(root: Path, names: list[str]) -> list[Path]:
+    """Copy the archive's evidence files into the evidence folder; the ones written."""
+    written = []
+    for name in names:
+        target = evidence_dir() / name.removeprefix("evidence/")
+        if target.is_file():
+            continue  # identical: _check_evidence compared it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target)
+        written.append(target)
+    return written
 
 
 def _load_v1(root: Path, tables: list[Table], using: str) -> None:

@@ -312,7 +312,7 @@ def test_backup_leaves_no_archive_when_a_value_would_not_come_back(live, monkeyp
 
 def test_backup_leaves_no_archive_when_a_blob_would_lose_a_byte(live, monkeypatch, tmp_path):
     """Encrypted evidence is binary: it must come back whole, and the reason stays short."""
-    from answers.inbound import inbound_receive
+    from answers.services.inbound import inbound_receive
 
     stored = inbound_receive(raw="From: someone@elsewhere.example\r\n\r\nsì\r\n".encode(), now=LIVE)
     encode, decode = CODECS["binary"]

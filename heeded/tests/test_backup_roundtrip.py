@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 from accounts.choices import Role
 from accounts.models import User
 from answers.errors import AnswerRefused
-from answers.inbound import inbound_receive
-from answers.services import AnswerItem, MeetingDecision, answer_submit, link_issue, meeting_record
+from answers.presentation import link_issue
+from answers.services.inbound import inbound_receive
+from answers.services.meetings import MeetingDecision, meeting_record
+from answers.services.recording import AnswerItem
+from answers.services.submissions import answer_submit
 from clients.models import Client, Contact
 from clients.services import client_create, contact_create
 from followup.sweep import sweep

@@ -57,7 +57,7 @@ def test_the_check_itself_sees_an_escaped_variable():
 def test_a_client_name_with_an_ampersand_and_an_apostrophe_reaches_the_outbox_as_written(
     admin, now
 ):
-    from answers.services import confirm_answer
+    from answers.services.recording import confirm_answer
     from clients.services import client_create, contact_create
     from followup.models import OutboxMessage
     from recommendations.services import (

@@ -88,3 +88,31 @@ def test_map_names_a_column_by_hand_and_a_bad_map_exits_2(world, tmp_path, capsy
     assert Recommendation.objects.get().status == "rejected"
     assert _run(str(path), "--as", "ada", "--map", "Stato avanzamento") == 2
     assert "write it as HEADER=COLUMN" in capsys.readouterr().err
+
+
+def test_the_same_column_mapped_twice_two_ways_exits_2_and_imports_nothing(world, tmp_path, capsys):
+    path = tmp_path / "stato.csv"
+    path.write_text(
+        "Cliente;Raccomandazione;Data;Stato avanzamento;Giustificazione\n"
+        "Acme Dental;Abilitare l'MFA;10/01/2025;Rifiutata;Troppo costoso\n",
+        encoding="utf-8",
+    )
+    status = _run(
+        str(path),
+        "--as",
+        "ada",
+        "--map",
+        "Stato avanzamento=response category",
+        "--map",
+        "stato AVANZAMENTO=ignore",
+    )
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        "heeded import: --map names the column 'stato AVANZAMENTO' twice: "
+        "as response category and as ignore; keep one."
+    )
+    assert not Recommendation.objects.exists()
+    # The same choice twice is no conflict.
+    again = ("--map", "Stato avanzamento=response category")
+    assert _run(str(path), "--as", "ada", *again, *again) == 0
+    assert Recommendation.objects.get().status == "rejected"

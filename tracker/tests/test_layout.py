@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 
 from recommendations.models import Recommendation
-from tracker.columns import Column, letter, parse_mapping
+from tracker.columns import Column, letter, parse_mapping, parse_mappings
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
 from tracker.tests.conftest import csv_bytes
@@ -221,3 +221,15 @@ def test_column_letters_go_past_z():
         "ZZ",
         "AAA",
     ]
+
+
+def test_several_maps_are_one_mapping_and_a_header_named_two_ways_is_refused():
+    assert parse_mappings(["Stato=response category", "Note=ignore"]) == {
+        "Stato": Column.CATEGORY,
+        "Note": None,
+    }
+    assert parse_mappings(["Stato=response category", "STATO=category"]) == {
+        "Stato": Column.CATEGORY
+    }
+    with pytest.raises(ValueError, match="names the column 'stato' twice"):
+        parse_mappings(["Stato=response category", "stato=ignore"])

@@ -34,6 +34,9 @@ EVENT_LABELS = {
     "recommendation.expire_deferral": _("Deferral expired"),
     "recommendation.expire_planned_date": _("Planned date passed"),
     "recommendation.mark_ignored": _("Marked ignored"),
+    "recommendation.edited": _("Draft edited"),
+    "recommendation.owner_changed": _("Follow-up owner changed"),
+    "recommendation.contact_changed": _("Point of contact changed"),
 }
 
 # The data fields of an event worth showing in a timeline, in this order; the rest
@@ -54,6 +57,10 @@ EVENT_FIELDS = [
     ("severity", _("Severity")),
     ("owner", _("Owner")),
     ("text_sha256", _("Text SHA-256")),
+    # recommendation.edited, .owner_changed, .contact_changed
+    ("changed", _("Changed")),
+    ("old", _("Before")),
+    ("new", _("After")),
 ]
 
 
@@ -128,7 +135,7 @@ def _show(key: str, value: Any) -> str:
         return _label(Severity, value)
     if key == "text_sha256":
         return f"{value[:16]}…"
-    if key == "recipients" and isinstance(value, list):
+    if key in ("recipients", "changed") and isinstance(value, list):
         return ", ".join(value)
     if key in ("planned_for", "deferred_until"):
         try:

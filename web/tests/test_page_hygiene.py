@@ -100,6 +100,7 @@ NOT_STAFF_URLCONFS = {
 NOT_STAFF_PAGES = {
     # POST-only endpoints: they redirect, or render a staff page that is visited here.
     "web:recommendation_action": "POST only; answers with the recommendation page",
+    "web:recommendations_present": "POST only; redirects to the page it came from",
     "followup:ticket_action": "POST only; answers with the ticket page",
     "tracker:tracker_preview": "POST only; rendered by test_the_tracker_preview_is_clean",
     "tracker:tracker_confirm": "POST only; redirects to the tracker page",
@@ -122,12 +123,22 @@ NOT_STAFF_PAGES = {
     "reports:delivered_download": "a stored file (PDF or HTML), not a page",
     # The language switch: POST only, redirects back (answers/tests/test_answer_language.py).
     "set_language": "POST only; redirects to the page it was sent from",
+    # Administration: POST-only changes redirect to pages visited here.
+    "web:staff_action": "POST only; redirects to the staff account's page",
+    "web:client_staff": "POST only; redirects to the client's settings",
+    "web:contact_deactivate": "POST only; redirects to the client's settings",
+    "web:webhook_disable": "POST only; redirects to the webhooks page",
+    # Reached by an invited person without a session: web/tests/test_staff_accounts.py.
+    "web:staff_welcome": "public signed set-password link",
 }
 
 # How to fill the path parameters of each staff page that has some, from `world`.
 PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "web:client_detail": lambda w: {"pk": w.client.pk},
     "web:recommendation_detail": lambda w: {"pk": w.presented.pk},
+    "web:recommendation_edit": lambda w: {"pk": w.presented.pk},
+    "web:recommendation_timeline": lambda w: {"pk": w.presented.pk},
+    "web:client_timeline": lambda w: {"pk": w.client.pk},
     "followup:ticket_detail": lambda w: {"pk": w.ticket.pk},
     "answers:inbound_detail": lambda w: {"pk": w.inbound.pk},
     "answers:meeting_create": lambda w: {"client_pk": w.client.pk},
@@ -136,13 +147,29 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "verification:device_list": lambda w: {"client_id": w.client.pk},
     "verification:device_detail": lambda w: {"pk": w.device.pk},
     "reports:qbr": lambda w: {"pk": w.client.pk},
+    "web:staff_detail": lambda w: {"pk": w.technician.pk},
+    "web:client_settings": lambda w: {"pk": w.client.pk},
+    "web:contact_create": lambda w: {"pk": w.client.pk},
+    "web:contact_edit": lambda w: {"pk": w.contact.pk},
+    "web:client_policy": lambda w: {"pk": w.client.pk},
+    "web:template_detail": lambda w: {"pk": w.template.template_id},
+    "web:template_revise": lambda w: {"pk": w.template.template_id},
 }
 
 # The query strings a page is visited with, when not only without one ("").
 QUERIES: dict[str, Callable[[SimpleNamespace], list[str]]] = {
     "web:recommendation_list": lambda w: ["", f"?client={w.client.pk}&overdue=on"],
-    "web:recommendation_create": lambda w: ["", f"?template={w.template.pk}", "?adhoc=1"],
+    "web:recommendation_create": lambda w: [
+        "",
+        f"?template={w.template.pk}",
+        f"?template={w.template.pk}&client={w.client.pk}&language=it",
+        "?adhoc=1",
+    ],
+    "web:template_list": lambda w: ["", "?q=backup&severity=high&without_italian=on&sort=title"],
+    "web:template_detail": lambda w: ["", "?version=1"],
     "web:delivery_list": lambda w: ["", "?status=pending"],
+    "web:apply_template": lambda w: ["", f"?template={w.template.pk}"],
+    "web:recommendations_applied": lambda w: [f"?id={w.presented.pk}"],
     "followup:ticket_list": lambda w: ["", "?status=all", "?mine=on"],
     "answers:review_queue": lambda w: ["", "?all=1"],
     # Without a format the export form is refused (400): the page is the download.
@@ -214,9 +241,10 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
     recommendation with an open ticket, one decided in a meeting, a draft, deliveries
     waiting, an unverified reply in the review queue."""
     from answers.choices import Outcome
-    from answers.inbound import inbound_receive
     from answers.models import AnswerLink
-    from answers.services import MeetingDecision, authority_replace, meeting_record
+    from answers.services.authority import authority_replace
+    from answers.services.inbound import inbound_receive
+    from answers.services.meetings import MeetingDecision, meeting_record
     from catalog.services import template_create
     from clients.services import contact_create
     from followup.services.tickets import ticket_note_add, ticket_open_or_update
@@ -340,6 +368,8 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
         meeting=meeting,
         ticket=ticket,
         inbound=inbound,
+        technician=technician,
+        contact=chiara,
     )
 
 

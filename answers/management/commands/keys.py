@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from answers.crypto import InvalidToken
-from answers.services import evidence_rotate
+from answers.services.evidence import evidence_rotate
 
 
 class Command(BaseCommand):

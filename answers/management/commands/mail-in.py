@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from answers.inbound import MAX_BYTES, inbound_receive
+from answers.services.inbound import MAX_BYTES, inbound_receive
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from answers.inbound import inbound_receive
+from answers.services.inbound import inbound_receive
 
 
 class Command(BaseCommand):

@@ -36,6 +36,7 @@ class Command(BaseCommand):
                     kind=options["kind"],
                     event_types=options["event"],
                     now=timezone.now(),
+                    actor="cli",
                 )
             except ValidationError as exc:
                 raise CommandError(
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{e.pk} {e.kind} {state} {e.url} ({events})")
         else:
             try:
-                webhook_endpoint_disable(pk=options["id"])
+                webhook_endpoint_disable(pk=options["id"], actor="cli")
             except ValidationError as exc:
                 raise CommandError(
                     " ".join(m for ms in exc.message_dict.values() for m in ms)

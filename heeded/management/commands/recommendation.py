@@ -5,7 +5,7 @@ named by ``--as``. A refused change prints the lifecycle's message and exits 1;
 bad arguments exit 2. Nothing changes on a refusal.
 
 It lives in the project layer, not in ``recommendations``, because ``respond`` goes
-through ``answers.services.staff_answer_record`` (the client's authority rules), and
+through ``answers.services.staff.staff_answer_record`` (the client's authority rules), and
 the lifecycle may not import a capability.
 """
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from answers.models import Proposal
-from answers.services import staff_answer_record
+from answers.services.staff import staff_answer_record
 from clients.selectors import contact_get_for
 from lib.errors import ServiceError
 from recommendations import services

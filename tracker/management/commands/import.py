@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
-from tracker.columns import parse_mapping
+from tracker.columns import parse_mappings
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
 
@@ -58,14 +58,11 @@ class Command(BaseCommand):
         if user is None:
             self.stderr.write(f"heeded import: no active user {options['username']!r}")
             sys.exit(2)
-        mapping = {}
-        for spec in options["mappings"]:
-            try:
-                header, column = parse_mapping(spec)
-            except ValueError as exc:
-                self.stderr.write(f"heeded import: {exc}")
-                sys.exit(2)
-            mapping[header] = column
+        try:
+            mapping = parse_mappings(options["mappings"])
+        except ValueError as exc:
+            self.stderr.write(f"heeded import: {exc}")
+            sys.exit(2)
         try:
             report = tracker_import(
                 source=options["file"],

@@ -1,4 +1,5 @@
-"""Answers by e-mail: store, match, verify, parse, record.
+"""Answers by e-mail: store, match, verify, parse, record; and staff review of the
+messages that did not count.
 
 Every message is stored raw and encrypted before anything else is decided, so nothing
 received is ever lost. It then has to be matched to a presentation (the reply token in
@@ -25,26 +26,36 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from accounts.models import User
+from accounts.permissions import Capability, require
 from answers import crypto
 from answers.choices import Outcome
-from answers.errors import AnswerRefused
+from answers.errors import AnswerRefused, Msg
 from answers.mail.replies import parse_reply, reply_text
-from answers.mail.verify import verify_inbound
+from answers.mail.verify import MailVerdict, verify_inbound
 from answers.models import AnswerLink, InboundMessage, Proposal
-from answers.services import AnswerItem, _check_item, _check_text, _record, confirm_answer
+from answers.services.recording import (
+    AnswerItem,
+    answer_record,
+    check_item,
+    check_text,
+    confirm_answer,
+)
 from clients.models import Contact
 from followup.models import OutboxMessage
+from ledger.actors import actor_label
 from ledger.services import event_append
 from recommendations.choices import Channel, Decision
 from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation, Response
 
-EXIT_CODES = {
+EXIT_CODES: dict[str, int] = {
     Outcome.RECORDED: 0,
     Outcome.PROPOSAL: 0,
     Outcome.UNVERIFIED: 3,
@@ -109,7 +120,7 @@ class InboundResult:
 
 def _headers(raw: bytes) -> EmailMessage | None:
     try:
-        return BytesHeaderParser(policy=email.policy.default).parsebytes(raw)  # type: ignore[return-value]
+        return BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
     except Exception:
         return None
 
@@ -158,8 +169,8 @@ def _match(headers: EmailMessage | None) -> _Matched | None:
     found = reply_token(headers)
     if found:
         token, header = found
-        link = AnswerLink.objects.select_related("client", "contact").filter(reply_token=token)
-        first = link.first()
+        links = AnswerLink.objects.select_related("client", "contact").filter(reply_token=token)
+        first = links.first()
         return _Matched(first, f"reply token {token}", header, token) if first else None
     for header in ("References", "In-Reply-To"):
         for message_id in reversed(_MESSAGE_ID.findall(_header_text(headers, header))):
@@ -174,7 +185,7 @@ def _link_of_presentation(message_id: str) -> AnswerLink | None:
         OutboxMessage.objects.filter(
             payload__message_id=message_id, idempotency_key__startswith="present:"
         )
-        .exclude(recommendation_id=None)
+        .exclude(recommendation_id__isnull=True)
         .first()
     )
     if sent is None:
@@ -182,9 +193,9 @@ def _link_of_presentation(message_id: str) -> AnswerLink | None:
     return (
         AnswerLink.objects.select_related("client", "contact")
         .filter(
+            Q(client_id=sent.client_id),
             contact__email__iexact=sent.payload["to"][0],
             recommendations=sent.recommendation_id,
-            client_id=sent.client_id,
             # A batch e-mail's Message-ID names the batch, not its first item.
             is_batch=sent.idempotency_key.startswith("present:batch:"),
         )
@@ -282,7 +293,11 @@ def _replay_refusal(
 
 
 def inbound_receive(
-    *, raw: bytes, now: dt.datetime, dnsfunc: Callable | None = None, _retried: bool = False
+    *,
+    raw: bytes,
+    now: dt.datetime,
+    dnsfunc: Callable[..., Any] | None = None,
+    _retried: bool = False,
 ) -> InboundResult:
     """Keep one received message and record the answer it carries, if it counts."""
     digest = hashlib.sha256(raw).hexdigest()
@@ -321,7 +336,7 @@ def _duplicate(previous: InboundMessage) -> InboundResult:
 
 
 def _event(stored: InboundMessage) -> None:
-    if stored.client_id:
+    if stored.client is not None:
         event_append(
             client=stored.client,
             kind="answers.inbound",
@@ -351,7 +366,7 @@ def _process(
     stored: InboundMessage,
     *,
     now: dt.datetime,
-    dnsfunc: Callable | None,
+    dnsfunc: Callable[..., Any] | None,
 ) -> tuple[str, str, Response | None]:
     if headers is None or len(raw) > MAX_BYTES or not raw.strip():
         reason = "the message could not be parsed"
@@ -400,40 +415,70 @@ def _process(
     rec = recs[0]
     stored.recommendation = rec
     by_server = verdict.checks.get("counted_by") == "authentication-results"
-    refusal = _replay_refusal(
+    return _judge_and_record(
+        stored,
         headers,
+        verdict,
+        verdict.message,
         signed=None if by_server else set(verdict.checks.get("signed_headers") or ()),
         matched=matched,
         contact=contact,
         rec=rec,
         now=now,
     )
-    if refusal is not None:
-        _save(stored, Outcome.UNVERIFIED, refusal)
-        return Outcome.UNVERIFIED, refusal, None
-    parsed = parse_reply(reply_text(verdict.message), today=now.astimezone(client.tz).date())
-    if parsed.error is not None or parsed.decision is None:
-        reason = parsed.error or "the reply says no decision"
-        _save(stored, Outcome.UNREADABLE, reason)
-        return Outcome.UNREADABLE, reason, None
-    item = AnswerItem(
-        recommendation=rec,
-        decision=parsed.decision,
-        planned_for=parsed.date if parsed.decision == Decision.ACCEPTED else None,
-        deferred_until=parsed.date if parsed.decision == Decision.DEFERRED else None,
-        justification=parsed.reason,
-    )
+
+
+def _judge_and_record(
+    stored: InboundMessage,
+    headers: EmailMessage,
+    verdict: MailVerdict,
+    message: EmailMessage,
+    *,
+    signed: set[str] | None,
+    matched: _Matched,
+    contact: Contact,
+    rec: Recommendation,
+    now: dt.datetime,
+) -> tuple[str, str, Response | None]:
+    """Judge an authenticated reply against the answers already given and record it,
+    all under the recommendation's row lock: a reply arriving at the same time waits,
+    then is judged against the answer this one recorded, so of two concurrent replies
+    an older one never overturns a newer answer (``Replay.OLDER_THAN_ANSWER``)."""
+    link, client = matched.link, matched.link.client
     try:
         with transaction.atomic():
-            rec = Recommendation.objects.select_related("client").get(pk=rec.pk)
+            rec = (
+                Recommendation.objects.select_for_update(of=("self",))
+                .select_related("client")
+                .get(pk=rec.pk)
+            )
+            refusal = _replay_refusal(
+                headers, signed=signed, matched=matched, contact=contact, rec=rec, now=now
+            )
+            if refusal is not None:
+                _save(stored, Outcome.UNVERIFIED, refusal)
+                return Outcome.UNVERIFIED, refusal, None
+            today = now.astimezone(client.tz).date()
+            parsed = parse_reply(reply_text(message), today=today)
+            if parsed.error is not None or parsed.decision is None:
+                reason = parsed.error or "the reply says no decision"
+                _save(stored, Outcome.UNREADABLE, reason)
+                return Outcome.UNREADABLE, reason, None
+            item = AnswerItem(
+                recommendation=rec,
+                decision=parsed.decision,
+                planned_for=parsed.date if parsed.decision == Decision.ACCEPTED else None,
+                deferred_until=parsed.date if parsed.decision == Decision.DEFERRED else None,
+                justification=parsed.reason,
+            )
             # The hash of the text the presenting e-mail was sent with, against the
             # current text: the rule and the refusal of the link and the portal.
             sent_with = link.text_sha256.get(str(rec.pk), "")
-            _check_text(rec, sent_with)
-            _check_item(item, rec, now.astimezone(client.tz).date())
+            check_text(rec, sent_with)
+            check_item(item, rec, today)
             stored.outcome = Outcome.RECORDED
             stored.save()
-            result = _record(
+            result = answer_record(
                 rec=rec,
                 contact=contact,
                 item=item,
@@ -447,25 +492,17 @@ def _process(
                 outcome = Outcome.RECORDED
                 reason = f"{result.get_decision_display()} by {contact.email} ({verdict.reason})"
                 stored.response = result
-                confirm_answer(
-                    contact=contact,
-                    responses=[result],
-                    proposals=[],
-                    reference=f"inbound:{stored.pk}",
-                    recommendation_id=rec.pk,
-                    now=now,
-                )
             else:
                 outcome = Outcome.PROPOSAL
                 reason = f"proposal by {contact.email}: {result.reason}"
-                confirm_answer(
-                    contact=contact,
-                    responses=[],
-                    proposals=[result],
-                    reference=f"inbound:{stored.pk}",
-                    recommendation_id=rec.pk,
-                    now=now,
-                )
+            confirm_answer(
+                contact=contact,
+                responses=[result] if isinstance(result, Response) else [],
+                proposals=[] if isinstance(result, Response) else [result],
+                reference=f"inbound:{stored.pk}",
+                recommendation_id=rec.pk,
+                now=now,
+            )
             stored.outcome, stored.reason = outcome, reason
             stored.save(update_fields=["outcome", "reason", "response"])
             _event(stored)
@@ -477,3 +514,34 @@ def _process(
         _save(stored, Outcome.UNREADABLE, reason)
         return Outcome.UNREADABLE, reason, None
     return outcome, reason, stored.response
+
+
+# --- staff review of what did not count ---------------------------------------------
+
+
+def inbound_review(
+    *, message: InboundMessage, actor: User, note: str, now: dt.datetime
+) -> InboundMessage:
+    """Mark an uncounted message as reviewed by staff. It stays uncounted: a decision it
+    reports must be recorded by staff as such (channel phone/meeting/staff)."""
+    require(actor, Capability.WRITE)
+    note = note.strip()
+    if not note:
+        raise AnswerRefused(Msg.REVIEW_NOTE_REQUIRED, field="review_note", code="required")
+    with transaction.atomic():
+        claimed = InboundMessage.objects.filter(pk=message.pk, reviewed_at__isnull=True).update(
+            reviewed_at=now, reviewed_by=actor, review_note=note
+        )
+        if not claimed:
+            raise AnswerRefused(Msg.ALREADY_REVIEWED, code="already_reviewed")
+        message.refresh_from_db()
+        if message.client is not None:
+            event_append(
+                client=message.client,
+                kind="answers.inbound_reviewed",
+                actor=actor_label(actor),
+                at=now,
+                recommendation_id=message.recommendation_id,
+                data={"inbound": message.pk, "outcome": message.outcome, "note": note},
+            )
+    return message

@@ -1,0 +1,22 @@
+"""The languages Heeded speaks to clients: a client reads one, a catalog text is
+written in one or more. Kept in ``lib`` so that the catalog (which holds texts) and
+the clients app (which holds who reads which) name them the same way without
+importing each other."""
+
+from django.db import models
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    IT = "it", "Italiano"
+
+
+# The language every catalog text has; the others are optional translations.
+BASE_LANGUAGE = Language.EN
+
+
+def spoken(language: str) -> str:
+    """The language Heeded speaks to someone who reads ``language``: that one when
+    Heeded has it, else the base language (a client whose language is unset or one
+    Heeded does not speak reads English)."""
+    return language if language in Language.values else BASE_LANGUAGE
