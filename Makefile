@@ -56,9 +56,14 @@ PO := locale/it/LC_MESSAGES/django.po
 messages: $(STAMP) gettext
 	$(BIN)/heeded makemessages --locale it --no-obsolete --add-location file \
 	  --ignore '.venv/*' --ignore 'var/*' --ignore 'docs/*' --ignore 'templates/emails/*.en.*' --ignore 'templates/emails/*.it.*'
+	@# An empty entry of the catalog is taken out of the merge's base (msgattrib), so the
+	@# fragment fills it: msgmerge keeps an empty plural entry over a compendium's.
 	@for f in locale/pending/*.po; do [ -e "$$f" ] || continue; \
-		echo "folding $$f into $(PO)"; \
-		msgmerge --quiet --no-fuzzy-matching --compendium=$$f --output-file=$(PO) $(PO) $(PO) || exit 1; \
+		echo "folding $$f into $(PO)"; c=$$f; \
+		if ! grep -q '^msgid ""' $$f; then c=$$(mktemp); \
+			{ printf 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'; cat $$f; } > $$c; fi; \
+		d=$$(mktemp); msgattrib --force-po --translated --output-file=$$d $(PO) || exit 1; \
+		msgmerge --quiet --no-fuzzy-matching --compendium=$$c --output-file=$(PO) $$d $(PO) || exit 1; \
 	done
 	msgfmt --check --statistics -o locale/it/LC_MESSAGES/django.mo $(PO)
 

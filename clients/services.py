@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.permissions import WRITERS, Capability, require
@@ -87,7 +89,7 @@ def client_create(
         ClientDomain.objects.filter(domain__in=domain_list).values_list("domain", flat=True)
     )
     if taken:
-        raise ValidationError({"domains": [Msg.DOMAIN_TAKEN.format(domain=d) for d in taken]})
+        raise ValidationError({"domains": [_(Msg.DOMAIN_TAKEN).format(domain=d) for d in taken]})
     with transaction.atomic():
         client.save()
         ClientDomain.objects.bulk_create(ClientDomain(client=client, domain=d) for d in domain_list)
@@ -135,7 +137,7 @@ def contact_create(
     )
     contact.full_clean(validate_constraints=False)
     if Contact.objects.filter(client=client, email__iexact=contact.email).exists():
-        raise ValidationError({"email": [Msg.EMAIL_TAKEN]})
+        raise ValidationError({"email": [_(Msg.EMAIL_TAKEN)]})
     with transaction.atomic():
         contact.save()
         event_append(
@@ -156,11 +158,13 @@ def contact_create(
 class Msg:
     """Stable messages; tests and pages rely on their wording."""
 
-    DOMAIN_TAKEN = "{domain} already belongs to another client."
-    EMAIL_TAKEN = "This client already has a contact with that e-mail."
-    NOT_ASSIGNABLE = "Only an active admin, account manager or technician can be assigned."
-    ALREADY_ASSIGNED = "{user} is already assigned to this client."
-    NOT_ASSIGNED = "{user} is not assigned to this client."
+    DOMAIN_TAKEN = gettext_noop("{domain} already belongs to another client.")
+    EMAIL_TAKEN = gettext_noop("This client already has a contact with that e-mail.")
+    NOT_ASSIGNABLE = gettext_noop(
+        "Only an active admin, account manager or technician can be assigned."
+    )
+    ALREADY_ASSIGNED = gettext_noop("{user} is already assigned to this client.")
+    NOT_ASSIGNED = gettext_noop("{user} is not assigned to this client.")
 
 
 # What client_update may change, and how each field is recorded in its event.
@@ -218,7 +222,7 @@ def client_update(
             )
             if taken:
                 raise ValidationError(
-                    {"domains": [Msg.DOMAIN_TAKEN.format(domain=d) for d in taken]}
+                    {"domains": [_(Msg.DOMAIN_TAKEN).format(domain=d) for d in taken]}
                 )
             old_domains = sorted(current.domains.values_list("domain", flat=True))
             if old_domains != sorted(domain_list):
@@ -254,11 +258,11 @@ def client_staff_assign(*, client: Client, user: User, actor: Actor, now: dt.dat
     someone already assigned."""
     require(actor, Capability.CHANGE_CLIENTS)
     if not _assignable(user):
-        raise ValidationError({"user": [Msg.NOT_ASSIGNABLE]})
+        raise ValidationError({"user": [_(Msg.NOT_ASSIGNABLE)]})
     with transaction.atomic():
         Client.objects.select_for_update().get(pk=client.pk)
         if client.staff.filter(pk=user.pk).exists():
-            raise ValidationError({"user": [Msg.ALREADY_ASSIGNED.format(user=user)]})
+            raise ValidationError({"user": [_(Msg.ALREADY_ASSIGNED).format(user=user)]})
         client.staff.add(user)
         event_append(
             client=client,
@@ -277,7 +281,7 @@ def client_staff_unassign(*, client: Client, user: User, actor: Actor, now: dt.d
     with transaction.atomic():
         Client.objects.select_for_update().get(pk=client.pk)
         if not client.staff.filter(pk=user.pk).exists():
-            raise ValidationError({"user": [Msg.NOT_ASSIGNED.format(user=user)]})
+            raise ValidationError({"user": [_(Msg.NOT_ASSIGNED).format(user=user)]})
         client.staff.remove(user)
         event_append(
             client=client,
@@ -334,7 +338,7 @@ def contact_update(
             .exclude(pk=current.pk)
             .exists()
         ):
-            raise ValidationError({"email": [Msg.EMAIL_TAKEN]})
+            raise ValidationError({"email": [_(Msg.EMAIL_TAKEN)]})
         current.save()
         event_append(
             client=current.client,

@@ -41,6 +41,10 @@ ALLOWED = frozenset(
         "English",
         "Italiano",
         "Heeded API",
+        # Language codes in the catalog's lists, read the same in both languages.
+        "EN",
+        "IT",
+        "EN · IT",
         # {{ message.tags|default:'info' }}: a CSS class, not words.
         "info",
     }

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.choices import Role
 from accounts.models import AuditEvent, User
@@ -28,8 +29,8 @@ from ledger.actors import Actor, actor_label
 
 
 class Msg:
-    EMAIL_REQUIRED = "An invitation needs an e-mail address."
-    NOT_INVITABLE = "This account is disabled or already has a password."
+    EMAIL_REQUIRED = gettext_noop("An invitation needs an e-mail address.")
+    NOT_INVITABLE = gettext_noop("This account is disabled or already has a password.")
 
 
 def invitation_link(user: User) -> str:
@@ -90,7 +91,7 @@ def staff_invite(
     require(actor, Capability.MANAGE_USERS)
     email = email.strip()
     if not email:
-        raise ValidationError({"email": [Msg.EMAIL_REQUIRED]})
+        raise ValidationError({"email": [_(Msg.EMAIL_REQUIRED)]})
     with transaction.atomic():
         user = user_create(
             username=username.strip() or _username_for(email),
@@ -113,5 +114,5 @@ def staff_invite_resend(*, user: User, actor: Actor, now: dt.datetime) -> Outbox
     with transaction.atomic():
         current = User.objects.select_for_update().get(pk=user.pk)
         if not current.is_active or current.has_usable_password() or not current.email:
-            raise ValidationError({"user": [Msg.NOT_INVITABLE]})
+            raise ValidationError({"user": [_(Msg.NOT_INVITABLE)]})
         return _send(user=current, actor=actor, now=now)
