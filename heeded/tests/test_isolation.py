@@ -86,6 +86,7 @@ PUBLIC = {
     "answers:portal_sign_out": "ends a portal session",
     "followup:psa_callback": "the PSA calls back with an HMAC signature",
     "web:staff_welcome": "an invited colleague sets a password; the one-time token is the key",
+    "set_language": "the language switch of the sign-in page; stores a choice, no data",
     "api:endpoint-reports": "collectors post with an enrollment token and a signature",
     "api:schema": "the OpenAPI document describes the API, no data",
     "api:docs": "the API reference page, no data",
