@@ -12,16 +12,17 @@ import contextvars
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts.models import User
 from answers.models import AnswerLink
 from clients.models import Contact
 from followup.services import outbox_enqueue_email
 from lib import sealed
+from recommendations import mail
 from recommendations.events import Transitioned
 from recommendations.models import Recommendation
 
@@ -75,18 +76,16 @@ def link_url_sealed(link: AnswerLink) -> str:
     return link_url(sealed.placeholder(LINK_PURPOSE, link.token_nonce))
 
 
+def follow_up_answer_url(contact: Contact, recs: list[Recommendation], now: dt.datetime) -> str:
+    """A fresh link for ``contact`` to answer ``recs`` on one page, as a follow-up
+    notice's button carries it (sealed: the token is made at delivery)."""
+    return link_url_sealed(link_issue(contact=contact, recommendations=recs, now=now))
+
+
 # --- the presentation e-mail ----------------------------------------------------
 
-SUBJECTS = {
-    "en": "[{client}] Security recommendation: {title}",
-    "it": "[{client}] Raccomandazione di sicurezza: {title}",
-}
 EXAMPLE_PLAN_AFTER = dt.timedelta(days=30)
 EXAMPLE_DEFERRAL_AFTER = dt.timedelta(days=90)
-BATCH_SUBJECTS = {
-    "en": "[{client}] {count} security recommendations",
-    "it": "[{client}] {count} raccomandazioni di sicurezza",
-}
 
 # While a batch is being presented, presentations are collected here and sent as one
 # e-mail per contact at the end (see ``collecting_batch``).
@@ -106,10 +105,6 @@ def collecting_batch() -> Iterator[list[tuple[Recommendation, list[Contact]]]]:
         _batch.reset(token)
 
 
-def _language(rec: Recommendation) -> str:
-    return rec.client.language if rec.client.language in SUBJECTS else "en"
-
-
 def on_present(event: Transitioned) -> None:
     """Subscriber of ``present``: queue one e-mail per decision maker with the exact
     text presented, a signed answer link and a Reply-To that identifies the
@@ -126,6 +121,11 @@ def on_present(event: Transitioned) -> None:
         present_to(contact, [rec], now=now)
 
 
+def _in(language: str, label: Callable[[str], str], value: str) -> str:
+    with translation.override(language):
+        return label(value)
+
+
 def present_to(
     contact: Contact, recs: list[Recommendation], *, now: dt.datetime, resend: str = ""
 ) -> None:
@@ -133,21 +133,28 @@ def present_to(
     several, one link to answer them all on one page."""
     first = recs[0]
     client = first.client
-    language = _language(first)
+    language = mail.language_for(client)
     items: list[dict[str, object]] = []
     links: list[AnswerLink] = []
     for rec in recs:
         link = link_issue(contact=contact, recommendations=[rec], now=now)
         due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
-        items.append({"rec": rec, "url": link_url_sealed(link), "due": due, "link": link})
+        items.append(
+            {
+                "rec": rec,
+                "url": link_url_sealed(link),
+                "due": due,
+                "link": link,
+                "severity": _in(language, mail.severity_label, rec.severity),
+                "severity_colour": mail.severity_colour(rec.severity),
+            }
+        )
         links.append(link)
     if len(recs) > 1:
         reply_link = link_issue(contact=contact, recommendations=recs, now=now)
         batch_url = link_url_sealed(reply_link)
-        subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
     else:
         reply_link, batch_url = links[0], ""
-        subject = SUBJECTS[language].format(client=client.name, title=first.title)
     # The reply examples are dates a client could really send: a plan a month after
     # the answer is due, a deferral a quarter after it (never a fixed, past date).
     answer_by = (first.response_due_at or now).astimezone(client.tz).date()
@@ -168,12 +175,16 @@ def present_to(
     )
     if resend:
         key = f"{key}:resend:{resend}"
+    # The head printed on the e-mail is recorded as an anchor: the client's mailbox
+    # then holds proof of the history up to this presentation.
+    context["head"] = mail.client_head(client, at=now, reference=key)
+    email = mail.render_email("presented", context, language=language)
     outbox_enqueue_email(
         key=key,
         to=[contact.email],
-        subject=subject,
-        text=render_to_string(f"emails/presented.{language}.txt", context),
-        html=render_to_string(f"emails/presented.{language}.html", context),
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
         reply_to=[reply_address(reply_link)],
         now=now,
         client=client,

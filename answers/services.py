@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -44,6 +45,7 @@ from ledger.models import Anchor
 from ledger.services import anchor_record, event_append
 from lib import sealed
 from lib.canonical import canonical_json, sha256_hex
+from recommendations import mail
 from recommendations.choices import Channel, Decision
 from recommendations.decisions import is_decidable, text_matches, validate_decision
 from recommendations.lifecycle import DECISION_ACTIONS
@@ -51,8 +53,8 @@ from recommendations.lifecycle import Msg as LifecycleMsg
 from recommendations.models import Recommendation, Response
 from recommendations.services import recommendation_present, response_record
 
-DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
-NO_AUTHORITY_REASON = "the contact may not decide this severity"
+DUAL_APPROVAL_REASON = gettext_noop("first of two approvals needed to reject a critical item")
+NO_AUTHORITY_REASON = gettext_noop("the contact may not decide this severity")
 CONSENT_STATEMENTS = {
     "en": "I am authorised to decide for {client}.",
     "it": "Sono autorizzato a decidere per {client}.",
@@ -417,18 +419,30 @@ def _propose(
     language = language_of(rec.client)
     for target in routed:
         link = link_issue(contact=target, recommendations=[rec], now=now)
+        key = f"proposal:{proposal.pk}:{target.pk}"
+        with translation.override(language):
+            labels = {
+                "decision": mail.status_label(proposal.decision),
+                "reason": gettext(proposal.reason),
+                "severity": mail.severity_label(rec.severity),
+            }
         context = {
             "rec": rec,
             "client": rec.client,
             "contact": target,
             "proposal": proposal,
             "url": link_url_sealed(link),
+            "severity_colour": mail.severity_colour(rec.severity),
+            "head": mail.client_head(rec.client, at=now, reference=key),
+            **labels,
         }
+        email = mail.render_email("proposal", context, language=language)
         outbox_enqueue_email(
-            key=f"proposal:{proposal.pk}:{target.pk}",
+            key=key,
             to=[target.email],
-            subject=render_to_string(f"emails/proposal.{language}.subject.txt", context).strip(),
-            text=render_to_string(f"emails/proposal.{language}.txt", context),
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
             reply_to=[reply_address(link)],
             now=now,
             client=rec.client,
@@ -571,20 +585,31 @@ def confirm_answer(
         client=contact.client, at=now, purpose="answer confirmation", reference=reference
     )
     language = language_of(contact.client)
+    with translation.override(language):
+        for r in responses:
+            r.decision_label = mail.status_label(r.decision)  # type: ignore[attr-defined]
+        for p in proposals:
+            p.decision_label = mail.status_label(p.decision)  # type: ignore[attr-defined]
+            p.reason_label = gettext(p.reason)  # type: ignore[attr-defined]
     context = {
         "client": contact.client,
         "contact": contact,
         "responses": responses,
         "proposals": proposals,
-        "anchor": anchor,
+        "portal_url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/",
+        "head": mail.Head(
+            seq=anchor.seq,
+            hash=anchor.hash,
+            verify_command=mail.verify_command(contact.client, anchor.seq, anchor.hash),
+        ),
     }
+    email = mail.render_email("answer_confirmation", context, language=language)
     outbox_enqueue_email(
         key=f"answer-confirmation:{reference}",
         to=[contact.email],
-        subject=render_to_string(
-            f"emails/answer_confirmation.{language}.subject.txt", context
-        ).strip(),
-        text=render_to_string(f"emails/answer_confirmation.{language}.txt", context),
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
         now=now,
         client=contact.client,
         recommendation_id=recommendation_id,
@@ -778,10 +803,6 @@ def meeting_record(
 PORTAL_CODE_MINUTES = 15
 PORTAL_CODES_PER_ADDRESS_PER_HOUR = 3
 PORTAL_CODES_PER_IP_PER_HOUR = 10
-PORTAL_SIGN_IN_SUBJECTS = {
-    "en": "[{client}] Your sign-in link",
-    "it": "[{client}] Il vostro link di accesso",
-}
 
 
 def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) -> int:
@@ -810,18 +831,22 @@ def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) 
                 ip=ip,
             )
             language = language_of(contact.client)
+            key = f"portal-sign-in:{code.pk}"
             context = {
                 "contact": contact,
                 "client": contact.client,
                 "url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/"
                 f"{sealed.placeholder(PORTAL_PURPOSE, nonce)}/",
                 "minutes": PORTAL_CODE_MINUTES,
+                "head": mail.client_head(contact.client, at=now, reference=key),
             }
+            email = mail.render_email("portal_sign_in", context, language=language)
             outbox_enqueue_email(
-                key=f"portal-sign-in:{code.pk}",
+                key=key,
                 to=[contact.email],
-                subject=PORTAL_SIGN_IN_SUBJECTS[language].format(client=contact.client.name),
-                text=render_to_string(f"emails/portal_sign_in.{language}.txt", context),
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
                 now=now,
                 client=contact.client,
             )

@@ -51,7 +51,7 @@ def _assert_each_step_acted_and_announced_once(recs) -> None:
         steps = list(FollowupStep.objects.filter(recommendation=rec))
         assert [s.name for s in steps] == [Step.ESCALATION_1], rec.pk
         assert steps[0].notified_at is not None
-        audiences = sorted(m.idempotency_key.split(":")[3] for m in steps[0].notices.all())
+        audiences = sorted(m.idempotency_key.split(":")[1] for m in steps[0].notices.all())
         assert audiences == ["client", "staff"], rec.pk
     assert Ticket.objects.count() == len(recs)
     assert Event.objects.filter(kind="followup.step").count() == len(recs)
