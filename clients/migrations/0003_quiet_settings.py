@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0002_clientpolicy'),
+        ("clients", "0002_clientpolicy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clientpolicy',
-            name='weekly_severities',
-            field=models.CharField(blank=True, default='', max_length=40),
+            model_name="clientpolicy",
+            name="weekly_severities",
+            field=models.CharField(blank=True, default="", max_length=40),
         ),
         migrations.AddField(
-            model_name='clientpolicy',
-            name='weekly_weekday',
+            model_name="clientpolicy",
+            name="weekly_weekday",
             field=models.PositiveSmallIntegerField(default=0),
         ),
     ]
