@@ -180,5 +180,5 @@ def _pending_email_translations(tmp_path_factory: pytest.TempPathFactory) -> Non
     target.parent.mkdir(parents=True)
     subprocess.run(["msgfmt", "-o", str(target), str(source)], check=True)  # noqa: S603, S607
     settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, str(folder)]
-    trans_real._translations = {}
-    trans_real._default = None
+    trans_real._translations = {}  # type: ignore[attr-defined]
+    trans_real._default = None  # type: ignore[attr-defined]

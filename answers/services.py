@@ -840,13 +840,13 @@ def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) 
                 "minutes": PORTAL_CODE_MINUTES,
                 "head": mail.client_head(contact.client, at=now, reference=key),
             }
-            email = mail.render_email("portal_sign_in", context, language=language)
+            parts = mail.render_email("portal_sign_in", context, language=language)
             outbox_enqueue_email(
                 key=key,
                 to=[contact.email],
-                subject=email.subject,
-                text=email.text,
-                html=email.html,
+                subject=parts.subject,
+                text=parts.text,
+                html=parts.html,
                 now=now,
                 client=contact.client,
             )

@@ -45,7 +45,7 @@ LOGO_CID = "heeded-logo"
 ANCHOR_PURPOSE = "client e-mail"
 LANGUAGES = ("en", "it")
 # Badge colours of the severities (white text on each passes WCAG AA).
-SEVERITY_COLOURS = {
+SEVERITY_COLOURS: dict[str, str] = {
     Severity.CRITICAL: "#a4161a",
     Severity.HIGH: "#b54708",
     Severity.MEDIUM: "#1d5fa8",
