@@ -19,8 +19,8 @@ from django.core.management import call_command
 from answers.services import confirm_answer, portal_code_request
 from clients.models import ClientPolicy
 from followup.delivery import deliver_due
-from followup.models import NoticeItem, OutboxMessage
-from followup.sweep import sweep
+from followup.models import FollowupStep, NoticeItem, OutboxMessage
+from followup.sweep import act, plan, sweep
 from ledger.models import Anchor, Event
 from recommendations.deadlines import Step
 from recommendations.models import Recommendation
@@ -259,6 +259,25 @@ def test_each_person_is_told_at_most_once_a_day_and_the_rest_waits_a_day(
     assert len(notices) == 2 and "Second" in notices[1].payload["text"]
     assert "First" not in notices[1].payload["text"]
     assert not NoticeItem.objects.filter(message__isnull=True).exists()
+    assert not FollowupStep.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_a_sweep_stopped_after_planning_loses_nothing_and_sends_nothing_twice(
+    presented, contact_a, now
+):
+    at = now + 8 * DAY
+    act(now=at)
+    plan(now=at)  # the worker dies here: items planned, no message queued
+    assert NoticeItem.objects.filter(message__isnull=True).count() == 2
+    assert not _client_mails("followup:")
+    sweep(now=at + dt.timedelta(minutes=1))
+    sweep(now=at + dt.timedelta(minutes=2))
+    assert [m.payload["to"] for m in _client_mails("followup:")] == [
+        [contact_a.email],
+        ["ada@msp.example"],
+    ]
+    assert FollowupStep.objects.get().notified_at == at + dt.timedelta(minutes=1)
+    assert Event.objects.filter(kind="followup.notice").count() == 2
 
 
 def test_a_clients_quiet_setting_holds_low_severity_for_its_weekly_day(
