@@ -31,6 +31,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from email.mime.image import MIMEImage
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +42,8 @@ from django.db.models import Q, QuerySet
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage
 from lib import sealed
+from lib.branding import mail_logo
+from recommendations.mail import LOGO_CID
 
 logger = logging.getLogger("heeded.outbox")
 
@@ -453,6 +456,19 @@ def send_email(message: OutboxMessage) -> None:
         headers=headers,
     )
     if payload.get("html"):
-        email.attach_alternative(sealed.expand(payload["html"]), "text/html")
+        html = sealed.expand(payload["html"])
+        email.attach_alternative(html, "text/html")
+        logo = mail_logo()
+        if logo is not None and f"cid:{LOGO_CID}" in html:
+            # The logo as an inline part: mail clients show it without loading
+            # anything from the web (Gmail drops data: URIs, Outlook blocks remote images).
+            content, mime = logo
+            image = MIMEImage(content, _subtype=mime.split("/", 1)[1])
+            image.add_header("Content-ID", f"<{LOGO_CID}>")
+            image.add_header(
+                "Content-Disposition", "inline", filename=f"logo.{image.get_content_subtype()}"
+            )
+            email.attach(image)
+            email.mixed_subtype = "related"
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)
