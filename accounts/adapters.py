@@ -26,8 +26,11 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth's "login_failed" limit per key counts the login string as typed
-        # (lower-cased); count it per account instead, like the axes lockout, so
-        # "admin" and "admin@…" share one counter. Private in allauth 65.22 (pinned):
-        # test_lockout_ratelimit.py fails if allauth stops calling it.
+        # (lower-cased); count it per account and client address instead, like the
+        # axes pair lock, so "admin" and "admin@…" share one counter while the owner
+        # signing in from elsewhere is not refused because of someone else's guesses.
+        # Private in allauth 65.22 (pinned): test_lockout_ratelimit.py fails if allauth
+        # stops calling it.
         key = account_key(request, credentials) or ""
-        return f"{super()._get_login_attempts_cache_key(request)}{key}"
+        address = client_ip(request) or ""
+        return f"{super()._get_login_attempts_cache_key(request)}{key}@{address}"

@@ -147,10 +147,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out attempt before any password is hashed. Then
+# allauth's backend alone (a ModelBackend subclass, so permissions still work), made
+# to check each account once: with Django's ModelBackend beside it, and an e-mail
+# login looked up twice, a failed attempt hashed the password two or three times.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.StaffAuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -171,13 +174,17 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
-# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused
-# while the account, whatever spelling names it, has AXES_FAILURE_LIMIT failures, or
-# the client address HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT, within the cool-off hour.
+# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused,
+# within the cool-off hour, while the account (whatever spelling names it) has
+# AXES_FAILURE_LIMIT failures from this address, the address has
+# HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT failures, or the account has
+# HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT failures from all addresses together.
 AXES_FAILURE_LIMIT = env_int("HEEDED_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT", 100, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+# Documents what LockoutHandler.get_failures counts; any one of them locks.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
 AXES_USERNAME_CALLABLE = "accounts.lockout.account_key"
 AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
