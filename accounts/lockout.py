@@ -34,8 +34,7 @@ from django.db.models import Q, Sum
 from django.http import HttpRequest
 
 from accounts.models import User
-
-security_log = logging.getLogger("heeded.security")
+from lib.securitylog import security_event
 
 # AccessAttempt.username is a CharField(max_length=255).
 _KEY_LENGTH = 255
@@ -150,16 +149,6 @@ class LockoutHandler(AxesDatabaseHandler):
         return count
 
 
-def _quoted(value: object) -> str:
-    """``value`` in double quotes, with quotes, backslashes and every non-printable
-    character (CR, LF, U+2028, …) escaped, so it cannot end or forge a log line."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-    return f'"{escaped}"'
-
-
 def log_lockout(
     sender: object,
     request: HttpRequest,
@@ -168,6 +157,10 @@ def log_lockout(
     **kwargs: Any,
 ) -> None:
     """Receiver of axes' ``user_locked_out``: one line per refused or locking attempt."""
-    security_log.warning(
-        "login_locked_out account=%s address=%s", _quoted(username or ""), _quoted(ip_address or "")
+    security_event(
+        "login_locked_out",
+        level=logging.WARNING,
+        actor="anonymous",
+        account=username or "",
+        address=ip_address or "",
     )
