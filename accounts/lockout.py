@@ -25,8 +25,8 @@ import logging
 import unicodedata
 from typing import Any
 
-from axes.handlers.database import AxesDatabaseHandler
 from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings

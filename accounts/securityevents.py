@@ -88,9 +88,7 @@ def password_reset(sender: object, request: HttpRequest | None, user: Any, **kwa
     security_event("password_reset", actor=_actor(user), address=_address(request))
 
 
-def password_changed(
-    sender: object, request: HttpRequest | None, user: Any, **kwargs: Any
-) -> None:
+def password_changed(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     security_event("password_changed", actor=_actor(user), address=_address(request))
 
 

@@ -389,9 +389,7 @@ LOGGING = {
     # Every line carries the request id (lib/requestid.py; "-" outside a request).
     "filters": {"request_id": {"()": "lib.requestid.RequestIdFilter"}},
     "formatters": {
-        "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
-        }
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
     },
     "handlers": {
         "console": {

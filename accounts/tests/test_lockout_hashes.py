@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -37,7 +36,10 @@ def lockout_on(settings):
     settings.ACCOUNT_RATE_LIMITS = False
 
 
-def _login(client, login: str, password: str = "not the password", address: str = "192.0.2.10"):
+WRONG = "not the password"
+
+
+def _login(client, login: str, password: str = WRONG, address: str = "192.0.2.10"):
     return client.post(
         "/accounts/login/", {"login": login, "password": password}, REMOTE_ADDR=address
     )
@@ -129,7 +131,7 @@ def _post_login(opener, base: str, login: str, password: str, address: str) -> i
     body = urllib.parse.urlencode(
         {"csrfmiddlewaretoken": token[1], "login": login, "password": password}
     ).encode()
-    request = urllib.request.Request(f"{base}/accounts/login/", data=body)
+    request = urllib.request.Request(f"{base}/accounts/login/", data=body)  # noqa: S310 (http)
     request.add_header("Referer", f"{base}/accounts/login/")
     # The child trusts 127.0.0.1 as a proxy, so this header sets the client address.
     request.add_header("X-Forwarded-For", address)
@@ -166,8 +168,18 @@ def test_over_http_two_web_processes_hash_at_most_the_limit(admin, tmp_path, set
         HEEDED_TRUSTED_PROXIES="127.0.0.1",
     )
     server = start(
-        [sys.executable, "-m", "gunicorn", "heeded.wsgi", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "heeded.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+        ],
         env=env,
         cwd=Path(settings.BASE_DIR),
     )
@@ -184,8 +196,7 @@ def test_over_http_two_web_processes_hash_at_most_the_limit(admin, tmp_path, set
         # allauth's own limit (5 in 5 minutes per account and address, as deployed)
         # and the axes lock share the work; neither lets a wrong password through.
         statuses = [
-            _post_login(opener(), base, "ada", "not the password", "192.0.2.10")
-            for _ in range(100)
+            _post_login(opener(), base, "ada", "not the password", "192.0.2.10") for _ in range(100)
         ]
         lines = log.read_text().split() if log.exists() else []
         owner = _post_login(opener(), base, "ada", PASSWORD, "198.51.100.20")

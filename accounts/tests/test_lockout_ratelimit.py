@@ -1,7 +1,8 @@
 """allauth's own per-key limit on failed logins counts per account too.
 
 allauth refuses a login after 5 failures for one key in 5 minutes. Its key was the
-login string as typed; the adapter makes it the account and the client address, as for the axes pair lock.
+login string as typed; the adapter makes it the account and the client address, as
+for the axes pair lock.
 """
 
 from __future__ import annotations

@@ -24,9 +24,7 @@ def test_an_id_offered_by_the_proxy_is_kept(client):
     assert response["X-Request-ID"] == "lb-7f3a.91_c"
 
 
-@pytest.mark.parametrize(
-    "offered", ["x\r\nSet-Cookie: a=b", 'a" b', "é", "a" * 65, ""], ids=repr
-)
+@pytest.mark.parametrize("offered", ["x\r\nSet-Cookie: a=b", 'a" b', "é", "a" * 65, ""], ids=repr)
 def test_an_offered_id_that_is_not_one_is_replaced(client, offered):
     response = client.get("/accounts/login/", HTTP_X_REQUEST_ID=offered)
     assert response["X-Request-ID"] != offered
