@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core import context
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts.lockout import account_key
+from accounts.mfa import must_set_up_mfa
 from lib.clientip import client_ip
 
 
@@ -34,3 +39,16 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         key = account_key(request, credentials) or ""
         address = client_ip(request) or ""
         return f"{super()._get_login_attempts_cache_key(request)}{key}@{address}"
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        # Someone sent to set up a required second factor right after signing in
+        # (accounts.mfa) is not asked for the password a second time within the
+        # re-authentication window; every other sensitive step still asks.
+        request = context.request
+        if app == "allauth.mfa" and request is not None and must_set_up_mfa(request.user):
+            records = get_authentication_records(request, request.user)
+            if records and time.time() - records[-1]["at"] < (
+                allauth_settings.REAUTHENTICATION_TIMEOUT
+            ):
+                return False
+        return super().is_reauthentication_required(app=app, **kwargs)

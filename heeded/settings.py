@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: a user who must have a second factor sets it up first.
+    "accounts.mfa.MfaRequiredMiddleware",
     # Axes must come last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -176,6 +178,12 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
+MFA_ADAPTER = "accounts.mfa.StaffMFAAdapter"
+# Accept the code of the previous and next 30-second step too: phones drift. A code
+# counts once whatever the step (allauth marks it used in the shared cache).
+MFA_TOTP_TOLERANCE = 1
+# Who must sign in with a second factor (accounts/mfa.py): admins, all staff, or none.
+HEEDED_MFA_REQUIRED = env_choice("HEEDED_MFA_REQUIRED", ["admins", "all", "none"], "admins")
 # Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused,
 # within the cool-off hour, while the account (whatever spelling names it) has
 # AXES_FAILURE_LIMIT failures from this address, the address has

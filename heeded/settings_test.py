@@ -12,3 +12,6 @@ PASSWORD_HASHERS = ["heeded.testing.hashers.CountingMD5PasswordHasher"]
 # Off unless a test turns it on (or a child process is started with it on).
 AXES_ENABLED = env_bool("HEEDED_AXES_ENABLED", False)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Most tests sign users in with force_login and no second factor; the tests of the
+# requirement (accounts/tests/test_mfa.py, the browser test) turn it on.
+HEEDED_MFA_REQUIRED = "none"
