@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends idle and too old sessions (HEEDED_SESSION_IDLE_MINUTES, _MAX_HOURS).
+    "accounts.sessions.SessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -223,6 +225,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Staff sessions (accounts/sessions.py): over after this long unused, and this long
+# after sign-in whatever happens; the cookie itself lives no longer than the latter.
+HEEDED_SESSION_IDLE_MINUTES = env_int("HEEDED_SESSION_IDLE_MINUTES", 60, minimum=1)
+HEEDED_SESSION_MAX_HOURS = env_int("HEEDED_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 30)
+SESSION_COOKIE_AGE = HEEDED_SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_SECURE = env_bool("HEEDED_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("HEEDED_SSL_REDIRECT", False)
