@@ -38,6 +38,7 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
+from accounts.passwords import expand_reset_links
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage
 from lib import sealed
@@ -443,16 +444,17 @@ def send_email(message: OutboxMessage) -> None:
     payload = _email_payload(message.payload)
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     headers["Message-ID"] = payload["message_id"]
-    # Answer and sign-in tokens are made only here, never stored (lib.sealed).
+    # Answer, sign-in and password-reset tokens are made only here, never stored
+    # (lib.sealed, accounts.passwords).
     email = EmailMultiAlternatives(
         subject=payload["subject"],
-        body=sealed.expand(payload["text"]),
+        body=expand_reset_links(sealed.expand(payload["text"])),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
         to=payload["to"],
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
     if payload.get("html"):
-        email.attach_alternative(sealed.expand(payload["html"]), "text/html")
+        email.attach_alternative(expand_reset_links(sealed.expand(payload["html"])), "text/html")
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)

@@ -175,7 +175,13 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_ADAPTER = "accounts.adapters.StaffAccountAdapter"
+# accounts.adapters.StaffAccountAdapter with its e-mails queued in the outbox.
+ACCOUNT_ADAPTER = "web.accountmail.OutboxAccountAdapter"
+# Password reset (accounts/passwords.py): the same answer whether or not an account
+# has the address, no mail at all to an unknown one, the key made at delivery.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+PASSWORD_RESET_TIMEOUT = env_int("HEEDED_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
