@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response and every log line of the request carries its id.
     "lib.requestid.RequestIdMiddleware",
+    # /healthz answers here, before sessions, CSRF and the HTTPS redirect.
+    "heeded.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -336,6 +338,8 @@ if HEEDED_MAIL_AUTH_MODE == "exchange-online" and not re.fullmatch(
 HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimum=5)
 HEEDED_WORKER_IDLE_SECONDS = env_int("HEEDED_WORKER_IDLE_SECONDS", 5, minimum=1)
+# /healthz fails when the newest worker heartbeat (every 15 s) is older than this.
+HEEDED_HEALTH_WORKER_MAX_AGE = env_int("HEEDED_HEALTH_WORKER_MAX_AGE", 300, minimum=30)
 
 # --- PSA (followup/psa, docs/followup.md) -----------------------------------------
 # A PSA mailbox that turns e-mails into tickets; empty: no e-mail-to-ticket.
