@@ -209,3 +209,22 @@ def test_secrets_are_sealed_at_rest(admin):
     # And still usable: the stored secret decrypts to the one activated.
     totp_row = Authenticator.objects.get(user=admin, type="totp")
     assert StaffMFAAdapter().decrypt(totp_row.data["secret"]) == SECRET
+
+
+def test_the_two_factor_pages_count_a_fresh_sign_in_but_ask_again_later(client, admin):
+    import datetime as dt
+
+    import time_machine
+
+    TOTP.activate(admin, SECRET)
+    RecoveryCodes.activate(admin)
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        _password_step(client)
+        client.post("/accounts/2fa/authenticate/", {"code": totp(SECRET)})
+        assert client.get("/accounts/2fa/recovery-codes/").status_code == 200
+
+        clock.shift(dt.timedelta(minutes=6))
+        response = client.get("/accounts/2fa/recovery-codes/")
+    assert response.status_code == 302
+    assert "reauthenticate" in response["Location"]
