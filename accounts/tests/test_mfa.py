@@ -228,3 +228,16 @@ def test_the_two_factor_pages_count_a_fresh_sign_in_but_ask_again_later(client, 
         response = client.get("/accounts/2fa/recovery-codes/")
     assert response.status_code == 302
     assert "reauthenticate" in response["Location"]
+
+
+def test_guessing_codes_is_cut_off_after_five_failures(client, admin):
+    TOTP.activate(admin, SECRET)
+    wrong = "000000" if totp(SECRET) != "000000" else "111111"
+    _password_step(client)
+    for _ in range(5):
+        client.post("/accounts/2fa/authenticate/", {"code": wrong})
+
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp(SECRET)})
+
+    assert not _signed_in(client)
+    assert b"Too many failed" in response.content
