@@ -70,3 +70,21 @@ def test_a_sign_out_is_logged(client, admin, records):
 
     assert [(r.event, r.actor) for r in records] == [("logout", f"user:{admin.pk}")]
     assert records[0].request_id == response["X-Request-ID"]
+
+
+def test_a_wrong_and_a_right_second_factor_are_logged(client, admin, records):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from accounts.tests.totp import totp
+
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    TOTP.activate(admin, secret)
+    client.post("/accounts/login/", {"login": "ada", "password": PASSWORD})
+    wrong = "000000" if totp(secret) != "000000" else "111111"
+    client.post("/accounts/2fa/authenticate/", {"code": wrong})
+    client.post("/accounts/2fa/authenticate/", {"code": totp(secret)})
+
+    events = [(r.event, r.actor) for r in records]
+    actor = f"user:{admin.pk}"
+    assert events == [("mfa_failed", actor), ("mfa_used", actor), ("login_succeeded", actor)]
+    assert records[0].getMessage().startswith(f'mfa_failed actor="{actor}" kind="totp"')
