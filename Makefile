@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HEEDED_PORT ?= 8000
 export HEEDED_PORT
 
-.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench chromium poppler clean help
+.PHONY: demo test check-deploy test-sqlite test-postgres lint format serve worker bench audit chromium poppler clean help
 
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
@@ -88,6 +88,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/heeded bench
+
+# Known-vulnerable dependencies (needs the network; says NOT RUN, exit 0, without it).
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache var/test*.sqlite3*

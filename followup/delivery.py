@@ -39,6 +39,7 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
+from accounts.passwords import expand_reset_links
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage
 from lib import sealed
@@ -446,17 +447,18 @@ def send_email(message: OutboxMessage) -> None:
     payload = _email_payload(message.payload)
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     headers["Message-ID"] = payload["message_id"]
-    # Answer and sign-in tokens are made only here, never stored (lib.sealed).
+    # Answer, sign-in and password-reset tokens are made only here, never stored
+    # (lib.sealed, accounts.passwords).
     email = EmailMultiAlternatives(
         subject=payload["subject"],
-        body=sealed.expand(payload["text"]),
+        body=expand_reset_links(sealed.expand(payload["text"])),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
         to=payload["to"],
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
     if payload.get("html"):
-        html = sealed.expand(payload["html"])
+        html = expand_reset_links(sealed.expand(payload["html"]))
         email.attach_alternative(html, "text/html")
         logo = mail_logo()
         if logo is not None and f"cid:{LOGO_CID}" in html:
