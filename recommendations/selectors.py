@@ -12,13 +12,14 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from accounts.models import User
 from clients.selectors import client_list_for
 from recommendations.choices import Status
-from recommendations.models import Recommendation, Response
+from recommendations.models import PresentedTally, Recommendation, Response, StatusTally
 
 
 def recommendation_list_for(
@@ -94,9 +95,25 @@ def _zone_names() -> tuple[tuple[str, zoneinfo.ZoneInfo], ...]:
     return tuple((name, zoneinfo.ZoneInfo(name)) for name in sorted(zoneinfo.available_timezones()))
 
 
-def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
+def _zones_off_utc_date(now: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The zones whose local date at ``now`` is the day before the UTC date, and
-    those already on the day after it."""
+    those already on the day after it.
+
+    Every zone's offset, and every moment a zone changes it, falls on a quarter of an
+    hour of UTC, so no zone's date turns within a UTC quarter hour: the answer is the
+    same for every moment of one, and is worked out once per quarter hour rather
+    than by asking ~600 zones on every call (``test_overdue_zones``)."""
+    utc = now.astimezone(dt.UTC)
+    slot = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+    return _zones_off_utc_date_at(slot)
+
+
+@functools.lru_cache(maxsize=4)
+def _zones_off_utc_date_at(slot: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return _zones_off_utc_date_uncached(slot)
+
+
+def _zones_off_utc_date_uncached(now: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
     utc_day = now.astimezone(dt.UTC).date()
     behind, ahead = [], []
     for name, zone in _zone_names():
@@ -105,7 +122,7 @@ def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
             behind.append(name)
         elif local > utc_day:
             ahead.append(name)
-    return behind, ahead
+    return tuple(behind), tuple(ahead)
 
 
 def recommendation_get_for(user: User | AnonymousUser, pk: int | str) -> Recommendation:
@@ -148,3 +165,75 @@ def status_severity_matrix_for(user: User | AnonymousUser) -> dict[tuple[str, st
         .annotate(n=Count("id"))
     )
     return {(row["status"], row["severity"]): row["n"] for row in rows}
+
+
+# --- maintained counters and bounded range reads (the dashboard) ----------------------
+
+
+def tally_matrix_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> dict[tuple[str, str], int]:
+    """{(status, severity): count} over the clients the user may see (or one of them),
+    read from the maintained counters: a few rows per client, never the recommendations."""
+    return _sum_matrix(tally_rows_for(user, client_id=client_id))
+
+
+def _sum_matrix(rows: Iterable[tuple[int, str, str, int]]) -> dict[tuple[str, str], int]:
+    matrix: dict[tuple[str, str], int] = {}
+    for _, status, severity, n in rows:
+        if n:
+            matrix[(status, severity)] = matrix.get((status, severity), 0) + n
+    return matrix
+
+
+def tally_rows_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> list[tuple[int, str, str, int]]:
+    """(client id, status, severity, count) rows of the maintained counters that the
+    user may see: one query, at most 40 rows per client."""
+    if not (user.is_authenticated and user.is_active):
+        return []
+    qs = StatusTally.objects.exclude(n=0)
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    return list(qs.order_by().values_list("client_id", "status", "severity", "n"))
+
+
+def open_ages_for(
+    user: User | AnonymousUser,
+    *,
+    statuses: Iterable[str],
+    now: dt.datetime,
+    edges: Iterable[int],
+) -> dict[tuple[str, int], int]:
+    """{(severity, bucket): count} of the presented recommendations in ``statuses`` by
+    days since their presentation (UTC days): bucket 0 is younger than the first of
+    ``edges``, bucket i lies between edges i-1 and i, the last is older than all.
+
+    Staff who see every client read the per-day counters (one row per status,
+    severity and day); a technician's few clients are counted through the
+    (client, status) index, so the cost follows the clients they hold."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    today = now.astimezone(dt.UTC).date()
+    bounds = [today - dt.timedelta(days=days) for days in edges]
+    wanted = list(statuses)
+    if user.sees_all_clients:
+        day_field, qs, amount = "presented_on", PresentedTally.objects.all(), Sum("n")
+        qs = qs.filter(status__in=wanted).exclude(n=0)
+    else:
+        day_field = "presented_on"
+        qs = Recommendation.objects.filter(
+            client__in=client_list_for(user), status__in=wanted, presented_at__isnull=False
+        ).annotate(presented_on=TruncDate("presented_at", tzinfo=dt.UTC))
+        amount = Count("id")
+    # Younger first: after the i-th edge's day means younger than edge i.
+    bucket = Case(
+        *[When(**{f"{day_field}__gt": day}, then=Value(i)) for i, day in enumerate(bounds)],
+        default=Value(len(bounds)),
+        output_field=IntegerField(),
+    )
+    rows = qs.order_by().annotate(bucket=bucket).values("severity", "bucket").annotate(n=amount)
+    return {(row["severity"], row["bucket"]): row["n"] for row in rows if row["n"]}
