@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from catalog.choices import Severity
 from recommendations.choices import Status
-from reports import charts
+from lib import charts
 from reports.selectors import Qbr
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from reports import charts
+from lib import charts
 
 FORBIDDEN = ("transform", "mask", "filter", "foreignObject", "<script", "href=", "gradient")
 
@@ -47,3 +47,39 @@ def test_the_stacked_bar_splits_the_width_by_count():
     assert '<rect x="4" y="4" width="384" height="24" fill="#2f80ed"/>' in svg
     assert '<rect x="388" y="4" width="128" height="24" fill="#d64545"/>' in svg
     assert "Accepted: 3" in svg
+
+
+def test_a_count_line_runs_from_zero_to_a_round_ceiling_and_prints_the_last_count():
+    day = dt.date(2026, 1, 1)
+    points = [(day, 3), (day + dt.timedelta(days=1), None), (day + dt.timedelta(days=2), 7)]
+    svg = charts.count_line(points, title="Open risk items", colour="#d64545", empty_label="none")
+    # Ceiling 10: gridlines at 0, 2.5, 5, 7.5 and 10; two segments of one point each.
+    assert ">10</text>" in svg and ">2.5</text>" in svg
+    assert svg.count("<polyline") == 0
+    assert svg.count("<circle") == 3
+    assert ">7</text>" in svg
+    assert not any(word in svg for word in FORBIDDEN)
+
+
+def test_stacked_rows_scale_every_row_to_the_largest_and_escape_labels():
+    svg = charts.stacked_rows(
+        [
+            ("Critical", [("Accepted", 2, "#2f80ed"), ("Rejected", 2, "#d64545")]),
+            ("Low <1>", [("Accepted", 1, "#2f80ed"), ("Rejected", 0, "#d64545")]),
+        ],
+        title="Status by severity",
+        empty_label="none",
+    )
+    # The plot is 520 - 70 - 40 = 410 wide; the largest row (4) fills it.
+    assert '<rect x="70" y="6" width="205" height="18" fill="#2f80ed"/>' in svg
+    assert '<rect x="275" y="6" width="205" height="18" fill="#d64545"/>' in svg
+    assert '<rect x="70" y="32" width="102.5" height="18" fill="#2f80ed"/>' in svg
+    assert "Low &lt;1&gt;" in svg
+    assert not any(word in svg for word in FORBIDDEN)
+
+
+def test_empty_stacked_rows_say_so():
+    svg = charts.stacked_rows(
+        [("High", [("Accepted", 0, "#2f80ed")])], title="T", empty_label="Nothing yet"
+    )
+    assert "Nothing yet" in svg and '<rect x="70"' not in svg
