@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
@@ -77,16 +78,20 @@ def overdue_q(now: dt.datetime) -> Q:
     days before the UTC date is late everywhere; only the day before and the UTC date
     itself depend on the client's zone, and for those the zones are named.
     """
+    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | (
+        Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS]) & _late_plan_q(now)
+    )
+
+
+def _late_plan_q(now: dt.datetime) -> Q:
+    """A planned date that has passed in the client's own time zone at ``now``."""
     utc_day = now.astimezone(dt.UTC).date()
     behind, ahead = _zones_off_utc_date(now)
     day = dt.timedelta(days=1)
-    late_plan = (
+    return (
         Q(planned_for__lt=utc_day - day)
         | (Q(planned_for=utc_day - day) & ~Q(client__time_zone__in=behind))
         | Q(planned_for=utc_day, client__time_zone__in=ahead)
-    )
-    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | (
-        Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS]) & late_plan
     )
 
 
@@ -221,8 +226,9 @@ def open_ages_for(
     bounds = [today - dt.timedelta(days=days) for days in edges]
     wanted = list(statuses)
     if user.sees_all_clients:
-        day_field, qs, amount = "presented_on", PresentedTally.objects.all(), Sum("n")
-        qs = qs.filter(status__in=wanted).exclude(n=0)
+        day_field = "presented_on"
+        qs: QuerySet[Any] = PresentedTally.objects.filter(status__in=wanted).exclude(n=0)
+        amount: Sum | Count = Sum("n")
     else:
         day_field = "presented_on"
         qs = Recommendation.objects.filter(
@@ -237,3 +243,79 @@ def open_ages_for(
     )
     rows = qs.order_by().annotate(bucket=bucket).values("severity", "bucket").annotate(n=amount)
     return {(row["severity"], row["bucket"]): row["n"] for row in rows if row["n"]}
+
+
+def _first(
+    parts: Iterable[tuple[QuerySet[Recommendation], str]], limit: int
+) -> tuple[list[Recommendation], bool]:
+    """The first ``limit`` rows of several querysets by one date field each, merged, and
+    whether there were more. Each part reads at most ``limit + 1`` rows in the order of
+    its index, so the cost follows what is shown, not what is stored."""
+    rows: list[tuple[dt.date, int, Recommendation]] = []
+    for qs, field in parts:
+        for rec in qs.order_by(field, "id")[: limit + 1]:
+            value = getattr(rec, field)
+            day = value.astimezone(dt.UTC).date() if isinstance(value, dt.datetime) else value
+            rows.append((day, rec.pk, rec))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [rec for _, _, rec in rows[:limit]], len(rows) > limit
+
+
+def overdue_first_for(
+    user: User | AnonymousUser, *, now: dt.datetime, limit: int
+) -> tuple[list[Recommendation], bool]:
+    """The ``limit`` longest-overdue items the user may see (``overdue_q``'s rule), the
+    oldest due day first, and whether more are overdue: one index range read per
+    status, (status, response_due_at) and (status, planned_for)."""
+    base = recommendation_list_for(user)
+    late_plan = _late_plan_q(now)
+    return _first(
+        [
+            (
+                base.filter(status=Status.AWAITING_RESPONSE, response_due_at__lte=now),
+                "response_due_at",
+            ),
+            (base.filter(Q(status=Status.ACCEPTED) & late_plan), "planned_for"),
+            (base.filter(Q(status=Status.IN_PROGRESS) & late_plan), "planned_for"),
+        ],
+        limit,
+    )
+
+
+def due_between_for(
+    user: User | AnonymousUser, *, start: dt.datetime, end: dt.datetime, limit: int
+) -> tuple[list[Recommendation], bool]:
+    """Items whose next follow-up action falls in [start, end), soonest first."""
+    qs = recommendation_list_for(user).filter(next_action_at__gte=start, next_action_at__lt=end)
+    return _first([(qs, "next_action_at")], limit)
+
+
+def expiring_between_for(
+    user: User | AnonymousUser, *, first: dt.date, last: dt.date, limit: int
+) -> tuple[list[Recommendation], bool]:
+    """Deferrals ending and planned dates falling from ``first`` to ``last`` (both
+    included), soonest first."""
+    base = recommendation_list_for(user)
+    return _first(
+        [
+            (
+                base.filter(status=Status.DEFERRED, deferred_until__range=(first, last)),
+                "deferred_until",
+            ),
+            (base.filter(status=Status.ACCEPTED, planned_for__range=(first, last)), "planned_for"),
+            (
+                base.filter(status=Status.IN_PROGRESS, planned_for__range=(first, last)),
+                "planned_for",
+            ),
+        ],
+        limit,
+    )
+
+
+def follow_ups_for(user: User | AnonymousUser, *, limit: int) -> tuple[list[Recommendation], bool]:
+    """The user's own open follow-ups (they are the owner), next action first, through
+    the (owner, next_action_at) index."""
+    if not (user.is_authenticated and user.is_active):
+        return [], False
+    qs = recommendation_list_for(user, owner_id=user.pk).filter(next_action_at__isnull=False)
+    return _first([(qs, "next_action_at")], limit)

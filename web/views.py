@@ -18,17 +18,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import (
-    Case,
     Count,
-    DateField,
-    F,
     IntegerField,
     OuterRef,
     Q,
     Subquery,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -38,7 +34,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
 from answers.services import staff_answer_record
-from catalog.choices import Severity
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
@@ -54,8 +49,8 @@ from recommendations.selectors import (
     recommendation_get_for,
     recommendation_list_for,
     response_list_for,
-    status_severity_matrix_for,
 )
+from web import dashboard as dashboard_data
 from web.forms import (
     ActionForm,
     MarkImplementedForm,
@@ -99,67 +94,37 @@ def _render_list(
 # --- dashboard ---------------------------------------------------------------------
 
 
+def _sort_param(raw: str | None, allowed: tuple[str, ...], default: str) -> tuple[str, bool]:
+    """("field", descending) from a ``sort`` value such as "compliance" or "-compliance";
+    anything else is the default."""
+    raw = (raw or "").strip()
+    descending = raw.startswith("-")
+    key = raw.lstrip("-")
+    if key not in allowed:
+        return default.lstrip("-"), default.startswith("-")
+    return key, descending
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user, now = request.user, timezone.now()
-    matrix = status_severity_matrix_for(user)
-    severities = list(Severity)
-    rows = []
-    for status in Status:
-        cells = [
-            (severity, matrix.get((status.value, severity.value), 0)) for severity in severities
-        ]
-        rows.append({"status": status, "cells": cells, "total": sum(n for _, n in cells)})
-    column_totals = [
-        (severity, sum(matrix.get((s.value, severity.value), 0) for s in Status))
-        for severity in severities
-    ]
-    overdue = recommendation_list_for(user, overdue_at=now)
-    overdue_rows = (
-        overdue.annotate(
-            # Awaiting items are late against a moment, accepted ones against a day;
-            # both are compared as days so the oldest comes first either way.
-            due_on=Case(
-                When(status=Status.AWAITING_RESPONSE, then=TruncDate("response_due_at")),
-                default=F("planned_for"),
-                output_field=DateField(),
-            )
-        )
-        .order_by("due_on", "response_due_at", "id")
-        .all()[:DASHBOARD_OVERDUE_LIMIT]
+    now = timezone.now()
+    sort, descending = _sort_param(
+        request.GET.get("clients"), dashboard_data.SCORE_SORTS, "compliance"
+    )
+    context = dashboard_data.dashboard_context(
+        request.user,
+        now=now,
+        today=timezone.localdate(now),
+        client_sort=sort,
+        descending=descending,
     )
     recent = (
-        recommendation_list_for(user)
+        recommendation_list_for(request.user)
         .filter(decided_at__isnull=False)
         .order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
     )
-    totals = {
-        "open": sum(n for (status, _), n in matrix.items() if status in OPEN_STATUSES),
-        "awaiting": sum(
-            n for (status, _), n in matrix.items() if status == Status.AWAITING_RESPONSE
-        ),
-        "done": sum(
-            n
-            for (status, _), n in matrix.items()
-            if status in (Status.IMPLEMENTED, Status.VERIFIED)
-        ),
-        "all": sum(matrix.values()),
-    }
-    overdue_list = list(overdue_rows)
-    context = {
-        "rows": rows,
-        "severities": severities,
-        "column_totals": column_totals,
-        "totals": totals,
-        "overdue": overdue_list,
-        "overdue_count": (
-            overdue.count() if len(overdue_list) == DASHBOARD_OVERDUE_LIMIT else len(overdue_list)
-        ),
-        "overdue_limit": DASHBOARD_OVERDUE_LIMIT,
-        "recent": recent,
-        "now": now,
-    }
+    context.update(recent=recent, now=now)
     return render(request, "web/dashboard.html", context)
 
 

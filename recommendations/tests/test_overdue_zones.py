@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from recommendations import selectors
 
 moments = st.datetimes(
-    min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2031, 1, 1), timezones=st.just(dt.UTC)
+    min_value=dt.datetime(2025, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+    max_value=dt.datetime(2031, 1, 1),  # noqa: DTZ001
+    timezones=st.just(dt.UTC),
 )
 
 
