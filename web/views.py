@@ -18,29 +18,33 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import (
+    Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Q,
     Subquery,
+    When,
 )
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
 from answers.services import staff_answer_record
+from catalog.choices import SEVERITY_ORDER
 from catalog.models import TemplateVersion
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
 from lib.errors import ServiceError
 from recommendations import services
-from recommendations.choices import OPEN_STATUSES, Status
+from recommendations.choices import Status
 from recommendations.decisions import decisions_allowed
 from recommendations.lifecycle import Action, allowed_actions
 from recommendations.models import Recommendation
@@ -51,6 +55,7 @@ from recommendations.selectors import (
     response_list_for,
 )
 from web import dashboard as dashboard_data
+from web import lists
 from web.forms import (
     ActionForm,
     MarkImplementedForm,
@@ -94,22 +99,11 @@ def _render_list(
 # --- dashboard ---------------------------------------------------------------------
 
 
-def _sort_param(raw: str | None, allowed: tuple[str, ...], default: str) -> tuple[str, bool]:
-    """("field", descending) from a ``sort`` value such as "compliance" or "-compliance";
-    anything else is the default."""
-    raw = (raw or "").strip()
-    descending = raw.startswith("-")
-    key = raw.lstrip("-")
-    if key not in allowed:
-        return default.lstrip("-"), default.startswith("-")
-    return key, descending
-
-
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    sort, descending = _sort_param(
+    sort, descending = lists.sort_param(
         request.GET.get("clients"), dashboard_data.SCORE_SORTS, "compliance"
     )
     context = dashboard_data.dashboard_context(
@@ -131,36 +125,76 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- clients -----------------------------------------------------------------------
 
 
-def _count_per_client(recommendations) -> Coalesce:
-    """A correlated COUNT of ``recommendations`` for each client row: one query for
-    the whole list, however many clients there are."""
-    counted = (
-        recommendations.filter(client=OuterRef("pk"))
+CLIENT_SORTS = ("name", "open", "risk", "total", "adoption", "compliance")
+
+
+def _overdue_per_client(client_ids: list[int], now: dt.datetime) -> dict[int, int]:
+    """Overdue items of the given clients (the rows a page shows): one query whose
+    cost follows those clients' overdue items."""
+    return {
+        row["client_id"]: row["n"]
+        for row in Recommendation.objects.filter(overdue_q(now), client_id__in=client_ids)
         .order_by()
-        .values("client")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+        .values("client_id")
+        .annotate(n=Count("id"))
+    }
 
 
 @login_required
 @require_GET
 def client_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    # The outer query is already scoped to the clients the user may see, so the
-    # counts may read Recommendation directly.
-    clients = (
-        client_list_for(request.user)
-        .select_related("account_owner")
-        .annotate(
-            open_count=_count_per_client(Recommendation.objects.filter(status__in=OPEN_STATUSES)),
-            overdue_count=_count_per_client(Recommendation.objects.filter(overdue_q(now))),
-            total_count=_count_per_client(Recommendation.objects.all()),
-        )
-        .order_by("name")
+    q = request.GET.get("q", "").strip()[:200]
+    sort, descending = lists.sort_param(request.GET.get("sort"), CLIENT_SORTS, "name")
+    clients = client_list_for(request.user).select_related("account_owner")
+    if q:
+        clients = clients.filter(Q(name__icontains=q) | Q(industry__icontains=q))
+    scores = dashboard_data.client_scores(
+        request.user, clients=clients, sort=sort, descending=descending
     )
-    return render(request, "web/client_list.html", {"clients": clients})
+    if lists.wants_csv(request):
+        overdue = _overdue_per_client([r.client.pk for r in scores], now)
+        return lists.csv_response(
+            "clients.csv",
+            [
+                _("Client"),
+                _("Industry"),
+                _("Account owner"),
+                _("Open"),
+                _("Overdue"),
+                _("Open risk"),
+                _("Adoption %"),
+                _("Compliance %"),
+                _("All"),
+            ],
+            (
+                [
+                    r.client.name,
+                    r.client.industry,
+                    str(r.client.account_owner or ""),
+                    r.open,
+                    overdue.get(r.client.pk, 0),
+                    r.open_risk,
+                    r.adoption,
+                    r.compliance,
+                    r.total,
+                ]
+                for r in scores
+            ),
+        )
+    page = Paginator(scores, lists.page_size(request)).get_page(request.GET.get("page"))
+    overdue = _overdue_per_client([r.client.pk for r in page.object_list], now)
+    for row in page.object_list:
+        row.overdue = overdue.get(row.client.pk, 0)
+    context = {
+        "page": page,
+        "q": q,
+        "sort": sort,
+        "descending": descending,
+        "per_page": lists.page_size(request),
+        "page_sizes": lists.PAGE_SIZES,
+    }
+    return _render_list(request, "web/client_list.html", "web/_client_results.html", context)
 
 
 @login_required
@@ -193,6 +227,85 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- recommendations list ------------------------------------------------------------
 
 
+# The list's sorts: each key orders by its columns, then by id so pages never overlap.
+# The default, newest first, walks the (created_at, id) index.
+RECOMMENDATION_SORTS: dict[str, tuple[Any, ...]] = {
+    "created": ("created_at", "id"),
+    "title": ("title", "id"),
+    "client": ("client__name", "id"),
+    "severity": (
+        Case(
+            *[When(severity=sev, then=rank) for sev, rank in SEVERITY_ORDER.items()],
+            output_field=IntegerField(),
+        ),
+        "id",
+    ),
+    "status": ("status", "id"),
+    "next": ("next_action_at", "id"),
+}
+
+
+def _ordered(qs: Any, key: str, descending: bool) -> Any:
+    """``qs`` in the order of ``key``. Rows without a next date come last either way;
+    the other keys are never null and get a plain ASC/DESC, which the indexes match."""
+    nulls = {"nulls_last": True} if key == "next" else {}
+    terms = []
+    for term in RECOMMENDATION_SORTS[key]:
+        expr = F(term) if isinstance(term, str) else term
+        terms.append(expr.desc(**nulls) if descending else expr.asc(**nulls))
+    return qs.order_by(*terms)
+
+
+def _next_date(rec: Recommendation) -> tuple[str, dt.date | dt.datetime | None]:
+    """What the list's "Next date" column shows: a kind and a date."""
+    if rec.status == Status.AWAITING_RESPONSE:
+        return _("answer by"), rec.response_due_at
+    if rec.status == Status.DEFERRED:
+        return _("deferred to"), rec.deferred_until
+    if rec.status in (Status.ACCEPTED, Status.IN_PROGRESS) and rec.planned_for:
+        return _("planned"), rec.planned_for
+    return "", None
+
+
+def _recommendation_csv(recommendations: Any, now: dt.datetime) -> HttpResponse:
+    def rows() -> Any:
+        for rec in recommendations.iterator(chunk_size=2000):
+            kind, when = _next_date(rec)
+            if isinstance(when, dt.datetime):
+                when = timezone.localtime(when).date()
+            yield [
+                rec.pk,
+                rec.title,
+                ", ".join(rec.tags or []),
+                rec.client.name,
+                rec.get_severity_display(),
+                rec.get_status_display(),
+                rec.is_overdue(now),
+                str(rec.owner or ""),
+                kind,
+                when.isoformat() if when else "",
+                timezone.localtime(rec.created_at).date().isoformat(),
+            ]
+
+    return lists.csv_response(
+        "recommendations.csv",
+        [
+            _("ID"),
+            _("Recommendation"),
+            _("Tags"),
+            _("Client"),
+            _("Severity"),
+            _("Status"),
+            _("Overdue"),
+            _("Owner"),
+            _("Next date is"),
+            _("Next date"),
+            _("Created"),
+        ],
+        rows(),
+    )
+
+
 @login_required
 @require_GET
 def recommendation_list(request: HttpRequest) -> HttpResponse:
@@ -200,15 +313,25 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     form = RecommendationFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
     overdue = filters.pop("overdue")
-    recommendations = recommendation_list_for(
-        request.user, overdue_at=now if overdue else None, **filters
+    sort, descending = lists.sort_param(request.GET.get("sort"), RECOMMENDATION_SORTS, "-created")
+    recommendations = _ordered(
+        recommendation_list_for(request.user, overdue_at=now if overdue else None, **filters),
+        sort,
+        descending,
     )
-    page = Paginator(recommendations, PAGE_SIZE).get_page(request.GET.get("page"))
+    if lists.wants_csv(request):
+        return _recommendation_csv(recommendations, now)
+    per_page = lists.page_size(request)
+    page = Paginator(recommendations, per_page).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
         "now": now,
         "filtered": any(v for v in filters.values()) or overdue,
+        "sort": sort,
+        "descending": descending,
+        "per_page": per_page,
+        "page_sizes": lists.PAGE_SIZES,
     }
     return _render_list(
         request, "web/recommendation_list.html", "web/_recommendation_results.html", context
