@@ -120,6 +120,14 @@ class TemplatePickForm(forms.Form):
 
 
 class OutboxFilterForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": gettext_lazy("Client or message key")}
+        ),
+    )
     status = forms.ChoiceField(choices=_blank("Any status", OutboxStatus.choices), required=False)
 
 

@@ -664,17 +664,82 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
 # --- deliveries ------------------------------------------------------------------------
 
 
+DELIVERY_SORTS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"),
+    "status": ("status", "created_at", "id"),
+    "attempts": ("attempts", "created_at", "id"),
+    "client": ("client__name", "created_at", "id"),
+}
+
+
 @login_required
 @require_GET
 def delivery_list(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
-    status = form.cleaned_data.get("status") if form.is_valid() else None
-    page = Paginator(outbox_list_for(request.user, status=status or None), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    status = cleaned.get("status") or None
+    q = (cleaned.get("q") or "").strip()
+    sort, descending = lists.sort_param(request.GET.get("sort"), DELIVERY_SORTS, "-created")
+    messages_qs = outbox_list_for(request.user, status=status)
+    if q:
+        messages_qs = messages_qs.filter(
+            Q(client__name__icontains=q) | Q(idempotency_key__icontains=q)
+        )
+    order = [f"-{f}" if descending else f for f in DELIVERY_SORTS[sort]]
+    messages_qs = messages_qs.order_by(*order)
+    if lists.wants_csv(request):
+        return lists.csv_response(
+            "deliveries.csv",
+            [
+                _("ID"),
+                _("Queued"),
+                _("Kind"),
+                _("Subject"),
+                _("To"),
+                _("Client"),
+                _("Recommendation"),
+                _("Status"),
+                _("Attempts"),
+                _("Sent"),
+                _("Next try"),
+                _("Last error"),
+            ],
+            (
+                [
+                    m.pk,
+                    m.created_at.isoformat(),
+                    m.get_kind_display(),
+                    str((m.payload or {}).get("subject", ""))
+                    if isinstance(m.payload, dict)
+                    else "",
+                    ", ".join(map(str, (m.payload or {}).get("to", [])))
+                    if isinstance(m.payload, dict)
+                    else "",
+                    m.client.name if m.client else "",
+                    m.recommendation_id,
+                    m.get_status_display(),
+                    m.attempts,
+                    m.sent_at.isoformat() if m.sent_at else "",
+                    m.next_attempt_at.isoformat() if m.next_attempt_at else "",
+                    m.last_error,
+                ]
+                for m in messages_qs.iterator(chunk_size=2000)
+            ),
+        )
+    per_page = lists.page_size(request)
+    page = Paginator(messages_qs, per_page).get_page(request.GET.get("page"))
     return _render_list(
         request,
         "web/delivery_list.html",
         "web/_delivery_results.html",
-        {"form": form, "page": page, "status": status},
+        {
+            "form": form,
+            "page": page,
+            "status": status,
+            "q": q,
+            "sort": sort,
+            "descending": descending,
+            "per_page": per_page,
+            "page_sizes": lists.PAGE_SIZES,
+        },
     )
