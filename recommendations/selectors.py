@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 
 from accounts.models import User
@@ -319,3 +319,32 @@ def follow_ups_for(user: User | AnonymousUser, *, limit: int) -> tuple[list[Reco
         return [], False
     qs = recommendation_list_for(user, owner_id=user.pk).filter(next_action_at__isnull=False)
     return _first([(qs, "next_action_at")], limit)
+
+
+def newest_per_status_for(
+    user: User | AnonymousUser, *, client_id: int, limit: int
+) -> dict[str, list[Recommendation]]:
+    """{status: its ``limit`` newest recommendations} of one client, in one query (a
+    row number per status), for a page that shows each status's first rows."""
+    ranked = (
+        recommendation_list_for(user, client_id=client_id)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("status")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("status", "-created_at", "-id")
+    )
+    out: dict[str, list[Recommendation]] = {}
+    for rec in ranked:
+        out.setdefault(rec.status, []).append(rec)
+    return out
+
+
+def overdue_count_for(user: User | AnonymousUser, *, client_id: int, now: dt.datetime) -> int:
+    """How many of one client's recommendations are overdue (``overdue_q``): a count
+    through the (status, response_due_at) and (status, planned_for) indexes."""
+    return recommendation_list_for(user, client_id=client_id, overdue_at=now).count()

@@ -31,7 +31,9 @@ from recommendations.selectors import (
     due_between_for,
     expiring_between_for,
     follow_ups_for,
+    newest_per_status_for,
     open_ages_for,
+    overdue_count_for,
     overdue_first_for,
     tally_rows_for,
 )
@@ -100,6 +102,22 @@ class ClientScore:
 SCORE_SORTS = ("name", "open", "risk", "total", "adoption", "compliance")
 
 
+def score_of(client: Client, counts: dict[tuple[str, str], int]) -> ClientScore:
+    """A client's figures from its {(status, severity): n} counters, with the reports'
+    definitions of adoption and compliance (``reports.selectors``)."""
+    score, _active = compliance_score(counts)
+    adopted = sum(n for (s, _sev), n in counts.items() if s in ADOPTED_STATUSES)
+    decided = sum(n for (s, _sev), n in counts.items() if s in DECIDED_STATUSES)
+    return ClientScore(
+        client=client,
+        total=sum(counts.values()),
+        open=sum(n for (s, _sev), n in counts.items() if s in OPEN_STATUSES),
+        open_risk=sum(n for (s, _sev), n in counts.items() if s in OPEN_RISK_STATUSES),
+        adoption=ratio(adopted, decided),
+        compliance=score,
+    )
+
+
 def client_scores(
     user: User | AnonymousUser,
     *,
@@ -113,22 +131,7 @@ def client_scores(
     per_client: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
     for client_id, status, severity, n in tally_rows_for(user):
         per_client[client_id][(status, severity)] = n
-    rows = []
-    for client in chosen:
-        counts = per_client.get(client.pk, {})
-        score, _active = compliance_score(counts)
-        adopted = sum(n for (s, _sev), n in counts.items() if s in ADOPTED_STATUSES)
-        decided = sum(n for (s, _sev), n in counts.items() if s in DECIDED_STATUSES)
-        rows.append(
-            ClientScore(
-                client=client,
-                total=sum(counts.values()),
-                open=sum(n for (s, _sev), n in counts.items() if s in OPEN_STATUSES),
-                open_risk=sum(n for (s, _sev), n in counts.items() if s in OPEN_RISK_STATUSES),
-                adoption=ratio(adopted, decided),
-                compliance=score,
-            )
-        )
+    rows = [score_of(client, per_client.get(client.pk, {})) for client in chosen]
     key = sort if sort in SCORE_SORTS else "name"
     known = [r for r in rows if r.sort_value(key) is not None]
     unknown = [r for r in rows if r.sort_value(key) is None]
@@ -280,4 +283,66 @@ def dashboard_context(
         "client_descending": descending,
         "status_chart": status_by_severity_chart(matrix),
         "trend_chart": _trend(user, now, open_risk_total),
+    }
+
+
+# --- one client's page -------------------------------------------------------------
+
+GROUP_LIMIT = 20
+CLIENT_TREND_DAYS = 90
+
+
+def client_trend_chart(client: Client, now: dt.datetime, today_count: int) -> SafeString:
+    """The client's open risk items per day over 90 days, from its compliance
+    snapshots (at most 90 rows), today's point from the counters."""
+    today = now.astimezone(client.tz).date()
+    first = today - dt.timedelta(days=CLIENT_TREND_DAYS)
+    by_day = {
+        day: sum(n for status, n in by_status.items() if status in OPEN_RISK_STATUSES)
+        for day, by_status in ComplianceSnapshot.objects.filter(
+            client=client, day__gte=first, day__lt=today
+        ).values_list("day", "by_status")
+    }
+    points: list[tuple[dt.date, int | None]] = [
+        (first + dt.timedelta(days=i), by_day.get(first + dt.timedelta(days=i)))
+        for i in range(CLIENT_TREND_DAYS)
+    ]
+    points.append((today, today_count))
+    return charts.count_line(
+        points,
+        title=_("Open risk items, last 90 days"),
+        colour=charts.STATUS_COLOURS["rejected"],
+        empty_label=_("No history yet"),
+    )
+
+
+def client_summary(
+    user: User | AnonymousUser, client: Client, *, now: dt.datetime
+) -> dict[str, Any]:
+    """The client page's summary: counts, rates and charts from the counters, the
+    overdue count through the index, and the newest ``GROUP_LIMIT`` items of each
+    status in one query (a window per status), so the page costs the same however
+    many recommendations the client has."""
+    counts: dict[tuple[str, str], int] = {}
+    for _client, status, severity, n in tally_rows_for(user, client_id=client.pk):
+        counts[(status, severity)] = n
+    score = score_of(client, counts)
+    by_status = {s.value: 0 for s in Status}
+    for (status, _sev), n in counts.items():
+        by_status[status] = by_status.get(status, 0) + n
+    newest = newest_per_status_for(user, client_id=client.pk, limit=GROUP_LIMIT)
+    groups = [
+        {"status": status, "items": newest.get(status.value, []), "count": by_status[status.value]}
+        for status in Status
+        if by_status[status.value]
+    ]
+    overdue = overdue_count_for(user, client_id=client.pk, now=now)
+    return {
+        "score": score,
+        "groups": groups,
+        "group_limit": GROUP_LIMIT,
+        "total": score.total,
+        "overdue_count": overdue,
+        "status_chart": status_by_severity_chart(counts),
+        "trend_chart": client_trend_chart(client, now, score.open_risk),
     }

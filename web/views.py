@@ -202,24 +202,14 @@ def client_list(request: HttpRequest) -> HttpResponse:
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, now = request.user, timezone.now()
     client = client_get_for(user, pk)
-    recommendations = list(
-        recommendation_list_for(user, client_id=client.pk).order_by("-created_at", "-id")
-    )
-    groups = []
-    for status in Status:
-        items = [r for r in recommendations if r.status == status]
-        if items:
-            groups.append({"status": status, "items": items})
     context = {
         "client": client,
         "domains": client.domains.all(),
         "contacts": contact_list_for(user, client=client).order_by("-is_active", "name"),
         "staff": client.staff.order_by("username"),
-        "groups": groups,
-        "total": len(recommendations),
-        "overdue_count": sum(1 for r in recommendations if r.is_overdue(now)),
         "head": head_for(client),
         "now": now,
+        **dashboard_data.client_summary(user, client, now=now),
     }
     return render(request, "web/client_detail.html", context)
 
