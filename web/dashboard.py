@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -240,9 +241,13 @@ def dashboard_context(
     ]
 
     overdue, overdue_more = overdue_first_for(user, now=now, limit=OVERDUE_LIMIT)
-    start = dt.datetime.combine(today, dt.time.min, tzinfo=now.tzinfo)
+    # Today is the viewer's day (the site's time zone), from its midnight to the next.
+    start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
     due_today, due_today_more = due_between_for(
-        user, start=start, end=start + dt.timedelta(days=1), limit=LIST_LIMIT
+        user,
+        start=start,
+        end=timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min)),
+        limit=LIST_LIMIT,
     )
     expiring, expiring_more = expiring_between_for(
         user, first=today, last=today + dt.timedelta(days=EXPIRING_DAYS), limit=LIST_LIMIT
