@@ -49,7 +49,7 @@ from reports.selectors import (
 )
 
 LIST_LIMIT = 10
-OVERDUE_LIMIT = 50
+OVERDUE_LIMIT = 20
 EXPIRING_DAYS = 14
 TREND_WEEKS = 13
 
@@ -240,7 +240,9 @@ def dashboard_context(
         for sev in severities
     ]
 
-    overdue, overdue_more = overdue_first_for(user, now=now, limit=OVERDUE_LIMIT)
+    scores = client_scores(user, sort=client_sort, descending=descending)
+    zones = {row.client.time_zone for row in scores}
+    overdue, overdue_more = overdue_first_for(user, now=now, limit=OVERDUE_LIMIT, zones=zones)
     # Today is the viewer's day (the site's time zone), from its midnight to the next.
     start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
     due_today, due_today_more = due_between_for(
@@ -253,8 +255,6 @@ def dashboard_context(
         user, first=today, last=today + dt.timedelta(days=EXPIRING_DAYS), limit=LIST_LIMIT
     )
     mine, mine_more = follow_ups_for(user, limit=LIST_LIMIT)
-
-    scores = client_scores(user, sort=client_sort, descending=descending)
     return {
         "rows": status_rows,
         "severities": severities,
@@ -341,7 +341,7 @@ def client_summary(
         for status in Status
         if by_status[status.value]
     ]
-    overdue = overdue_count_for(user, client_id=client.pk, now=now)
+    overdue = overdue_count_for(user, client_id=client.pk, now=now, zones=[client.time_zone])
     return {
         "score": score,
         "groups": groups,

@@ -39,6 +39,7 @@ from answers.models import Proposal
 from answers.services import staff_answer_record
 from catalog.choices import SEVERITY_ORDER
 from catalog.models import TemplateVersion
+from clients.models import Client
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
@@ -128,12 +129,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 CLIENT_SORTS = ("name", "open", "risk", "total", "adoption", "compliance")
 
 
-def _overdue_per_client(client_ids: list[int], now: dt.datetime) -> dict[int, int]:
+def _overdue_per_client(clients: list[Client], now: dt.datetime) -> dict[int, int]:
     """Overdue items of the given clients (the rows a page shows): one query whose
     cost follows those clients' overdue items."""
+    zones = {c.time_zone for c in clients}
     return {
         row["client_id"]: row["n"]
-        for row in Recommendation.objects.filter(overdue_q(now), client_id__in=client_ids)
+        for row in Recommendation.objects.filter(
+            overdue_q(now, zones=zones), client_id__in=[c.pk for c in clients]
+        )
         .order_by()
         .values("client_id")
         .annotate(n=Count("id"))
@@ -153,7 +157,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         request.user, clients=clients, sort=sort, descending=descending
     )
     if lists.wants_csv(request):
-        overdue = _overdue_per_client([r.client.pk for r in scores], now)
+        overdue = _overdue_per_client([r.client for r in scores], now)
         return lists.csv_response(
             "clients.csv",
             [
@@ -183,7 +187,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
             ),
         )
     page = Paginator(scores, lists.page_size(request)).get_page(request.GET.get("page"))
-    overdue = _overdue_per_client([r.client.pk for r in page.object_list], now)
+    overdue = _overdue_per_client([r.client for r in page.object_list], now)
     for row in page.object_list:
         row.overdue = overdue.get(row.client.pk, 0)
     context = {
