@@ -54,6 +54,7 @@ from recommendations.selectors import (
     recommendation_get_for,
     recommendation_list_for,
     response_list_for,
+    summary_rows,
 )
 from web import dashboard as dashboard_data
 from web import lists
@@ -114,11 +115,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         client_sort=sort,
         descending=descending,
     )
-    recent = (
-        recommendation_list_for(request.user)
-        .filter(decided_at__isnull=False)
-        .order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
-    )
+    recent = summary_rows(
+        recommendation_list_for(request.user).filter(decided_at__isnull=False)
+    ).order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
     context.update(recent=recent, now=now)
     return render(request, "web/dashboard.html", context)
 
