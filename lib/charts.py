@@ -324,7 +324,7 @@ def stacked_rows(
     label_w, right, top, bar_h, gap = 70, 40, 6, 18, 8
     plot_w = width - label_w - right
     totals = [sum(n for _, n, _ in parts) for _, parts in rows]
-    peak = max(totals + [0])
+    peak = max([*totals, 0])
     legend: dict[str, str] = {}
     for _, parts in rows:
         for label, _, colour in parts:

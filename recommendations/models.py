@@ -210,6 +210,8 @@ class PresentedTally(models.Model):
                 fields=["status", "severity", "presented_on"], name="presented_tally_once"
             ),
         ]
+        # The dashboard reads the recent days of some statuses: a range per status.
+        indexes = [models.Index(fields=["status", "presented_on"], name="presented_tally_recent")]
 
     def __str__(self) -> str:
         return f"{self.n} {self.status} {self.severity} presented {self.presented_on}"

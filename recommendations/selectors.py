@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -214,6 +214,52 @@ def tally_rows_for(
     return list(qs.order_by().values_list("client_id", "status", "severity", "n"))
 
 
+def tally_matrix_sql_for(user: User | AnonymousUser) -> dict[tuple[str, str], int]:
+    """{(status, severity): count} over the clients the user may see, summed by the
+    database from the counters (one row per status and severity comes back)."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    qs = StatusTally.objects.all()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    rows = qs.order_by().values("status", "severity").annotate(total=Sum("n"))
+    return {(row["status"], row["severity"]): row["total"] for row in rows if row["total"]}
+
+
+def tally_sums_for(
+    user: User | AnonymousUser,
+    *,
+    counts: Mapping[str, Iterable[str]],
+    weighted: Mapping[str, Iterable[str]],
+    weights: Mapping[str, int],
+) -> dict[int, dict[str, int]]:
+    """{client id: {name: sum}} from the counters, summed by the database, one row per
+    client: for each name of ``counts`` the client's recommendations in those
+    statuses, for each name of ``weighted`` the same with each counted ``weights``
+    [severity] times (1 for a severity not named)."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    qs = StatusTally.objects.all()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    weight = Case(
+        *[When(severity=sev, then=Value(w)) for sev, w in weights.items()],
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    sums: dict[str, Any] = {
+        name: Sum("n", filter=Q(status__in=list(statuses))) for name, statuses in counts.items()
+    }
+    sums.update(
+        {
+            name: Sum(F("n") * weight, filter=Q(status__in=list(statuses)))
+            for name, statuses in weighted.items()
+        }
+    )
+    rows = qs.order_by().values("client_id").annotate(**sums)
+    return {row["client_id"]: {name: row[name] or 0 for name in sums} for row in rows}
+
+
 def open_ages_for(
     user: User | AnonymousUser,
     *,
@@ -221,36 +267,62 @@ def open_ages_for(
     now: dt.datetime,
     edges: Iterable[int],
 ) -> dict[tuple[str, int], int]:
-    """{(severity, bucket): count} of the presented recommendations in ``statuses`` by
-    days since their presentation (UTC days): bucket 0 is younger than the first of
-    ``edges``, bucket i lies between edges i-1 and i, the last is older than all.
+    """{(severity, bucket): count} of the recommendations in ``statuses`` by days since
+    their presentation (UTC days): bucket 0 is younger than the first of ``edges``,
+    bucket i lies between edges i-1 and i, the last is older than all.
 
-    Staff who see every client read the per-day counters (one row per status,
-    severity and day); a technician's few clients are counted through the
-    (client, status) index, so the cost follows the clients they hold."""
+    ``statuses`` must be ones only a presented recommendation reaches (not draft or
+    withdrawn). Staff who see every client read the per-day counters of the days
+    younger than the last edge, and take the oldest bucket as the rest of the
+    per-client counters' total: the rows read follow the last edge's days, not the
+    years of history. A technician's few clients are counted through the (client,
+    status) index, so the cost follows the clients they hold."""
     if not (user.is_authenticated and user.is_active):
         return {}
+    wanted = list(statuses)
+    if Status.DRAFT in wanted or Status.WITHDRAWN in wanted:
+        raise ValueError("ages are of presented recommendations: not draft or withdrawn")
     today = now.astimezone(dt.UTC).date()
     bounds = [today - dt.timedelta(days=days) for days in edges]
-    wanted = list(statuses)
-    if user.sees_all_clients:
-        day_field = "presented_on"
-        qs: QuerySet[Any] = PresentedTally.objects.filter(status__in=wanted).exclude(n=0)
-        amount: Sum | Count = Sum("n")
-    else:
-        day_field = "presented_on"
-        qs = Recommendation.objects.filter(
-            client__in=client_list_for(user), status__in=wanted, presented_at__isnull=False
-        ).annotate(presented_on=TruncDate("presented_at", tzinfo=dt.UTC))
-        amount = Count("id")
+    oldest = len(bounds)
     # Younger first: after the i-th edge's day means younger than edge i.
     bucket = Case(
-        *[When(**{f"{day_field}__gt": day}, then=Value(i)) for i, day in enumerate(bounds)],
-        default=Value(len(bounds)),
+        *[When(presented_on__gt=day, then=Value(i)) for i, day in enumerate(bounds)],
+        default=Value(oldest),
         output_field=IntegerField(),
     )
-    rows = qs.order_by().annotate(bucket=bucket).values("severity", "bucket").annotate(n=amount)
-    return {(row["severity"], row["bucket"]): row["n"] for row in rows if row["n"]}
+    if not user.sees_all_clients:
+        rows = (
+            Recommendation.objects.filter(
+                client__in=client_list_for(user), status__in=wanted, presented_at__isnull=False
+            )
+            .annotate(presented_on=TruncDate("presented_at", tzinfo=dt.UTC))
+            .order_by()
+            .annotate(bucket=bucket)
+            .values("severity", "bucket")
+            .annotate(n=Count("id"))
+        )
+        return {(row["severity"], row["bucket"]): row["n"] for row in rows if row["n"]}
+    out: dict[tuple[str, int], int] = {}
+    recent = (
+        PresentedTally.objects.filter(status__in=wanted, presented_on__gt=bounds[-1])
+        .order_by()
+        .annotate(bucket=bucket)
+        .values("severity", "bucket")
+        .annotate(n=Sum("n"))
+    )
+    for row in recent:
+        out[(row["severity"], row["bucket"])] = row["n"]
+    totals = (
+        StatusTally.objects.filter(status__in=wanted)
+        .order_by()
+        .values("severity")
+        .annotate(n=Sum("n"))
+    )
+    for row in totals:
+        younger = sum(n for (sev, _), n in out.items() if sev == row["severity"])
+        out[(row["severity"], oldest)] = row["n"] - younger
+    return {key: n for key, n in out.items() if n}
 
 
 # What a summary row shows (title, client, badges, its dates, its owner): reading only
@@ -306,21 +378,25 @@ def overdue_first_for(
     zones: Iterable[str] | None = None,
 ) -> tuple[list[Recommendation], bool]:
     """The ``limit`` longest-overdue items the user may see (``overdue_q``'s rule), the
-    oldest due day first, and whether more are overdue: one index range read per
-    status, (status, response_due_at) and (status, planned_for)."""
+    oldest due day first, and whether more are overdue: index range reads in the order
+    shown, (status, response_due_at) and (status, planned_for). A planned date two
+    days or more before the UTC date is late in every zone, so that range needs no
+    join to the client to be filtered; the two days around it, which depend on the
+    client's zone, are read apart (at most two days of planned dates)."""
     base = recommendation_list_for(user)
-    late_plan = _late_plan_q(now, zones=zones)
-    return _first(
-        [
-            (
-                base.filter(status=Status.AWAITING_RESPONSE, response_due_at__lte=now),
-                "response_due_at",
-            ),
-            (base.filter(Q(status=Status.ACCEPTED) & late_plan), "planned_for"),
-            (base.filter(Q(status=Status.IN_PROGRESS) & late_plan), "planned_for"),
-        ],
-        limit,
-    )
+    utc_day = now.astimezone(dt.UTC).date()
+    edge = utc_day - dt.timedelta(days=1)
+    boundary = Q(planned_for__gte=edge) & _late_plan_q(now, zones=zones)
+    parts: list[tuple[QuerySet[Recommendation], str]] = [
+        (
+            base.filter(status=Status.AWAITING_RESPONSE, response_due_at__lte=now),
+            "response_due_at",
+        )
+    ]
+    for status in (Status.ACCEPTED, Status.IN_PROGRESS):
+        parts.append((base.filter(status=status, planned_for__lt=edge), "planned_for"))
+        parts.append((base.filter(Q(status=status) & boundary), "planned_for"))
+    return _first(parts, limit)
 
 
 def due_between_for(

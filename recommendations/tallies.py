@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -44,7 +45,7 @@ def key_of(rec: Recommendation) -> TallyKey:
     return TallyKey(rec.client_id, rec.status, rec.severity, presented)
 
 
-def _upsert(table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+def _upsert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     q = connection.ops.quote_name
@@ -65,8 +66,8 @@ def track(before: TallyKey | None, after: TallyKey | None) -> None:
     Runs in the caller's transaction; a key that did not change writes nothing."""
     if before == after:
         return
-    status_rows: Counter[tuple[object, ...]] = Counter()
-    presented_rows: Counter[tuple[object, ...]] = Counter()
+    status_rows: Counter[tuple[Any, ...]] = Counter()
+    presented_rows: Counter[tuple[Any, ...]] = Counter()
     for key, delta in ((before, -1), (after, 1)):
         if key is None:
             continue
@@ -126,10 +127,11 @@ def differences() -> list[str]:
     """Every counter that differs from a recount, described; empty when all agree."""
     wanted, have = recount(), stored()
     out = []
-    for name, want, got in (
+    pairs: tuple[tuple[str, dict[Any, int], dict[Any, int]], ...] = (
         ("status", wanted[0], have[0]),
         ("presented", wanted[1], have[1]),
-    ):
+    )
+    for name, want, got in pairs:
         for key in sorted(set(want) | set(got), key=str):
             if want.get(key, 0) != got.get(key, 0):
                 out.append(f"{name} {key}: stored {got.get(key, 0)}, counted {want.get(key, 0)}")

@@ -22,8 +22,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalog.choices import Severity
-from recommendations.choices import Status
 from lib import charts
+from recommendations.choices import Status
 from reports.selectors import Qbr
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"

@@ -10,7 +10,6 @@ a page says "50+" rather than counting every late item. docs/dashboard.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,14 +35,19 @@ from recommendations.selectors import (
     open_ages_for,
     overdue_count_for,
     overdue_first_for,
+    tally_matrix_sql_for,
     tally_rows_for,
+    tally_sums_for,
 )
 from reports.models import ComplianceSnapshot
 from reports.selectors import (
+    ACTIVE_STATUSES,
     ADOPTED_STATUSES,
     AGE_BUCKETS,
     DECIDED_STATUSES,
+    DONE_STATUSES,
     OPEN_RISK_STATUSES,
+    SEVERITY_WEIGHTS,
     compliance_score,
     ratio,
 )
@@ -127,12 +131,41 @@ def client_scores(
     descending: bool = False,
 ) -> list[ClientScore]:
     """Every client the user may see (or ``clients``) with its figures, sorted by
-    ``sort``: two queries, the clients and their counter rows, whatever their size."""
+    ``sort``: two queries whatever their size, the clients and one row of sums per
+    client that the database adds up from the counters.
+
+    The sums are the ones ``reports.selectors.compliance_score`` and the adoption
+    rate add up, from the same constants (``SEVERITY_WEIGHTS``, ``ACTIVE_STATUSES``,
+    ``DONE_STATUSES``, ``ADOPTED_STATUSES``, ``DECIDED_STATUSES``) and the same
+    ``ratio``; ``score_of`` (the client page) computes them in Python from one
+    client's counters and a test holds the two to the same figures."""
     chosen = list(clients if clients is not None else client_list_for(user))
-    per_client: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    for client_id, status, severity, n in tally_rows_for(user):
-        per_client[client_id][(status, severity)] = n
-    rows = [score_of(client, per_client.get(client.pk, {})) for client in chosen]
+    sums = tally_sums_for(
+        user,
+        counts={
+            "total": list(Status.values),
+            "open": sorted(OPEN_STATUSES),
+            "open_risk": sorted(OPEN_RISK_STATUSES),
+            "adopted": sorted(ADOPTED_STATUSES),
+            "decided": sorted(DECIDED_STATUSES),
+        },
+        weighted={"done_w": sorted(DONE_STATUSES), "active_w": sorted(ACTIVE_STATUSES)},
+        weights=SEVERITY_WEIGHTS,
+    )
+    empty = dict.fromkeys(("total", "open", "open_risk", "adopted", "decided"), 0)
+    rows = []
+    for client in chosen:
+        row = sums.get(client.pk, {**empty, "done_w": 0, "active_w": 0})
+        rows.append(
+            ClientScore(
+                client=client,
+                total=row["total"],
+                open=row["open"],
+                open_risk=row["open_risk"],
+                adoption=ratio(row["adopted"], row["decided"]),
+                compliance=ratio(row["done_w"], row["active_w"]),
+            )
+        )
     key = sort if sort in SCORE_SORTS else "name"
     known = [r for r in rows if r.sort_value(key) is not None]
     unknown = [r for r in rows if r.sort_value(key) is None]
@@ -202,10 +235,7 @@ def dashboard_context(
     client_sort: str,
     descending: bool,
 ) -> dict[str, Any]:
-    rows = tally_rows_for(user)
-    matrix: dict[tuple[str, str], int] = {}
-    for _client, status, severity, n in rows:
-        matrix[(status, severity)] = matrix.get((status, severity), 0) + n
+    matrix = tally_matrix_sql_for(user)
     severities = list(Severity)
 
     status_rows = []

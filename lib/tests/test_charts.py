@@ -8,7 +8,7 @@ from lib import charts
 FORBIDDEN = ("transform", "mask", "filter", "foreignObject", "<script", "href=", "gradient")
 
 
-def test_the_trend_line_is_a_polyline_scaled_to_0_100_with_gaps_for_missing_days():
+def test_the_trend_line_is_a_polyline_scaled_to_0_100_with_gaps_for_missing_days() -> None:
     day = dt.date(2026, 1, 1)
     points = [
         (day, Decimal("0")),
@@ -25,14 +25,14 @@ def test_the_trend_line_is_a_polyline_scaled_to_0_100_with_gaps_for_missing_days
     assert not any(word in svg for word in FORBIDDEN)
 
 
-def test_an_empty_trend_says_so():
+def test_an_empty_trend_says_so() -> None:
     svg = charts.trend_line(
         [(dt.date(2026, 1, 1), None)], title="T", colour="#000000", empty_label="No history yet"
     )
     assert "No history yet" in svg and "<polyline" not in svg
 
 
-def test_bars_are_proportional_and_labels_are_escaped():
+def test_bars_are_proportional_and_labels_are_escaped() -> None:
     svg = charts.bars([("D'Alessandro <b>", 10, "#ff0000"), ("Half", 5, "#00ff00")], title="x")
     assert 'height="134" fill="#ff0000"' in svg
     assert 'height="67" fill="#00ff00"' in svg
@@ -40,7 +40,7 @@ def test_bars_are_proportional_and_labels_are_escaped():
     assert not any(word in svg for word in FORBIDDEN)
 
 
-def test_the_stacked_bar_splits_the_width_by_count():
+def test_the_stacked_bar_splits_the_width_by_count() -> None:
     svg = charts.stacked_bar(
         [("Accepted", 3, "#2f80ed"), ("Rejected", 1, "#d64545")], title="x", empty_label="-"
     )
@@ -49,7 +49,7 @@ def test_the_stacked_bar_splits_the_width_by_count():
     assert "Accepted: 3" in svg
 
 
-def test_a_count_line_runs_from_zero_to_a_round_ceiling_and_prints_the_last_count():
+def test_a_count_line_runs_from_zero_to_a_round_ceiling_and_prints_the_last_count() -> None:
     day = dt.date(2026, 1, 1)
     points = [(day, 3), (day + dt.timedelta(days=1), None), (day + dt.timedelta(days=2), 7)]
     svg = charts.count_line(points, title="Open risk items", colour="#d64545", empty_label="none")
@@ -61,7 +61,7 @@ def test_a_count_line_runs_from_zero_to_a_round_ceiling_and_prints_the_last_coun
     assert not any(word in svg for word in FORBIDDEN)
 
 
-def test_stacked_rows_scale_every_row_to_the_largest_and_escape_labels():
+def test_stacked_rows_scale_every_row_to_the_largest_and_escape_labels() -> None:
     svg = charts.stacked_rows(
         [
             ("Critical", [("Accepted", 2, "#2f80ed"), ("Rejected", 2, "#d64545")]),
@@ -78,7 +78,7 @@ def test_stacked_rows_scale_every_row_to_the_largest_and_escape_labels():
     assert not any(word in svg for word in FORBIDDEN)
 
 
-def test_empty_stacked_rows_say_so():
+def test_empty_stacked_rows_say_so() -> None:
     svg = charts.stacked_rows(
         [("High", [("Accepted", 0, "#2f80ed")])], title="T", empty_label="Nothing yet"
     )

@@ -183,5 +183,9 @@ class Migration(migrations.Migration):
                 fields=("client", "status", "severity"), name="status_tally_once"
             ),
         ),
+        migrations.AddIndex(
+            model_name="presentedtally",
+            index=models.Index(fields=["status", "presented_on"], name="presented_tally_recent"),
+        ),
         migrations.RunPython(fill_counters, migrations.RunPython.noop),
     ]
