@@ -187,3 +187,30 @@ def test_the_numbers_follow_the_counters_not_a_count(login, manager, presented):
 
     assert dict(before.context["rows"][1]["cells"])["critical"] == 1
     assert dict(after.context["rows"][1]["cells"])["low"] == 1
+
+
+def test_the_database_sums_give_the_figures_the_client_page_computes(
+    manager, admin, client_a, contact_a, client_b, contact_b, make_recommendations, now
+):
+    from recommendations.selectors import tally_rows_for
+    from web.dashboard import client_scores, score_of
+
+    a = make_recommendations(8, client_a, contact_a, present=True)
+    b = make_recommendations(5, client_b, contact_b, present=True)
+    # One of each client stays awaiting; the others are decided every way.
+    decisions = (["accepted", "rejected", "deferred", "accepted"] * 3)[:11]
+    for rec, decision in zip(a[:7] + b[:4], decisions, strict=True):
+        respond(rec, decision, user=admin, contact=contact_a if rec in a else contact_b, now=now)
+
+    listed = {row.client.pk: row for row in client_scores(manager)}
+    for client in (client_a, client_b):
+        counts = {(s, sev): n for _, s, sev, n in tally_rows_for(manager, client_id=client.pk)}
+        single = score_of(client, counts)
+        row = listed[client.pk]
+        assert (row.total, row.open, row.open_risk, row.adoption, row.compliance) == (
+            single.total,
+            single.open,
+            single.open_risk,
+            single.adoption,
+            single.compliance,
+        )
