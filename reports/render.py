@@ -18,9 +18,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalog.choices import Severity
+from lib import charts
 from lib.branding import Branding, branding
 from recommendations.choices import Status
-from reports import charts
 from reports.selectors import Qbr
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -60,7 +61,14 @@ class RecommendationFilterForm(forms.Form):
     client = forms.ModelChoiceField(
         queryset=Client.objects.none(), required=False, empty_label="All clients"
     )
-    status = forms.ChoiceField(choices=_blank("Any status", Status.choices), required=False)
+    # Several statuses at once ("accepted, not applied" is accepted or in progress),
+    # each its own ``status=`` parameter of the URL.
+    status = forms.MultipleChoiceField(
+        choices=Status.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text=gettext_lazy("None chosen: any status."),
+    )
     severity = forms.ChoiceField(choices=_blank("Any severity", Severity.choices), required=False)
     owner = OwnerChoiceField(queryset=User.objects.none(), required=False, empty_label="Any owner")
     tag = forms.CharField(
@@ -114,6 +122,14 @@ class TemplatePickForm(forms.Form):
 
 
 class OutboxFilterForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": gettext_lazy("Client or message key")}
+        ),
+    )
     status = forms.ChoiceField(choices=_blank("Any status", OutboxStatus.choices), required=False)
 
 

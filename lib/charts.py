@@ -235,3 +235,129 @@ def sparkline(
             f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
         )
     return _svg(width, height, "trend", body)
+
+
+def _nice_ceiling(peak: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least ``peak`` (4 at least),
+    so a count axis has round gridlines."""
+    peak = max(peak, 4)
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= peak:
+                return step * factor
+        step *= 10
+
+
+def count_line(
+    points: Sequence[tuple[dt.date, int | None]],
+    *,
+    title: str,
+    colour: str,
+    empty_label: str,
+    width: int = 520,
+    height: int = 190,
+) -> SafeString:
+    """A count over time (open risk items per day, say) from zero to a round ceiling;
+    days without a value break the line, the last value is printed at its point."""
+    left, right, top, bottom = 44, 30, 12, 26
+    plot_w, plot_h = width - left - right, height - top - bottom
+    known = [(day, v) for day, v in points if v is not None]
+    ceiling = _nice_ceiling(max([v for _, v in known] + [0]))
+    body = []
+    for i in range(5):
+        value = ceiling * i / 4
+        y = top + plot_h * (1 - i / 4)
+        body.append(
+            f'<line x1="{left}" y1="{_num(y)}" x2="{width - right}" y2="{_num(y)}" '
+            f'stroke="{GRID}" stroke-width="0.8"/>'
+        )
+        body.append(_text(left - 5, y + 3.5, _num(value), size=9, anchor="end", fill=MUTED))
+    if not known:
+        body.append(_text(left + plot_w / 2, top + plot_h / 2, empty_label, anchor="middle"))
+        return _svg(width, height, title, body)
+    first, last = points[0][0], points[-1][0]
+    span = max((last - first).days, 1)
+
+    def x_of(day: dt.date) -> float:
+        return left + plot_w * (day - first).days / span
+
+    def y_of(value: int) -> float:
+        return top + plot_h * (1 - value / ceiling)
+
+    segments: list[list[str]] = [[]]
+    for day, count in points:
+        if count is None:
+            segments.append([])
+        else:
+            segments[-1].append(f"{_num(x_of(day))},{_num(y_of(count))}")
+    for seg in segments:
+        if len(seg) == 1:
+            cx, cy = seg[0].split(",")
+            body.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
+        elif seg:
+            body.append(
+                f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2.2" stroke-linejoin="round"/>'
+            )
+    end_day, end_value = known[-1]
+    ex, ey = x_of(end_day), y_of(end_value)
+    body.append(f'<circle cx="{_num(ex)}" cy="{_num(ey)}" r="3.5" fill="{colour}"/>')
+    body.append(_text(ex + 5, ey - 5, str(end_value), size=10))
+    body.append(_text(left, height - 8, first.isoformat(), size=9, fill=MUTED))
+    body.append(
+        _text(width - right, height - 8, last.isoformat(), size=9, anchor="end", fill=MUTED)
+    )
+    return _svg(width, height, title, body)
+
+
+def stacked_rows(
+    rows: Sequence[tuple[str, Sequence[tuple[str, int, str]]]],
+    *,
+    title: str,
+    empty_label: str,
+    width: int = 520,
+) -> SafeString:
+    """One horizontal bar per row (label, parts), each split into its parts (label,
+    count, colour) on a common scale, the row's total printed at its end, and one
+    legend of the parts below: status by severity, say."""
+    label_w, right, top, bar_h, gap = 70, 40, 6, 18, 8
+    plot_w = width - label_w - right
+    totals = [sum(n for _, n, _ in parts) for _, parts in rows]
+    peak = max([*totals, 0])
+    legend: dict[str, str] = {}
+    for _, parts in rows:
+        for label, _, colour in parts:
+            legend.setdefault(label, colour)
+    legend_rows = (len(legend) + 3) // 4
+    height = top + len(rows) * (bar_h + gap) + 8 + legend_rows * 16
+    body = []
+    for i, ((label, parts), total) in enumerate(zip(rows, totals, strict=True)):
+        y = top + i * (bar_h + gap)
+        body.append(_text(label_w - 6, y + 13, label, size=10, anchor="end"))
+        x = float(label_w)
+        for _part, n, colour in parts:
+            if not n or not peak:
+                continue
+            w = plot_w * n / peak
+            body.append(
+                f'<rect x="{_num(x)}" y="{y}" width="{_num(w)}" height="{bar_h}" fill="{colour}"/>'
+            )
+            x += w
+        body.append(_text(x + 4, y + 13, str(total), size=10))
+    if not peak:
+        body.append(
+            _text(
+                label_w + plot_w / 2,
+                top + len(rows) * (bar_h + gap) / 2,
+                empty_label,
+                anchor="middle",
+            )
+        )
+    base = top + len(rows) * (bar_h + gap) + 8
+    for j, (label, colour) in enumerate(legend.items()):
+        lx = 4 + (j % 4) * (width - 8) / 4
+        ly = base + (j // 4) * 16
+        body.append(f'<rect x="{_num(lx)}" y="{ly}" width="10" height="10" fill="{colour}"/>')
+        body.append(_text(lx + 14, ly + 9, label, size=9.5))
+    return _svg(width, height, title, body)
