@@ -159,3 +159,26 @@ def presented(draft, admin, now):
     from recommendations.services import recommendation_present
 
     return recommendation_present(recommendation=draft, actor=admin, now=now)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pending_email_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compile the Italian of the e-mails (``locale/pending/notices.po``) for the tests
+    until it is folded into the project's catalog (``locale/it``), which wins over it:
+    it is added last to LOCALE_PATHS. Does nothing once the fragment is gone."""
+    import subprocess
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils.translation import trans_real
+
+    source = Path(settings.BASE_DIR) / "locale" / "pending" / "notices.po"
+    if not source.exists():
+        return
+    folder = tmp_path_factory.mktemp("pending-locale")
+    target = folder / "it" / "LC_MESSAGES" / "django.mo"
+    target.parent.mkdir(parents=True)
+    subprocess.run(["msgfmt", "-o", str(target), str(source)], check=True)  # noqa: S603, S607
+    settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, str(folder)]
+    trans_real._translations = {}  # type: ignore[attr-defined]
+    trans_real._default = None  # type: ignore[attr-defined]

@@ -7,7 +7,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
 
+        from accounts import securityevents
         from accounts.lockout import log_lockout
+        from accounts.sessions import start_session
 
         user_locked_out.connect(log_lockout, dispatch_uid="heeded.accounts.log_lockout")
+        user_logged_in.connect(start_session, dispatch_uid="heeded.accounts.start_session")
+        securityevents.connect()

@@ -5,9 +5,18 @@ takes the username as typed, while allauth finds the account case-insensitively 
 by e-mail address too, so ``admin``, ``ADMIN`` and ``admin@msp.example`` each had a
 lock of their own. Here the username axes sees is the account the login string names
 (``account_key``), and the address is the client behind any trusted proxy
-(``lib.clientip.client_ip``). The rule (docs/operations.md, "Login lockout"): an
-attempt is refused while its account has ``HEEDED_LOGIN_FAILURE_LIMIT`` failures, or
-its address ``HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT`` failures, within the cool-off hour.
+(``lib.clientip.client_ip``). The rule (docs/operations.md, "Login lockout"): within
+the cool-off hour an attempt is refused, before any password is hashed, while
+
+- its account has ``HEEDED_LOGIN_FAILURE_LIMIT`` failures from its address,
+- its address has ``HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT`` failures, whatever the names, or
+- its account has ``HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT`` failures from all addresses,
+  each address counting at most ``HEEDED_LOGIN_FAILURE_LIMIT`` of them.
+
+So one address hammering one account locks that pair only: the owner signing in from
+elsewhere still gets in. Only guessing spread over many addresses
+(``ACCOUNT_LIMIT / FAILURE_LIMIT`` of them, 10 by default) locks the account
+everywhere, which bounds the password checks an account can suffer per hour.
 """
 
 from __future__ import annotations
@@ -16,16 +25,16 @@ import logging
 import unicodedata
 from typing import Any
 
+from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username, get_failure_limit, get_lockout_parameters
+from axes.helpers import get_client_username, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Q, Sum
 from django.http import HttpRequest
 
 from accounts.models import User
-
-security_log = logging.getLogger("heeded.security")
+from lib.securitylog import security_event
 
 # AccessAttempt.username is a CharField(max_length=255).
 _KEY_LENGTH = 255
@@ -92,45 +101,52 @@ def _login_string(request: HttpRequest | None, credentials: dict[str, Any] | Non
 
 
 class LockoutHandler(AxesDatabaseHandler):
-    """Axes' database handler with two limits and a reset that spares the address.
+    """Axes' database handler with the three limits above and a reset that spares
+    other addresses.
 
     Attempts are stored in the database, so every process and node sees the same
-    counts.
+    counts; AxesStandaloneBackend asks ``is_locked`` (hence ``get_failures``) before
+    the authentication backend hashes anything.
     """
 
     def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
-        counts = {
-            parameter: attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
-            for parameter, attempts in zip(
-                get_lockout_parameters(request, credentials),
-                self.get_user_attempts(request, credentials),
-                strict=True,
-            )
-        }
         limit = get_failure_limit(request, credentials)
-        # Axes compares one number with one limit. The address count is put on the
-        # account's scale: floor(n * limit / address_limit) >= limit exactly when
-        # n >= address_limit, so each reaches its own limit.
-        address = counts.get("ip_address", 0) * limit // settings.HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT
-        return max(counts.get("username", 0), address)
+        address = request.axes_ip_address  # type: ignore[attr-defined]
+        recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
+        from_address = recent.filter(ip_address=address).aggregate(n=Sum("failures_since_start"))
+        pair = account = 0
+        username = get_client_username(request, credentials)
+        if username is not None:
+            per_address = (
+                recent.filter(username=username)
+                .values("ip_address")
+                .annotate(n=Sum("failures_since_start"))
+                .values_list("ip_address", "n")
+            )
+            for ip, failures in per_address:
+                if ip == address:
+                    pair = failures
+                account += min(failures, limit)
+        # Axes compares one number with one limit: each count is put on that scale.
+        # floor(n * limit / own_limit) >= limit exactly when n >= own_limit.
+        return max(
+            pair,
+            (from_address["n"] or 0) * limit // settings.HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT,
+            account * limit // settings.HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT,
+        )
 
     def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
-        # A right password proves something about the account, not the address:
-        # clearing the address too would let someone guessing many accounts wipe
-        # the count by signing in to one of their own now and then.
+        # A right password clears the account's failures from this address only. It
+        # proves nothing about the address (clearing its count would let someone
+        # guessing many accounts wipe it by signing in to their own now and then), nor
+        # about other addresses (clearing theirs would hand a locked-out guesser
+        # elsewhere a fresh round whenever the owner signs in).
         username = get_client_username(request, credentials)
-        count, _ = AccessAttempt.objects.filter(username=username).delete()
+        count, _ = AccessAttempt.objects.filter(
+            username=username,
+            ip_address=request.axes_ip_address,  # type: ignore[attr-defined]
+        ).delete()
         return count
-
-
-def _quoted(value: object) -> str:
-    """``value`` in double quotes, with quotes, backslashes and every non-printable
-    character (CR, LF, U+2028, …) escaped, so it cannot end or forge a log line."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-    return f'"{escaped}"'
 
 
 def log_lockout(
@@ -141,6 +157,10 @@ def log_lockout(
     **kwargs: Any,
 ) -> None:
     """Receiver of axes' ``user_locked_out``: one line per refused or locking attempt."""
-    security_log.warning(
-        "login_locked_out account=%s address=%s", _quoted(username or ""), _quoted(ip_address or "")
+    security_event(
+        "login_locked_out",
+        level=logging.WARNING,
+        actor="anonymous",
+        account=username or "",
+        address=ip_address or "",
     )

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Outcome(models.TextChoices):
@@ -13,7 +14,7 @@ class Outcome(models.TextChoices):
 
 
 class LinkState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("a link", "Open")
     USED = "used", _("Used")
     EXPIRED = "expired", _("Expired")
 

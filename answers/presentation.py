@@ -12,16 +12,17 @@ import contextvars
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts.models import User
 from answers.models import AnswerLink
 from clients.models import Contact
 from followup.services import outbox_enqueue_email
 from lib import sealed
+from recommendations import mail
 from recommendations.events import Transitioned
 from recommendations.models import Recommendation
 
@@ -98,18 +99,16 @@ def link_url_sealed(link: AnswerLink) -> str:
     return link_url(sealed.placeholder(LINK_PURPOSE, link.token_nonce))
 
 
+def follow_up_answer_url(contact: Contact, recs: list[Recommendation], now: dt.datetime) -> str:
+    """A fresh link for ``contact`` to answer ``recs`` on one page, as a follow-up
+    notice's button carries it (sealed: the token is made at delivery)."""
+    return link_url_sealed(link_issue(contact=contact, recommendations=recs, now=now))
+
+
 # --- the presentation e-mail ----------------------------------------------------
 
-SUBJECTS = {
-    "en": "[{client}] Security recommendation: {title}",
-    "it": "[{client}] Raccomandazione di sicurezza: {title}",
-}
 EXAMPLE_PLAN_AFTER = dt.timedelta(days=30)
 EXAMPLE_DEFERRAL_AFTER = dt.timedelta(days=90)
-BATCH_SUBJECTS = {
-    "en": "[{client}] {count} security recommendations",
-    "it": "[{client}] {count} raccomandazioni di sicurezza",
-}
 
 # While a batch is being presented, presentations are collected here and sent as one
 # e-mail per contact at the end (see ``collecting_batch``).
@@ -129,10 +128,6 @@ def collecting_batch() -> Iterator[list[tuple[Recommendation, list[Contact]]]]:
         _batch.reset(token)
 
 
-def _language(rec: Recommendation) -> str:
-    return rec.client.language if rec.client.language in SUBJECTS else "en"
-
-
 def on_present(event: Transitioned) -> None:
     """Subscriber of ``present``: queue one e-mail per decision maker with the exact
     text presented, a signed answer link and a Reply-To that identifies the
@@ -146,6 +141,11 @@ def on_present(event: Transitioned) -> None:
         batch.append((rec, recipients))
         return
     present_to_each([(contact, [rec]) for contact in recipients], now=now)
+
+
+def _in(language: str, label: Callable[[str], str], value: str) -> str:
+    with translation.override(language):
+        return label(value)
 
 
 def present_to(
@@ -189,18 +189,25 @@ def _email(
     """Queue the presentation e-mail of ``recs`` to ``contact``, with their links."""
     first = recs[0]
     client = first.client
-    language = _language(first)
+    language = mail.language_for(client)
     items: list[dict[str, object]] = []
     for rec, link in zip(recs, links, strict=True):
         due = rec.response_due_at.astimezone(client.tz) if rec.response_due_at else None
-        items.append({"rec": rec, "url": link_url_sealed(link), "due": due, "link": link})
+        items.append(
+            {
+                "rec": rec,
+                "url": link_url_sealed(link),
+                "due": due,
+                "link": link,
+                "severity": _in(language, mail.severity_label, rec.severity),
+                "severity_colour": mail.severity_colour(rec.severity),
+            }
+        )
     if batch_link is not None:
         reply_link = batch_link
         batch_url = link_url_sealed(batch_link)
-        subject = BATCH_SUBJECTS[language].format(client=client.name, count=len(recs))
     else:
         reply_link, batch_url = links[0], ""
-        subject = SUBJECTS[language].format(client=client.name, title=first.title)
     # The reply examples are dates a client could really send: a plan a month after
     # the answer is due, a deferral a quarter after it (never a fixed, past date).
     answer_by = (first.response_due_at or now).astimezone(client.tz).date()
@@ -221,12 +228,16 @@ def _email(
     )
     if resend:
         key = f"{key}:resend:{resend}"
+    # The head printed on the e-mail is recorded as an anchor: the client's mailbox
+    # then holds proof of the history up to this presentation.
+    context["head"] = mail.client_head(client, at=now, reference=key)
+    email = mail.render_email("presented", context, language=language)
     outbox_enqueue_email(
         key=key,
         to=[contact.email],
-        subject=subject,
-        text=render_to_string(f"emails/presented.{language}.txt", context),
-        html=render_to_string(f"emails/presented.{language}.html", context),
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
         reply_to=[reply_address(reply_link)],
         now=now,
         client=client,

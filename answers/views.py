@@ -34,7 +34,7 @@ from clients.models import Client, Contact
 from clients.selectors import client_get_for
 from lib.clientip import client_ip
 from lib.errors import ServiceError, page_status
-from lib.languages import spoken
+from recommendations import mail
 from recommendations.choices import Channel, Decision, Status
 from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
 from recommendations.models import Recommendation, Response
@@ -82,7 +82,7 @@ def speak_client_language(client: Client) -> None:
     """Everything a client sees (the page, its refusals, its dates) is in the client's
     language, whatever the browser asks for: activated for the rest of the view, which
     is wrapped in ``client_language_scope``."""
-    translation.activate(spoken(client.language))
+    translation.activate(mail.language_for(client))
 
 
 def client_language_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -126,6 +126,10 @@ class ClientPolicy(models.Model):
     max_deferrals = models.PositiveSmallIntegerField(default=2)
     rejection_review_months = models.PositiveSmallIntegerField(default=12)
     review_at_next_qbr = models.BooleanField(default=False)
+    # Quiet settings: follow-up about these severities (comma-separated, e.g. "low")
+    # reaches the client's contacts once a week, on ``weekly_weekday`` (0 = Monday).
+    weekly_severities = models.CharField(max_length=40, blank=True, default="")
+    weekly_weekday = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         # The table keeps the name it was created with in the follow-up app.
@@ -150,4 +154,6 @@ class ClientPolicy(models.Model):
             max_deferrals=self.max_deferrals,
             rejection_review_months=self.rejection_review_months,
             review_at_next_qbr=self.review_at_next_qbr,
+            weekly_severities=tuple(s for s in self.weekly_severities.split(",") if s),
+            weekly_weekday=self.weekly_weekday,
         )

@@ -43,10 +43,18 @@ class Policy:
     max_deferrals: int = 2
     rejection_review_months: int = 12
     review_at_next_qbr: bool = False
+    # Quiet settings: severities whose follow-up notices reach the client's contacts
+    # only once a week, on this weekday (0 = Monday) in the client's time zone.
+    weekly_severities: tuple[str, ...] = ()
+    weekly_weekday: int = 0
 
     def response_days_for(self, severity: str) -> int:
         """Days a client has to answer a recommendation of ``severity``."""
         return self.response_days.get(str(severity), RESPONSE_DAYS[Severity(severity)])
+
+    def notice_day(self, severity: str, weekday: int) -> bool:
+        """Whether a client notice about ``severity`` may go out on ``weekday``."""
+        return str(severity) not in self.weekly_severities or weekday == self.weekly_weekday
 
 
 DEFAULT = Policy()

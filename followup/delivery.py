@@ -31,6 +31,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from email.mime.image import MIMEImage
 from typing import Any
 
 from django.conf import settings
@@ -38,9 +39,12 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
+from accounts.passwords import expand_reset_links
 from followup.choices import OutboxKind, OutboxStatus
 from followup.models import DeliveryAttempt, OutboxMessage
 from lib import sealed
+from lib.branding import mail_logo
+from recommendations.mail import LOGO_CID
 
 logger = logging.getLogger("heeded.outbox")
 
@@ -443,16 +447,30 @@ def send_email(message: OutboxMessage) -> None:
     payload = _email_payload(message.payload)
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     headers["Message-ID"] = payload["message_id"]
-    # Answer and sign-in tokens are made only here, never stored (lib.sealed).
+    # Answer, sign-in and password-reset tokens are made only here, never stored
+    # (lib.sealed, accounts.passwords).
     email = EmailMultiAlternatives(
         subject=payload["subject"],
-        body=sealed.expand(payload["text"]),
+        body=expand_reset_links(sealed.expand(payload["text"])),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
         to=payload["to"],
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
     if payload.get("html"):
-        email.attach_alternative(sealed.expand(payload["html"]), "text/html")
+        html = expand_reset_links(sealed.expand(payload["html"]))
+        email.attach_alternative(html, "text/html")
+        logo = mail_logo()
+        if logo is not None and f"cid:{LOGO_CID}" in html:
+            # The logo as an inline part: mail clients show it without loading
+            # anything from the web (Gmail drops data: URIs, Outlook blocks remote images).
+            content, mime = logo
+            image = MIMEImage(content, _subtype=mime.split("/", 1)[1])
+            image.add_header("Content-ID", f"<{LOGO_CID}>")
+            image.add_header(
+                "Content-Disposition", "inline", filename=f"logo.{image.get_content_subtype()}"
+            )
+            email.attach(image)
+            email.mixed_subtype = "related"
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)

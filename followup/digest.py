@@ -9,13 +9,13 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts.models import User
 from followup.models import OutboxMessage, Ticket, TicketStatus
 from followup.services.outbox import outbox_enqueue_email
+from recommendations import mail
 from recommendations.deadlines import SEVERITY_ORDER
 from recommendations.models import Recommendation
 from recommendations.selectors import overdue_q
@@ -66,24 +66,29 @@ def digest_enqueue(*, now: dt.datetime, stale_days: int = STALE_DAYS) -> list[Ou
             if not digest.owner.email:
                 continue
             counts["owners"] += 1
-            text = render_to_string(
-                "emails/followup_digest.txt",
-                {
-                    "digest": digest,
-                    "stale_days": stale_days,
-                    "now": now,
-                    "base_url": settings.HEEDED_BASE_URL,
-                },
+            language = mail.staff_language(digest.owner)
+            with translation.override(language):
+                overdue = [
+                    {
+                        "rec": rec,
+                        "severity": mail.severity_label(rec.severity),
+                        "severity_colour": mail.severity_colour(rec.severity),
+                        "status": mail.status_label(rec.status),
+                    }
+                    for rec in digest.overdue
+                ]
+            email = mail.render_email(
+                "followup_digest",
+                {"digest": digest, "overdue": overdue, "stale_days": stale_days, "now": now},
+                language=language,
             )
             messages.append(
                 outbox_enqueue_email(
                     key=f"digest:{digest.owner.pk}:{year}-W{week:02d}",
                     to=[digest.owner.email],
-                    subject=(
-                        f"Weekly follow-up: {len(digest.overdue)} overdue item(s), "
-                        f"{len(digest.stale)} ticket(s) without update"
-                    ),
-                    text=text,
+                    subject=email.subject,
+                    text=email.text,
+                    html=email.html,
                     now=now,
                 )
             )

@@ -116,6 +116,49 @@ class FollowupStep(models.Model):
         return f"{self.key} of recommendation {self.recommendation_id}"
 
 
+class NoticeItem(models.Model):
+    """One follow-up step to be told to one person: the unit of the daily notice.
+
+    The sweep's second phase writes one row per step and recipient (UNIQUE: a step is
+    never listed twice to the same person), then gathers each person's open rows into
+    at most one message a day, which it names in ``message`` in the same transaction
+    that queues it. A row whose ``message`` is empty is still to tell: a later notice
+    (the next day's, or the client's weekly day for a quiet severity) carries it.
+    """
+
+    step = models.ForeignKey(FollowupStep, on_delete=models.CASCADE, related_name="notice_items")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    audience = models.CharField(max_length=10)  # "client" or "staff"
+    recipient = models.EmailField()  # lower case
+    contact = models.ForeignKey(
+        "clients.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.ForeignKey(
+        OutboxMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "audience", "recipient"], name="notice_item_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["audience", "recipient"],
+                name="notice_item_open",
+                condition=Q(message__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step_id} to {self.recipient}"
+
+
 class TicketStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("a ticket", "Open")
     PLANNED = "planned", _("Planned (accepted)")

@@ -23,40 +23,43 @@ Everything depends on the database and ``now`` only, so replaying a day with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.models import User
 from clients.models import Client, Contact
 from clients.policy import policy_for
-from followup.models import FollowupStep
+from followup.models import FollowupStep, NoticeItem, OutboxMessage
 from followup.services.outbox import outbox_enqueue_email
 from followup.services.tickets import ticket_open_or_update
 from followup.services.webhooks import webhook_publish
 from ledger.services import event_append
 from lib.canonical import canonical_json, sha256_hex
-from recommendations import deadlines
+from recommendations import deadlines, mail
 from recommendations import services as lifecycle
+from recommendations.choices import Status as RecStatus
 from recommendations.deadlines import SEVERITY_ORDER, PlannedStep, Step
 from recommendations.models import Recommendation
 
 ACTOR = "followup"
 BATCH = 100
 
-SUBJECTS = {
-    Step.REMINDER_1: "Reminder: {n} security recommendation(s) await your answer",
-    Step.REMINDER_2: "Due tomorrow: {n} security recommendation(s) await your answer",
-    Step.ESCALATION_1: "Overdue: {n} security recommendation(s) have no answer",
-    Step.ESCALATION_2: "Second notice: {n} security recommendation(s) are overdue",
-    Step.ESCALATION_3: "Risk acknowledgement: {n} security recommendation(s) marked ignored",
-    Step.DEFERRAL_DUE: "Deferral ended: {n} security recommendation(s) need a new answer",
-    Step.PLANNED_DATE: "Planned date passed: {n} accepted recommendation(s) not done",
-    Step.RE_REVIEW: "Review: {n} rejected security recommendation(s) to reconsider",
+CLIENT, STAFF = "client", "staff"
+OVERDUE_STEPS = {
+    Step.ESCALATION_1,
+    Step.ESCALATION_2,
+    Step.ESCALATION_3,
+    Step.DEFERRAL_DUE,
+    Step.PLANNED_DATE,
 }
 
 
@@ -255,154 +258,370 @@ def _still_due(rec_id: int, now: dt.datetime) -> bool:
 # --- phase 2: notify ----------------------------------------------------------------------
 
 
-def _client_recipients(client: Client, recs: Iterable[Recommendation], level: int) -> list[str]:
+def _client_contacts(client: Client, rec: Recommendation, level: int) -> list[Contact]:
+    """Who at the client hears of a step: the item's point of contact (else the
+    decision makers), and from level 2 on the escalation contacts too."""
     contacts: dict[int, Contact] = {}
-    for rec in recs:
-        if rec.contact is not None and rec.contact.is_active:
-            contacts[rec.contact.pk] = rec.contact
-    if not contacts:
+    if rec.contact is not None and rec.contact.is_active:
+        contacts[rec.contact.pk] = rec.contact
+    else:
         contacts = {c.pk: c for c in client.contacts.filter(is_active=True, is_decision_maker=True)}
     if level >= 2:
         contacts.update(
             {c.pk: c for c in client.contacts.filter(is_active=True, is_escalation_contact=True)}
         )
-    return sorted({c.email.lower() for c in contacts.values()})
+    return [c for c in contacts.values() if c.email]
 
 
-def _staff_recipients(
-    client: Client, recs: Iterable[Recommendation], name: str, steps: list[FollowupStep]
-) -> list[str]:
-    if name in (Step.REMINDER_1, Step.REMINDER_2):
+def _staff_users(client: Client, rec: Recommendation, step: FollowupStep) -> list[User]:
+    """Who at the MSP hears of a step: nobody for a reminder or a plain re-ask; the
+    follow-up owner otherwise, and the account manager from level 2 on (or when the
+    item has no active owner)."""
+    if step.name in (Step.REMINDER_1, Step.REMINDER_2):
         return []
-    if name == Step.DEFERRAL_DUE and not any(s.data.get("escalated") for s in steps):
+    if step.name == Step.DEFERRAL_DUE and not step.data.get("escalated"):
         return []
-    users = {rec.owner for rec in recs if rec.owner is not None and rec.owner.is_active}
-    level = max((s.level for s in steps), default=0)
-    if (level >= 2 or not users) and client.account_owner and client.account_owner.is_active:
-        users.add(client.account_owner)
-    return sorted({u.email.lower() for u in users if u.email})
+    users: dict[int, User] = {}
+    if rec.owner is not None and rec.owner.is_active:
+        users[rec.owner.pk] = rec.owner
+    owner = client.account_owner
+    if (step.level >= 2 or not users) and owner is not None and owner.is_active:
+        users[owner.pk] = owner
+    return [u for u in users.values() if u.email]
 
 
-def _group_key(step: FollowupStep) -> tuple[int, str]:
-    return (step.client_id, step.name)
+def plan(*, now: dt.datetime) -> int:
+    """Fix who hears of each step not yet planned: one ``NoticeItem`` per step and
+    person, written with the step's mark in one transaction. Returns the steps planned."""
+    ids = list(
+        FollowupStep.objects.filter(notified_at__isnull=True, notice_items__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    planned = 0
+    for step_id in ids:
+        with transaction.atomic():
+            qs = FollowupStep.objects.select_related(
+                "client",
+                "client__account_owner",
+                "recommendation",
+                "recommendation__owner",
+                "recommendation__contact",
+            )
+            if connection.vendor != "sqlite":
+                qs = qs.select_for_update(skip_locked=True, of=("self",))
+            step = qs.filter(pk=step_id, notified_at__isnull=True).first()
+            if step is None or step.notice_items.exists():
+                continue
+            rec, client = step.recommendation, step.client
+            items = [
+                NoticeItem(
+                    step=step,
+                    client=client,
+                    audience=CLIENT,
+                    recipient=c.email.lower(),
+                    contact=c,
+                )
+                for c in _client_contacts(client, rec, step.level)
+            ] + [
+                NoticeItem(
+                    step=step, client=client, audience=STAFF, recipient=u.email.lower(), user=u
+                )
+                for u in _staff_users(client, rec, step)
+            ]
+            if items:
+                NoticeItem.objects.bulk_create(items, ignore_conflicts=True)
+            else:
+                # Nobody to tell (no active contact, no staff for a reminder).
+                FollowupStep.objects.filter(pk=step.pk).update(notified_at=now)
+            planned += 1
+    return planned
 
 
 def notify(*, now: dt.datetime, report: Report = None) -> list[Action]:
-    """Phase 2: one message per client, step and audience for every step not yet
-    announced (including those a killed worker left behind)."""
-    pending = list(
-        FollowupStep.objects.filter(notified_at__isnull=True)
-        .order_by("client_id", "name", "id")
-        .values_list("id", "client_id", "name")
+    """Phase 2: plan the steps not yet planned, then send each person with open items
+    at most one notice today (including items a killed worker left behind)."""
+    plan(now=now)
+    people = (
+        NoticeItem.objects.filter(message__isnull=True)
+        .order_by("audience", "contact_id", "user_id")
+        .values_list("audience", "contact_id", "user_id")
+        .distinct()
     )
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for step_id, client_id, name in pending:
-        groups[(client_id, name)].append(step_id)
+    seen: set[tuple[str, int]] = set()
     actions: list[Action] = []
-    for (_client_id, name), ids in groups.items():
-        done = _notify_group(name, ids, now=now)
+    for audience, contact_id, user_id in people:
+        person = (audience, contact_id if audience == CLIENT else user_id)
+        if person in seen or person[1] is None:
+            continue
+        seen.add(person)
+        done = _notify_person(audience, person[1], now=now)
         actions.extend(done)
         for action in done if report else ():
             report(action)
     return actions
 
 
-def _notify_group(name: str, ids: list[int], *, now: dt.datetime) -> list[Action]:
-    with transaction.atomic():
-        qs = FollowupStep.objects.filter(pk__in=ids, notified_at__isnull=True).select_related(
-            "client",
-            "client__account_owner",
-            "recommendation",
-            "recommendation__owner",
-            "recommendation__contact",
+class _Raced(Exception):
+    """Another sweep queued this person's notice of the day first: undo ours."""
+
+
+def _notify_person(audience: str, person_id: int, *, now: dt.datetime) -> list[Action]:
+    try:
+        with transaction.atomic():
+            return _notify_person_in_transaction(audience, person_id, now=now)
+    except _Raced:
+        return []
+
+
+def _notify_person_in_transaction(
+    audience: str, person_id: int, *, now: dt.datetime
+) -> list[Action]:
+    qs = NoticeItem.objects.filter(message__isnull=True, audience=audience).select_related(
+        "client",
+        "client__followup_policy",
+        "contact",
+        "user",
+        "step",
+        "step__recommendation",
+    )
+    qs = qs.filter(contact_id=person_id) if audience == CLIENT else qs.filter(user_id=person_id)
+    if connection.vendor != "sqlite":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    items = list(qs)
+    if not items:
+        return []
+    if audience == CLIENT:
+        client = items[0].client
+        day = now.astimezone(client.tz).date()
+        key = f"followup:{CLIENT}:{client.pk}:{person_id}:{day}"
+        # Quiet settings: a weekly severity waits for the client's weekly day.
+        policy = policy_for(client)
+        items = [
+            i for i in items if policy.notice_day(i.step.recommendation.severity, day.weekday())
+        ]
+    else:
+        day = now.astimezone(timezone.get_default_timezone()).date()
+        key = f"followup:{STAFF}:{person_id}:{day}"
+    if not items or OutboxMessage.objects.filter(idempotency_key=key).exists():
+        # Nothing to say today, or this person was told today already: what is left
+        # goes in the next notice.
+        return []
+    if audience == CLIENT:
+        message, recipients = _client_notice(items, key=key, now=now)
+    else:
+        message, recipients = _staff_notice(items, key=key, now=now)
+    NoticeItem.objects.filter(pk__in=[i.pk for i in items]).update(message=message)
+    steps = {i.step_id: i.step for i in items}
+    for step in steps.values():
+        step.notices.add(message)
+    done = (
+        FollowupStep.objects.filter(pk__in=steps, notified_at__isnull=True)
+        .exclude(notice_items__message__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    FollowupStep.objects.filter(pk__in=list(done)).update(notified_at=now)
+    return [
+        Action(
+            now,
+            f"notice to {audience} {', '.join(recipients)}: {len(items)} item(s)",
         )
-        if connection.vendor != "sqlite":
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        steps = sorted(qs, key=lambda s: s.pk)
-        if not steps:
-            return []
-        client = steps[0].client
-        recs = sorted(
-            (s.recommendation for s in steps),
-            key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), r.presented_at or r.created_at, r.pk),
+    ]
+
+
+def _ordered(items: list[NoticeItem]) -> list[NoticeItem]:
+    def key(item: NoticeItem) -> tuple[int, dt.datetime, int, int]:
+        rec = item.step.recommendation
+        return (
+            SEVERITY_ORDER.get(rec.severity, 9),
+            rec.presented_at or rec.created_at,
+            rec.pk,
+            item.step_id,
         )
-        level = max(s.level for s in steps)
-        tz = client.tz
-        local_day = now.astimezone(tz).date()
-        next_qbr = deadlines.next_qbr_date(
-            tz=tz, cadence_months=int(client.qbr_cadence_months), after=now
+
+    return sorted(items, key=key)
+
+
+def _entries(items: list[NoticeItem]) -> list[dict[str, Any]]:
+    """What a notice says of each item, in the active language (dates in the time
+    zone of the item's client)."""
+    entries = []
+    for item in _ordered(items):
+        rec, step = item.step.recommendation, item.step
+        due = rec.response_due_at.astimezone(item.client.tz) if rec.response_due_at else None
+        entries.append(
+            {
+                "rec": rec,
+                "client": item.client,
+                "step": step.name,
+                "level": step.level,
+                "what": step_text(step, rec, due=due),
+                "severity": mail.severity_label(rec.severity),
+                "severity_key": rec.severity,
+                "severity_colour": mail.severity_colour(rec.severity),
+                "status": mail.status_label(rec.status),
+                "ticket": step.data.get("ticket"),
+            }
         )
-        group_hash = sha256_hex(canonical_json([s.key + f"#{s.recommendation_id}" for s in steps]))
-        actions = []
-        messages = []
-        audiences = (
-            ("client", _client_recipients(client, recs, level)),
-            ("staff", _staff_recipients(client, recs, name, steps)),
-        )
-        deferrals = {s.recommendation_id: s.data.get("deferral_count") for s in steps}
-        for audience, recipients in audiences:
-            if not recipients:
-                continue
-            key = f"followup:{client.pk}:{name}:{audience}:{local_day}:{group_hash[:16]}"
-            subject = f"[{client.name}] " + SUBJECTS[name].format(n=len(recs))
-            text = render_to_string(
-                "emails/followup_notice.txt",
+    return entries
+
+
+def _by_severity(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = []
+    for entry in entries:
+        if not groups or groups[-1]["key"] != entry["severity_key"]:
+            groups.append(
                 {
-                    "client": client,
-                    "step": name,
-                    "level": level,
-                    "audience": audience,
-                    "items": [
-                        {
-                            "rec": r,
-                            "due": r.response_due_at.astimezone(tz) if r.response_due_at else None,
-                            "deferrals": deferrals.get(r.pk),
-                        }
-                        for r in recs
-                    ],
-                    "next_qbr": next_qbr,
-                    "base_url": settings.HEEDED_BASE_URL,
-                },
+                    "key": entry["severity_key"],
+                    "label": entry["severity"],
+                    "colour": entry["severity_colour"],
+                    "entries": [],
+                }
             )
-            message = outbox_enqueue_email(
-                key=key,
-                to=recipients,
-                subject=subject,
-                text=text,
-                now=now,
-                client=client,
-                recommendation_id=recs[0].pk if len(recs) == 1 else None,
-                headers={"X-Heeded-Followup": name},
-            )
-            messages.append(message)
-            event_append(
-                client=client,
-                kind="followup.notice",
-                actor=f"system:{ACTOR}",
-                at=now,
-                data={
-                    "step": name,
-                    "audience": audience,
-                    "recipients": recipients,
-                    "message_id": message.payload["message_id"],
-                    "message_sha256": sha256_hex(
-                        canonical_json({"subject": subject, "text": text})
-                    ),
-                    "recommendations": [r.pk for r in recs],
-                    "steps": [s.key for s in steps],
-                },
-            )
-            actions.append(
-                Action(
-                    now,
-                    f"notice {name} to {audience} of {client.name}: {len(recs)} item(s), "
-                    f"{', '.join(recipients)}",
-                )
-            )
-        FollowupStep.objects.filter(pk__in=[s.pk for s in steps]).update(notified_at=now)
-        for step in steps:
-            step.notices.add(*messages)
-    return actions
+        groups[-1]["entries"].append(entry)
+    return groups
+
+
+def step_text(step: FollowupStep, rec: Recommendation, *, due: dt.datetime | None) -> str:
+    """One line on what happened to ``rec`` at ``step``, in the active language."""
+    name = step.name
+    when = mail.long_date(due) if due else ""
+    if name in (Step.REMINDER_1, Step.REMINDER_2):
+        if not when:
+            return _("Awaiting a decision.")
+        return _("Awaiting a decision, due %(date)s.") % {"date": when}
+    if name in (Step.ESCALATION_1, Step.ESCALATION_2):
+        return _("Overdue: the answer was due %(date)s (escalation level %(level)s).") % {
+            "date": when,
+            "level": step.level,
+        }
+    if name == Step.ESCALATION_3:
+        return _(
+            "Recorded as ignored: no decision despite reminders and escalations. "
+            "The risk remains until a decision is made."
+        )
+    if name == Step.DEFERRAL_DUE:
+        count = int(step.data.get("deferral_count") or 0)
+        return ngettext(
+            "The deferral has ended (deferred %(count)s time): please decide again.",
+            "The deferral has ended (deferred %(count)s times): please decide again.",
+            count,
+        ) % {"count": count}
+    if name == Step.PLANNED_DATE:
+        planned = str(step.data.get("planned_for") or "")
+        with contextlib.suppress(ValueError):
+            planned = mail.long_date(dt.date.fromisoformat(planned))
+        return _("Accepted, but not done by the planned date %(date)s.") % {"date": planned}
+    return _("Rejected and due for review: please confirm or reconsider the decision.")
+
+
+def _client_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tuple[Any, list[str]]:
+    client = items[0].client
+    contact = items[0].contact
+    assert contact is not None
+    language = mail.language_for(client)
+    recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
+    answerable = [r for r in recs if r.status == RecStatus.AWAITING_RESPONSE]
+    head = mail.client_head(client, at=now, reference=key)
+    with translation.override(language):
+        entries = _entries(items)
+    names = {i.step.name for i in items}
+    context = {
+        "client": client,
+        "contact": contact,
+        "groups": _by_severity(entries),
+        "count": len(recs),
+        "ignored": Step.ESCALATION_3 in names,
+        "overdue": bool(names & OVERDUE_STEPS),
+        "answer_url": mail.answer_url(contact, answerable, now=now),
+        "can_answer": bool(answerable),
+        "next_qbr": deadlines.next_qbr_date(
+            tz=client.tz, cadence_months=int(client.qbr_cadence_months), after=now
+        ),
+        "head": head,
+    }
+    email = mail.render_email("followup_notice", context, language=language)
+    recipients = [contact.email.lower()]
+    message = _enqueue(key, recipients, email, now=now, client=client, recs=recs)
+    _record(client, message, email, items, recipients, audience=CLIENT, now=now, head=head)
+    return message, recipients
+
+
+def _staff_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tuple[Any, list[str]]:
+    user = items[0].user
+    assert user is not None
+    language = mail.staff_language(user)
+    recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
+    with translation.override(language):
+        entries = _entries(items)
+    clients = {i.client_id: i.client for i in items}
+    context = {
+        "user": user,
+        "groups": _by_severity(entries),
+        "count": len(recs),
+        "clients": len(clients),
+        "answer_url": f"{settings.HEEDED_BASE_URL}/",
+        "now": now,
+    }
+    email = mail.render_email("followup_staff", context, language=language)
+    recipients = [user.email.lower()]
+    message = _enqueue(key, recipients, email, now=now, client=None, recs=recs)
+    for client_id, client in clients.items():
+        mine = [i for i in items if i.client_id == client_id]
+        _record(client, message, email, mine, recipients, audience=STAFF, now=now, head=None)
+    return message, recipients
+
+
+def _enqueue(
+    key: str,
+    recipients: list[str],
+    email: mail.Email,
+    *,
+    now: dt.datetime,
+    client: Client | None,
+    recs: list[Recommendation],
+) -> OutboxMessage:
+    message = outbox_enqueue_email(
+        key=key,
+        to=recipients,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        now=now,
+        client=client,
+        recommendation_id=recs[0].pk if len(recs) == 1 else None,
+        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))},
+    )
+    if message.payload.get("text") != email.text:
+        raise _Raced(key)
+    return message
+
+
+def _record(
+    client: Client,
+    message: OutboxMessage,
+    email: mail.Email,
+    items: list[NoticeItem],
+    recipients: list[str],
+    *,
+    audience: str,
+    now: dt.datetime,
+    head: mail.Head | None,
+) -> None:
+    """The ``followup.notice`` event: the proof, later, that this person was told."""
+    data: dict[str, Any] = {
+        "audience": audience,
+        "recipients": recipients,
+        "message_id": message.payload["message_id"],
+        "message_sha256": sha256_hex(
+            canonical_json({"subject": email.subject, "text": email.text, "html": email.html})
+        ),
+        "recommendations": sorted({i.step.recommendation_id for i in items}),
+        "steps": sorted({i.step.key for i in items}),
+    }
+    if head is not None:
+        data["ledger_head"] = {"seq": head.seq, "hash": head.hash}
+    event_append(client=client, kind="followup.notice", actor=f"system:{ACTOR}", at=now, data=data)
 
 
 def sweep(*, now: dt.datetime, worker: str = "", report: Report = None) -> list[Action]:

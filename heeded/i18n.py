@@ -68,6 +68,8 @@ NOT_TEXT = [
     re.compile(r"<!--.*?-->", re.DOTALL),
     # Commands, identifiers and hashes are the same in every language.
     re.compile(r"<code\b.*?</code\s*>", re.IGNORECASE | re.DOTALL),
+    # The path of a link built on a variable, as in the e-mails' {{ base_url }}/tickets/1/.
+    re.compile("(?<=" + HOLE + r")/[\w./-]*"),
 ]
 TAG = re.compile(r"<[^>]*>")
 ATTRIBUTE_TEXT = re.compile(r"[\w-]+=(\"[^\"]*\"|'[^']*')")

@@ -85,6 +85,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response and every log line of the request carries its id.
+    "lib.requestid.RequestIdMiddleware",
+    # /healthz answers here, before sessions, CSRF and the HTTPS redirect.
+    "heeded.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the body: an oversized upload is refused unread.
     "lib.uploads.RequestSizeLimitMiddleware",
@@ -94,11 +98,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends idle and too old sessions (HEEDED_SESSION_IDLE_MINUTES, _MAX_HOURS).
+    "accounts.sessions.SessionExpiryMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: a user who must have a second factor sets it up first.
+    "accounts.mfa.MfaRequiredMiddleware",
     # Axes must come last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -150,10 +158,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out attempt before any password is hashed. Then
+# allauth's backend alone (a ModelBackend subclass, so permissions still work), made
+# to check each account once: with Django's ModelBackend beside it, and an e-mail
+# login looked up twice, a failed attempt hashed the password two or three times.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.StaffAuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -169,18 +180,34 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_ADAPTER = "accounts.adapters.StaffAccountAdapter"
+# accounts.adapters.StaffAccountAdapter with its e-mails queued in the outbox.
+ACCOUNT_ADAPTER = "web.accountmail.OutboxAccountAdapter"
+# Password reset (accounts/passwords.py): the same answer whether or not an account
+# has the address, no mail at all to an unknown one, the key made at delivery.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+PASSWORD_RESET_TIMEOUT = env_int("HEEDED_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
-# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused
-# while the account, whatever spelling names it, has AXES_FAILURE_LIMIT failures, or
-# the client address HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT, within the cool-off hour.
+MFA_ADAPTER = "accounts.mfa.StaffMFAAdapter"
+# Accept the code of the previous and next 30-second step too: phones drift. A code
+# counts once whatever the step (allauth marks it used in the shared cache).
+MFA_TOTP_TOLERANCE = 1
+# Who must sign in with a second factor (accounts/mfa.py): admins, all staff, or none.
+HEEDED_MFA_REQUIRED = env_choice("HEEDED_MFA_REQUIRED", ["admins", "all", "none"], "admins")
+# Login lockout (accounts/lockout.py, docs/operations.md "Login lockout"): refused,
+# within the cool-off hour, while the account (whatever spelling names it) has
+# AXES_FAILURE_LIMIT failures from this address, the address has
+# HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT failures, or the account has
+# HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT failures from all addresses together.
 AXES_FAILURE_LIMIT = env_int("HEEDED_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("HEEDED_LOGIN_ACCOUNT_FAILURE_LIMIT", 100, minimum=1)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+# Documents what LockoutHandler.get_failures counts; any one of them locks.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
 AXES_USERNAME_CALLABLE = "accounts.lockout.account_key"
 AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
@@ -209,6 +236,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Staff sessions (accounts/sessions.py): over after this long unused, and this long
+# after sign-in whatever happens; the cookie itself lives no longer than the latter.
+HEEDED_SESSION_IDLE_MINUTES = env_int("HEEDED_SESSION_IDLE_MINUTES", 60, minimum=1)
+HEEDED_SESSION_MAX_HOURS = env_int("HEEDED_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 30)
+SESSION_COOKIE_AGE = HEEDED_SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_SECURE = env_bool("HEEDED_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("HEEDED_SSL_REDIRECT", False)
@@ -317,6 +349,8 @@ if HEEDED_MAIL_AUTH_MODE == "exchange-online" and not re.fullmatch(
 HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimum=5)
 HEEDED_WORKER_IDLE_SECONDS = env_int("HEEDED_WORKER_IDLE_SECONDS", 5, minimum=1)
+# /healthz fails when the newest worker heartbeat (every 15 s) is older than this.
+HEEDED_HEALTH_WORKER_MAX_AGE = env_int("HEEDED_HEALTH_WORKER_MAX_AGE", 300, minimum=30)
 
 # --- PSA (followup/psa, docs/followup.md) -----------------------------------------
 # A PSA mailbox that turns e-mails into tickets; empty: no e-mail-to-ticket.
@@ -391,8 +425,18 @@ LOG_LEVEL = env_choice("HEEDED_LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line carries the request id (lib/requestid.py; "-" outside a request).
+    "filters": {"request_id": {"()": "lib.requestid.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"heeded": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }

@@ -18,4 +18,5 @@ urlpatterns = [
 handler400 = "api.v1.errors.bad_request"
 handler403 = "api.v1.errors.permission_denied"
 handler404 = "api.v1.errors.page_not_found"
-handler500 = "api.v1.errors.server_error"
+# A database outage answers a plain 503 (heeded/health.py), other errors as above.
+handler500 = "heeded.health.server_error"

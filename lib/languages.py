@@ -13,10 +13,3 @@ class Language(models.TextChoices):
 
 # The language every catalog text has; the others are optional translations.
 BASE_LANGUAGE = Language.EN
-
-
-def spoken(language: str) -> str:
-    """The language Heeded speaks to someone who reads ``language``: that one when
-    Heeded has it, else the base language (a client whose language is unset or one
-    Heeded does not speak reads English)."""
-    return language if language in Language.values else BASE_LANGUAGE

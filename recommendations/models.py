@@ -100,6 +100,14 @@ class Recommendation(models.Model):
             models.Index(fields=["client", "status"], name="rec_client_status"),
             models.Index(fields=["status", "severity"], name="rec_status_severity"),
             models.Index(fields=["owner", "status"], name="rec_owner_status"),
+            # The pages' sorts and the dashboard's bounded range reads (issue 13): each
+            # reads only as many index entries as it shows.
+            models.Index(fields=["-created_at", "-id"], name="rec_newest_first"),
+            models.Index(fields=["decided_at"], name="rec_decided_at"),
+            models.Index(fields=["status", "response_due_at"], name="rec_status_response_due"),
+            models.Index(fields=["status", "planned_for"], name="rec_status_planned_for"),
+            models.Index(fields=["status", "deferred_until"], name="rec_status_deferred_until"),
+            models.Index(fields=["owner", "next_action_at"], name="rec_owner_next_action"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -166,3 +174,48 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} by {self.responder_name}"
+
+
+class StatusTally(models.Model):
+    """How many recommendations a client has per (status, severity): a counter kept by
+    ``recommendations.tallies`` in the transaction of every creation and transition,
+    so the dashboard and the lists read a few rows per client instead of counting
+    recommendations. ``heeded counters rebuild`` recomputes it from scratch."""
+
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "status", "severity"], name="status_tally_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"client {self.client_id}: {self.n} {self.status} {self.severity}"
+
+
+class PresentedTally(models.Model):
+    """How many presented recommendations, over all clients, are in each (status,
+    severity) by the UTC day they were presented: the dashboard's ages of open risk
+    items are sums over day ranges of this table, kept like ``StatusTally``."""
+
+    status = models.CharField(max_length=20, choices=Status.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    presented_on = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status", "severity", "presented_on"], name="presented_tally_once"
+            ),
+        ]
+        # The dashboard reads the recent days of some statuses: a range per status.
+        indexes = [models.Index(fields=["status", "presented_on"], name="presented_tally_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.n} {self.status} {self.severity} presented {self.presented_on}"

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 
 from accounts.models import User
 from clients.selectors import client_list_for
 from recommendations.choices import Status
-from recommendations.models import Recommendation, Response
+from recommendations.models import PresentedTally, Recommendation, Response, StatusTally
 
 
 def recommendation_list_for(
@@ -68,7 +70,7 @@ def _one_or_many(
     return qs.filter(**{f"{field}__in": values})
 
 
-def overdue_q(now: dt.datetime) -> Q:
+def overdue_q(now: dt.datetime, *, zones: Iterable[str] | None = None) -> Q:
     """Awaiting a response past its deadline, or accepted/in progress past the planned
     date in the client's own time zone: the rule of ``deadlines.is_overdue``, in SQL.
 
@@ -76,16 +78,28 @@ def overdue_q(now: dt.datetime) -> Q:
     days before the UTC date is late everywhere; only the day before and the UTC date
     itself depend on the client's zone, and for those the zones are named.
     """
+    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | (
+        Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS]) & _late_plan_q(now, zones=zones)
+    )
+
+
+def _late_plan_q(now: dt.datetime, *, zones: Iterable[str] | None = None) -> Q:
+    """A planned date that has passed in the client's own time zone at ``now``.
+
+    ``zones``, when the caller knows them, are the time zones of every client the
+    query can touch: the zones a day off UTC are then named only among those, a few
+    parameters instead of hundreds (the answer is the same)."""
     utc_day = now.astimezone(dt.UTC).date()
     behind, ahead = _zones_off_utc_date(now)
+    if zones is not None:
+        wanted = set(zones)
+        behind = tuple(z for z in behind if z in wanted)
+        ahead = tuple(z for z in ahead if z in wanted)
     day = dt.timedelta(days=1)
-    late_plan = (
+    return (
         Q(planned_for__lt=utc_day - day)
         | (Q(planned_for=utc_day - day) & ~Q(client__time_zone__in=behind))
         | Q(planned_for=utc_day, client__time_zone__in=ahead)
-    )
-    return Q(status=Status.AWAITING_RESPONSE, response_due_at__lte=now) | (
-        Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS]) & late_plan
     )
 
 
@@ -94,9 +108,25 @@ def _zone_names() -> tuple[tuple[str, zoneinfo.ZoneInfo], ...]:
     return tuple((name, zoneinfo.ZoneInfo(name)) for name in sorted(zoneinfo.available_timezones()))
 
 
-def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
+def _zones_off_utc_date(now: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The zones whose local date at ``now`` is the day before the UTC date, and
-    those already on the day after it."""
+    those already on the day after it.
+
+    Every zone's offset, and every moment a zone changes it, falls on a quarter of an
+    hour of UTC, so no zone's date turns within a UTC quarter hour: the answer is the
+    same for every moment of one, and is worked out once per quarter hour rather
+    than by asking ~600 zones on every call (``test_overdue_zones``)."""
+    utc = now.astimezone(dt.UTC)
+    slot = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+    return _zones_off_utc_date_at(slot)
+
+
+@functools.lru_cache(maxsize=4)
+def _zones_off_utc_date_at(slot: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return _zones_off_utc_date_uncached(slot)
+
+
+def _zones_off_utc_date_uncached(now: dt.datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
     utc_day = now.astimezone(dt.UTC).date()
     behind, ahead = [], []
     for name, zone in _zone_names():
@@ -105,7 +135,7 @@ def _zones_off_utc_date(now: dt.datetime) -> tuple[list[str], list[str]]:
             behind.append(name)
         elif local > utc_day:
             ahead.append(name)
-    return behind, ahead
+    return tuple(behind), tuple(ahead)
 
 
 def recommendation_get_for(user: User | AnonymousUser, pk: int | str) -> Recommendation:
@@ -148,3 +178,294 @@ def status_severity_matrix_for(user: User | AnonymousUser) -> dict[tuple[str, st
         .annotate(n=Count("id"))
     )
     return {(row["status"], row["severity"]): row["n"] for row in rows}
+
+
+# --- maintained counters and bounded range reads (the dashboard) ----------------------
+
+
+def tally_matrix_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> dict[tuple[str, str], int]:
+    """{(status, severity): count} over the clients the user may see (or one of them),
+    read from the maintained counters: a few rows per client, never the recommendations."""
+    return _sum_matrix(tally_rows_for(user, client_id=client_id))
+
+
+def _sum_matrix(rows: Iterable[tuple[int, str, str, int]]) -> dict[tuple[str, str], int]:
+    matrix: dict[tuple[str, str], int] = {}
+    for _, status, severity, n in rows:
+        if n:
+            matrix[(status, severity)] = matrix.get((status, severity), 0) + n
+    return matrix
+
+
+def tally_rows_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> list[tuple[int, str, str, int]]:
+    """(client id, status, severity, count) rows of the maintained counters that the
+    user may see: one query, at most 40 rows per client."""
+    if not (user.is_authenticated and user.is_active):
+        return []
+    qs = StatusTally.objects.exclude(n=0)
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    return list(qs.order_by().values_list("client_id", "status", "severity", "n"))
+
+
+def tally_matrix_sql_for(user: User | AnonymousUser) -> dict[tuple[str, str], int]:
+    """{(status, severity): count} over the clients the user may see, summed by the
+    database from the counters (one row per status and severity comes back)."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    qs = StatusTally.objects.all()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    rows = qs.order_by().values("status", "severity").annotate(total=Sum("n"))
+    return {(row["status"], row["severity"]): row["total"] for row in rows if row["total"]}
+
+
+def tally_sums_for(
+    user: User | AnonymousUser,
+    *,
+    counts: Mapping[str, Iterable[str]],
+    weighted: Mapping[str, Iterable[str]],
+    weights: Mapping[str, int],
+) -> dict[int, dict[str, int]]:
+    """{client id: {name: sum}} from the counters, summed by the database, one row per
+    client: for each name of ``counts`` the client's recommendations in those
+    statuses, for each name of ``weighted`` the same with each counted ``weights``
+    [severity] times (1 for a severity not named)."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    qs = StatusTally.objects.all()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    weight = Case(
+        *[When(severity=sev, then=Value(w)) for sev, w in weights.items()],
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    sums: dict[str, Any] = {
+        name: Sum("n", filter=Q(status__in=list(statuses))) for name, statuses in counts.items()
+    }
+    sums.update(
+        {
+            name: Sum(F("n") * weight, filter=Q(status__in=list(statuses)))
+            for name, statuses in weighted.items()
+        }
+    )
+    rows = qs.order_by().values("client_id").annotate(**sums)
+    return {row["client_id"]: {name: row[name] or 0 for name in sums} for row in rows}
+
+
+def open_ages_for(
+    user: User | AnonymousUser,
+    *,
+    statuses: Iterable[str],
+    now: dt.datetime,
+    edges: Iterable[int],
+) -> dict[tuple[str, int], int]:
+    """{(severity, bucket): count} of the recommendations in ``statuses`` by days since
+    their presentation (UTC days): bucket 0 is younger than the first of ``edges``,
+    bucket i lies between edges i-1 and i, the last is older than all.
+
+    ``statuses`` must be ones only a presented recommendation reaches (not draft or
+    withdrawn). Staff who see every client read the per-day counters of the days
+    younger than the last edge, and take the oldest bucket as the rest of the
+    per-client counters' total: the rows read follow the last edge's days, not the
+    years of history. A technician's few clients are counted through the (client,
+    status) index, so the cost follows the clients they hold."""
+    if not (user.is_authenticated and user.is_active):
+        return {}
+    wanted = list(statuses)
+    if Status.DRAFT in wanted or Status.WITHDRAWN in wanted:
+        raise ValueError("ages are of presented recommendations: not draft or withdrawn")
+    today = now.astimezone(dt.UTC).date()
+    bounds = [today - dt.timedelta(days=days) for days in edges]
+    oldest = len(bounds)
+    # Younger first: after the i-th edge's day means younger than edge i.
+    bucket = Case(
+        *[When(presented_on__gt=day, then=Value(i)) for i, day in enumerate(bounds)],
+        default=Value(oldest),
+        output_field=IntegerField(),
+    )
+    if not user.sees_all_clients:
+        rows = (
+            Recommendation.objects.filter(
+                client__in=client_list_for(user), status__in=wanted, presented_at__isnull=False
+            )
+            .annotate(presented_on=TruncDate("presented_at", tzinfo=dt.UTC))
+            .order_by()
+            .annotate(bucket=bucket)
+            .values("severity", "bucket")
+            .annotate(n=Count("id"))
+        )
+        return {(row["severity"], row["bucket"]): row["n"] for row in rows if row["n"]}
+    out: dict[tuple[str, int], int] = {}
+    recent = (
+        PresentedTally.objects.filter(status__in=wanted, presented_on__gt=bounds[-1])
+        .order_by()
+        .annotate(bucket=bucket)
+        .values("severity", "bucket")
+        .annotate(n=Sum("n"))
+    )
+    for row in recent:
+        out[(row["severity"], row["bucket"])] = row["n"]
+    totals = (
+        StatusTally.objects.filter(status__in=wanted)
+        .order_by()
+        .values("severity")
+        .annotate(n=Sum("n"))
+    )
+    for row in totals:
+        younger = sum(n for (sev, _), n in out.items() if sev == row["severity"])
+        out[(row["severity"], oldest)] = row["n"] - younger
+    return {key: n for key, n in out.items() if n}
+
+
+# What a summary row shows (title, client, badges, its dates, its owner): reading only
+# these columns keeps the dashboard's short lists cheap to build and to compile.
+SUMMARY_FIELDS = (
+    "id",
+    "title",
+    "severity",
+    "status",
+    "client__id",
+    "client__name",
+    "client__time_zone",
+    "owner__id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "presented_at",
+    "response_due_at",
+    "planned_for",
+    "deferred_until",
+    "next_action_at",
+    "decided_at",
+    "created_at",
+)
+
+
+def summary_rows(qs: QuerySet[Recommendation]) -> QuerySet[Recommendation]:
+    """``qs`` reading only ``SUMMARY_FIELDS``, with the client and the owner joined."""
+    return qs.select_related(None).select_related("client", "owner").only(*SUMMARY_FIELDS)
+
+
+def _first(
+    parts: Iterable[tuple[QuerySet[Recommendation], str]], limit: int
+) -> tuple[list[Recommendation], bool]:
+    """The first ``limit`` rows of several querysets by one date field each, merged, and
+    whether there were more. Each part reads at most ``limit + 1`` rows in the order of
+    its index, so the cost follows what is shown, not what is stored."""
+    rows: list[tuple[dt.date, int, Recommendation]] = []
+    for qs, field in parts:
+        for rec in summary_rows(qs).order_by(field, "id")[: limit + 1]:
+            value = getattr(rec, field)
+            day = value.astimezone(dt.UTC).date() if isinstance(value, dt.datetime) else value
+            rows.append((day, rec.pk, rec))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [rec for _, _, rec in rows[:limit]], len(rows) > limit
+
+
+def overdue_first_for(
+    user: User | AnonymousUser,
+    *,
+    now: dt.datetime,
+    limit: int,
+    zones: Iterable[str] | None = None,
+) -> tuple[list[Recommendation], bool]:
+    """The ``limit`` longest-overdue items the user may see (``overdue_q``'s rule), the
+    oldest due day first, and whether more are overdue: index range reads in the order
+    shown, (status, response_due_at) and (status, planned_for). A planned date two
+    days or more before the UTC date is late in every zone, so that range needs no
+    join to the client to be filtered; the two days around it, which depend on the
+    client's zone, are read apart (at most two days of planned dates)."""
+    base = recommendation_list_for(user)
+    utc_day = now.astimezone(dt.UTC).date()
+    edge = utc_day - dt.timedelta(days=1)
+    boundary = Q(planned_for__gte=edge) & _late_plan_q(now, zones=zones)
+    parts: list[tuple[QuerySet[Recommendation], str]] = [
+        (
+            base.filter(status=Status.AWAITING_RESPONSE, response_due_at__lte=now),
+            "response_due_at",
+        )
+    ]
+    for status in (Status.ACCEPTED, Status.IN_PROGRESS):
+        parts.append((base.filter(status=status, planned_for__lt=edge), "planned_for"))
+        parts.append((base.filter(Q(status=status) & boundary), "planned_for"))
+    return _first(parts, limit)
+
+
+def due_between_for(
+    user: User | AnonymousUser, *, start: dt.datetime, end: dt.datetime, limit: int
+) -> tuple[list[Recommendation], bool]:
+    """Items whose next follow-up action falls in [start, end), soonest first."""
+    qs = recommendation_list_for(user).filter(next_action_at__gte=start, next_action_at__lt=end)
+    return _first([(qs, "next_action_at")], limit)
+
+
+def expiring_between_for(
+    user: User | AnonymousUser, *, first: dt.date, last: dt.date, limit: int
+) -> tuple[list[Recommendation], bool]:
+    """Deferrals ending and planned dates falling from ``first`` to ``last`` (both
+    included), soonest first."""
+    base = recommendation_list_for(user)
+    return _first(
+        [
+            (
+                base.filter(status=Status.DEFERRED, deferred_until__range=(first, last)),
+                "deferred_until",
+            ),
+            (base.filter(status=Status.ACCEPTED, planned_for__range=(first, last)), "planned_for"),
+            (
+                base.filter(status=Status.IN_PROGRESS, planned_for__range=(first, last)),
+                "planned_for",
+            ),
+        ],
+        limit,
+    )
+
+
+def follow_ups_for(user: User | AnonymousUser, *, limit: int) -> tuple[list[Recommendation], bool]:
+    """The user's own open follow-ups (they are the owner), next action first, through
+    the (owner, next_action_at) index."""
+    if not (user.is_authenticated and user.is_active):
+        return [], False
+    qs = recommendation_list_for(user, owner_id=user.pk).filter(next_action_at__isnull=False)
+    return _first([(qs, "next_action_at")], limit)
+
+
+def newest_per_status_for(
+    user: User | AnonymousUser, *, client_id: int, limit: int
+) -> dict[str, list[Recommendation]]:
+    """{status: its ``limit`` newest recommendations} of one client, in one query (a
+    row number per status), for a page that shows each status's first rows."""
+    ranked = (
+        recommendation_list_for(user, client_id=client_id)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("status")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("status", "-created_at", "-id")
+    )
+    out: dict[str, list[Recommendation]] = {}
+    for rec in ranked:
+        out.setdefault(rec.status, []).append(rec)
+    return out
+
+
+def overdue_count_for(
+    user: User | AnonymousUser, *, client_id: int, now: dt.datetime, zones: Iterable[str]
+) -> int:
+    """How many of one client's recommendations are overdue (``overdue_q``; ``zones``
+    holds the client's time zone): a count through the (status, response_due_at) and
+    (status, planned_for) indexes."""
+    qs = recommendation_list_for(user, client_id=client_id)
+    return qs.filter(overdue_q(now, zones=zones)).count()

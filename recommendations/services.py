@@ -41,6 +41,7 @@ from recommendations.lifecycle import (
     check_transition,
 )
 from recommendations.models import Recommendation, Response, snapshot_sha256
+from recommendations.tallies import key_of, track
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -74,12 +75,15 @@ def _transition(
             .get(pk=recommendation.pk)
         )
         source = rec.status
+        counted = key_of(rec)
         target = check_transition(action, source)
         data = apply(rec)
         rec.status = target
         rec.updated_at = now
         rec.next_action_at = rec.compute_next_action_at(policy_for(rec.client), now)
         rec.save()
+        # The dashboard's counters move in this transaction (recommendations.tallies).
+        track(counted, key_of(rec))
         event = event_append(
             client=rec.client,
             kind=f"recommendation.{action.value}",
@@ -246,6 +250,7 @@ def recommendation_create(
             created_by=actor if isinstance(actor, User) else None,
             updated_at=now,
         )
+        track(None, key_of(rec))
         event_append(
             client=client,
             kind="recommendation.created",
@@ -649,6 +654,7 @@ def recommendation_edit(
         changed = [field for field in EDITABLE_FIELDS if wanted[field] != before[field]]
         if not changed:
             raise InvalidValue(gettext(Msg.NOTHING_CHANGED))
+        counted = key_of(rec)
         for field in changed:
             setattr(rec, field, wanted[field])
         rec.text_sha256 = snapshot_sha256(
@@ -656,6 +662,8 @@ def recommendation_edit(
         )
         rec.updated_at = now
         rec.save()
+        # A new severity moves the draft between the dashboard's counters.
+        track(counted, key_of(rec))
         event_append(
             client=rec.client,
             kind="recommendation.edited",

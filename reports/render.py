@@ -8,41 +8,22 @@ the PDF cannot drift apart. Each report is rendered in its client's language.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import mimetypes
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalog.choices import Severity
+from lib import charts
+from lib.branding import Branding, branding
 from recommendations.choices import Status
-from reports import charts
 from reports.selectors import Qbr
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
-
-
-@dataclass(frozen=True)
-class Branding:
-    name: str
-    colour: str
-    logo_data_uri: str
-
-
-def branding() -> Branding:
-    logo = ""
-    path: Path | None = settings.HEEDED_MSP_LOGO
-    if path is not None:
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        logo = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-    return Branding(settings.HEEDED_MSP_NAME, settings.HEEDED_MSP_COLOUR, logo)
 
 
 @cache

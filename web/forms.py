@@ -66,8 +66,14 @@ class RecommendationFilterForm(forms.Form):
         required=False,
         empty_label=_("All clients"),
     )
-    status = forms.ChoiceField(
-        label=_("Status"), choices=_blank(_("Any status"), Status.choices), required=False
+    # Several statuses at once ("accepted, not applied" is accepted or in progress),
+    # each its own ``status=`` parameter of the URL.
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=Status.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text=_("None chosen: any status."),
     )
     severity = forms.ChoiceField(
         label=_("Severity"), choices=_blank(_("Any severity"), Severity.choices), required=False
@@ -131,6 +137,12 @@ class TemplatePickForm(forms.Form):
 
 
 class OutboxFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Client or message key")}),
+    )
     status = forms.ChoiceField(
         label=_("Status"), choices=_blank(_("Any status"), OutboxStatus.choices), required=False
     )

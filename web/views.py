@@ -20,7 +20,6 @@ from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
-    DateField,
     F,
     IntegerField,
     OuterRef,
@@ -28,7 +27,6 @@ from django.db.models import (
     Subquery,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -42,15 +40,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Capability, allows, require
 from answers.models import Proposal
 from answers.services.staff import staff_answer_record
-from catalog.choices import Severity
+from catalog.choices import SEVERITY_ORDER
 from catalog.models import TemplateVersion, VersionText
+from clients.models import Client
 from clients.selectors import client_get_for, client_list_for, contact_list_for
 from followup.selectors import outbox_list_for
 from ledger.selectors import event_list_for, head_for
 from lib.errors import ServiceError
 from lib.languages import BASE_LANGUAGE, Language
 from recommendations import services
-from recommendations.choices import OPEN_STATUSES, Status
+from recommendations.choices import Status
 from recommendations.decisions import decisions_allowed
 from recommendations.lifecycle import Action, allowed_actions
 from recommendations.models import Recommendation
@@ -59,8 +58,10 @@ from recommendations.selectors import (
     recommendation_get_for,
     recommendation_list_for,
     response_list_for,
-    status_severity_matrix_for,
+    summary_rows,
 )
+from web import dashboard as dashboard_data
+from web import lists
 from web.forms import (
     ActionForm,
     MarkImplementedForm,
@@ -108,100 +109,100 @@ def _render_list(
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user, now = request.user, timezone.now()
-    matrix = status_severity_matrix_for(user)
-    severities = list(Severity)
-    rows = []
-    for status in Status:
-        cells = [
-            (severity, matrix.get((status.value, severity.value), 0)) for severity in severities
-        ]
-        rows.append({"status": status, "cells": cells, "total": sum(n for _, n in cells)})
-    column_totals = [
-        (severity, sum(matrix.get((s.value, severity.value), 0) for s in Status))
-        for severity in severities
-    ]
-    overdue = recommendation_list_for(user, overdue_at=now)
-    overdue_rows = (
-        overdue.annotate(
-            # Awaiting items are late against a moment, accepted ones against a day;
-            # both are compared as days so the oldest comes first either way.
-            due_on=Case(
-                When(status=Status.AWAITING_RESPONSE, then=TruncDate("response_due_at")),
-                default=F("planned_for"),
-                output_field=DateField(),
-            )
-        )
-        .order_by("due_on", "response_due_at", "id")
-        .all()[:DASHBOARD_OVERDUE_LIMIT]
+    now = timezone.now()
+    sort, descending = lists.sort_param(
+        request.GET.get("clients"), dashboard_data.SCORE_SORTS, "compliance"
     )
-    recent = (
-        recommendation_list_for(user)
-        .filter(decided_at__isnull=False)
-        .order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
+    context = dashboard_data.dashboard_context(
+        request.user,
+        now=now,
+        today=timezone.localdate(now),
+        client_sort=sort,
+        descending=descending,
     )
-    totals = {
-        "open": sum(n for (status, _), n in matrix.items() if status in OPEN_STATUSES),
-        "awaiting": sum(
-            n for (status, _), n in matrix.items() if status == Status.AWAITING_RESPONSE
-        ),
-        "done": sum(
-            n
-            for (status, _), n in matrix.items()
-            if status in (Status.IMPLEMENTED, Status.VERIFIED)
-        ),
-        "all": sum(matrix.values()),
-    }
-    overdue_list = list(overdue_rows)
-    context = {
-        "rows": rows,
-        "severities": severities,
-        "column_totals": column_totals,
-        "totals": totals,
-        "overdue": overdue_list,
-        "overdue_count": (
-            overdue.count() if len(overdue_list) == DASHBOARD_OVERDUE_LIMIT else len(overdue_list)
-        ),
-        "overdue_limit": DASHBOARD_OVERDUE_LIMIT,
-        "recent": recent,
-        "now": now,
-    }
+    recent = summary_rows(
+        recommendation_list_for(request.user).filter(decided_at__isnull=False)
+    ).order_by("-decided_at", "-id")[:DASHBOARD_RECENT_LIMIT]
+    context.update(recent=recent, now=now)
     return render(request, "web/dashboard.html", context)
 
 
 # --- clients -----------------------------------------------------------------------
 
 
-def _count_per_client(recommendations) -> Coalesce:
-    """A correlated COUNT of ``recommendations`` for each client row: one query for
-    the whole list, however many clients there are."""
-    counted = (
-        recommendations.filter(client=OuterRef("pk"))
+CLIENT_SORTS = ("name", "open", "risk", "total", "adoption", "compliance")
+
+
+def _overdue_per_client(clients: list[Client], now: dt.datetime) -> dict[int, int]:
+    """Overdue items of the given clients (the rows a page shows): one query whose
+    cost follows those clients' overdue items."""
+    zones = {c.time_zone for c in clients}
+    return {
+        row["client_id"]: row["n"]
+        for row in Recommendation.objects.filter(
+            overdue_q(now, zones=zones), client_id__in=[c.pk for c in clients]
+        )
         .order_by()
-        .values("client")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+        .values("client_id")
+        .annotate(n=Count("id"))
+    }
 
 
 @login_required
 @require_GET
 def client_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    # The outer query is already scoped to the clients the user may see, so the
-    # counts may read Recommendation directly.
-    clients = (
-        client_list_for(request.user)
-        .select_related("account_owner")
-        .annotate(
-            open_count=_count_per_client(Recommendation.objects.filter(status__in=OPEN_STATUSES)),
-            overdue_count=_count_per_client(Recommendation.objects.filter(overdue_q(now))),
-            total_count=_count_per_client(Recommendation.objects.all()),
-        )
-        .order_by("name")
+    q = request.GET.get("q", "").strip()[:200]
+    sort, descending = lists.sort_param(request.GET.get("sort"), CLIENT_SORTS, "name")
+    clients = client_list_for(request.user).select_related("account_owner")
+    if q:
+        clients = clients.filter(Q(name__icontains=q) | Q(industry__icontains=q))
+    scores = dashboard_data.client_scores(
+        request.user, clients=clients, sort=sort, descending=descending
     )
-    return render(request, "web/client_list.html", {"clients": clients})
+    if lists.wants_csv(request):
+        overdue = _overdue_per_client([r.client for r in scores], now)
+        return lists.csv_response(
+            "clients.csv",
+            [
+                _("Client"),
+                _("Industry"),
+                _("Account owner"),
+                _("Open"),
+                _("Overdue"),
+                _("Open risk"),
+                _("Adoption %"),
+                _("Compliance %"),
+                _("All"),
+            ],
+            (
+                [
+                    r.client.name,
+                    r.client.industry,
+                    str(r.client.account_owner or ""),
+                    r.open,
+                    overdue.get(r.client.pk, 0),
+                    r.open_risk,
+                    r.adoption,
+                    r.compliance,
+                    r.total,
+                ]
+                for r in scores
+            ),
+        )
+    page = Paginator(scores, lists.page_size(request)).get_page(request.GET.get("page"))
+    overdue = _overdue_per_client([r.client for r in page.object_list], now)
+    for row in page.object_list:
+        row.overdue = overdue.get(row.client.pk, 0)
+    context = {
+        "page": page,
+        "q": q,
+        "sort": sort,
+        "descending": descending,
+        "per_page": lists.page_size(request),
+        "page_sizes": lists.PAGE_SIZES,
+    }
+    return _render_list(request, "web/client_list.html", "web/_client_results.html", context)
 
 
 @login_required
@@ -209,29 +210,98 @@ def client_list(request: HttpRequest) -> HttpResponse:
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, now = request.user, timezone.now()
     client = client_get_for(user, pk)
-    recommendations = list(
-        recommendation_list_for(user, client_id=client.pk).order_by("-created_at", "-id")
-    )
-    groups = []
-    for status in Status:
-        items = [r for r in recommendations if r.status == status]
-        if items:
-            groups.append({"status": status, "items": items})
     context = {
         "client": client,
         "domains": client.domains.all(),
         "contacts": contact_list_for(user, client=client).order_by("-is_active", "name"),
         "staff": client.staff.order_by("username"),
-        "groups": groups,
-        "total": len(recommendations),
-        "overdue_count": sum(1 for r in recommendations if r.is_overdue(now)),
         "head": head_for(client),
         "now": now,
+        **dashboard_data.client_summary(user, client, now=now),
     }
     return render(request, "web/client_detail.html", context)
 
 
 # --- recommendations list ------------------------------------------------------------
+
+
+# The list's sorts: each key orders by its columns, then by id so pages never overlap.
+# The default, newest first, walks the (created_at, id) index.
+RECOMMENDATION_SORTS: dict[str, tuple[Any, ...]] = {
+    "created": ("created_at", "id"),
+    "title": ("title", "id"),
+    "client": ("client__name", "id"),
+    "severity": (
+        Case(
+            *[When(severity=sev, then=rank) for sev, rank in SEVERITY_ORDER.items()],
+            output_field=IntegerField(),
+        ),
+        "id",
+    ),
+    "status": ("status", "id"),
+    "next": ("next_action_at", "id"),
+}
+
+
+def _ordered(qs: Any, key: str, descending: bool) -> Any:
+    """``qs`` in the order of ``key``. Rows without a next date come last either way;
+    the other keys are never null and get a plain ASC/DESC, which the indexes match."""
+    nulls = {"nulls_last": True} if key == "next" else {}
+    terms = []
+    for term in RECOMMENDATION_SORTS[key]:
+        expr = F(term) if isinstance(term, str) else term
+        terms.append(expr.desc(**nulls) if descending else expr.asc(**nulls))
+    return qs.order_by(*terms)
+
+
+def _next_date(rec: Recommendation) -> tuple[str, dt.date | dt.datetime | None]:
+    """What the list's "Next date" column shows: a kind and a date."""
+    if rec.status == Status.AWAITING_RESPONSE:
+        return _("answer by"), rec.response_due_at
+    if rec.status == Status.DEFERRED:
+        return _("deferred to"), rec.deferred_until
+    if rec.status in (Status.ACCEPTED, Status.IN_PROGRESS) and rec.planned_for:
+        return _("planned"), rec.planned_for
+    return "", None
+
+
+def _recommendation_csv(recommendations: Any, now: dt.datetime) -> HttpResponse:
+    def rows() -> Any:
+        for rec in recommendations.iterator(chunk_size=2000):
+            kind, when = _next_date(rec)
+            if isinstance(when, dt.datetime):
+                when = timezone.localtime(when).date()
+            yield [
+                rec.pk,
+                rec.title,
+                ", ".join(rec.tags or []),
+                rec.client.name,
+                rec.get_severity_display(),
+                rec.get_status_display(),
+                rec.is_overdue(now),
+                str(rec.owner or ""),
+                kind,
+                when.isoformat() if when else "",
+                timezone.localtime(rec.created_at).date().isoformat(),
+            ]
+
+    return lists.csv_response(
+        "recommendations.csv",
+        [
+            _("ID"),
+            _("Recommendation"),
+            _("Tags"),
+            _("Client"),
+            _("Severity"),
+            _("Status"),
+            _("Overdue"),
+            _("Owner"),
+            _("Next date is"),
+            _("Next date"),
+            _("Created"),
+        ],
+        rows(),
+    )
 
 
 @login_required
@@ -241,15 +311,25 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     form = RecommendationFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
     overdue = filters.pop("overdue")
-    recommendations = recommendation_list_for(
-        request.user, overdue_at=now if overdue else None, **filters
+    sort, descending = lists.sort_param(request.GET.get("sort"), RECOMMENDATION_SORTS, "-created")
+    recommendations = _ordered(
+        recommendation_list_for(request.user, overdue_at=now if overdue else None, **filters),
+        sort,
+        descending,
     )
-    page = Paginator(recommendations, PAGE_SIZE).get_page(request.GET.get("page"))
+    if lists.wants_csv(request):
+        return _recommendation_csv(recommendations, now)
+    per_page = lists.page_size(request)
+    page = Paginator(recommendations, per_page).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
         "now": now,
         "filtered": any(v for v in filters.values()) or overdue,
+        "sort": sort,
+        "descending": descending,
+        "per_page": per_page,
+        "page_sizes": lists.PAGE_SIZES,
     }
     return _render_list(
         request, "web/recommendation_list.html", "web/_recommendation_results.html", context
@@ -671,17 +751,82 @@ def recommendation_create(request: HttpRequest) -> HttpResponse:
 # --- deliveries ------------------------------------------------------------------------
 
 
+DELIVERY_SORTS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"),
+    "status": ("status", "created_at", "id"),
+    "attempts": ("attempts", "created_at", "id"),
+    "client": ("client__name", "created_at", "id"),
+}
+
+
 @login_required
 @require_GET
 def delivery_list(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
-    status = form.cleaned_data.get("status") if form.is_valid() else None
-    page = Paginator(outbox_list_for(request.user, status=status or None), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    status = cleaned.get("status") or None
+    q = (cleaned.get("q") or "").strip()
+    sort, descending = lists.sort_param(request.GET.get("sort"), DELIVERY_SORTS, "-created")
+    messages_qs = outbox_list_for(request.user, status=status)
+    if q:
+        messages_qs = messages_qs.filter(
+            Q(client__name__icontains=q) | Q(idempotency_key__icontains=q)
+        )
+    order = [f"-{f}" if descending else f for f in DELIVERY_SORTS[sort]]
+    messages_qs = messages_qs.order_by(*order)
+    if lists.wants_csv(request):
+        return lists.csv_response(
+            "deliveries.csv",
+            [
+                _("ID"),
+                _("Queued"),
+                _("Kind"),
+                _("Subject"),
+                _("To"),
+                _("Client"),
+                _("Recommendation"),
+                _("Status"),
+                _("Attempts"),
+                _("Sent"),
+                _("Next try"),
+                _("Last error"),
+            ],
+            (
+                [
+                    m.pk,
+                    m.created_at.isoformat(),
+                    m.get_kind_display(),
+                    str((m.payload or {}).get("subject", ""))
+                    if isinstance(m.payload, dict)
+                    else "",
+                    ", ".join(map(str, (m.payload or {}).get("to", [])))
+                    if isinstance(m.payload, dict)
+                    else "",
+                    m.client.name if m.client else "",
+                    m.recommendation_id,
+                    m.get_status_display(),
+                    m.attempts,
+                    m.sent_at.isoformat() if m.sent_at else "",
+                    m.next_attempt_at.isoformat() if m.next_attempt_at else "",
+                    m.last_error,
+                ]
+                for m in messages_qs.iterator(chunk_size=2000)
+            ),
+        )
+    per_page = lists.page_size(request)
+    page = Paginator(messages_qs, per_page).get_page(request.GET.get("page"))
     return _render_list(
         request,
         "web/delivery_list.html",
         "web/_delivery_results.html",
-        {"form": form, "page": page, "status": status},
+        {
+            "form": form,
+            "page": page,
+            "status": status,
+            "q": q,
+            "sort": sort,
+            "descending": descending,
+            "per_page": per_page,
+            "page_sizes": lists.PAGE_SIZES,
+        },
     )

@@ -646,6 +646,7 @@ MATRIX: dict[str, Roles | NoRole] = {
     "answers.presentation.links_issue": INTERNAL,
     "answers.presentation.present_to_each": INTERNAL,
     "answers.presentation.collecting_batch": INTERNAL,
+    "answers.presentation.follow_up_answer_url": INTERNAL,
     "answers.presentation.token_sha256": PURE,
     "answers.presentation.link_url": PURE,
     "answers.presentation.link_url_sealed": PURE,

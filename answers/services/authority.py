@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -20,8 +21,8 @@ from recommendations.choices import Decision
 from recommendations.lifecycle import Msg as LifecycleMsg
 from recommendations.models import Recommendation
 
-DUAL_APPROVAL_REASON = "first of two approvals needed to reject a critical item"
-NO_AUTHORITY_REASON = "the contact may not decide this severity"
+DUAL_APPROVAL_REASON = gettext_noop("first of two approvals needed to reject a critical item")
+NO_AUTHORITY_REASON = gettext_noop("the contact may not decide this severity")
 
 
 def contact_may_decide(contact: Contact, severity: str) -> bool:

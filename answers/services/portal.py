@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from answers.errors import AnswerRefused, Msg
 from answers.models import PortalCode
@@ -14,15 +13,11 @@ from answers.presentation import PORTAL_PURPOSE, token_sha256
 from clients.models import Contact
 from followup.services.outbox import outbox_enqueue_email
 from lib import sealed
-from lib.languages import spoken
+from recommendations import mail
 
 PORTAL_CODE_MINUTES = 15
 PORTAL_CODES_PER_ADDRESS_PER_HOUR = 3
 PORTAL_CODES_PER_IP_PER_HOUR = 10
-PORTAL_SIGN_IN_SUBJECTS = {
-    "en": "[{client}] Your sign-in link",
-    "it": "[{client}] Il vostro link di accesso",
-}
 
 
 def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) -> int:
@@ -50,19 +45,23 @@ def portal_code_request(*, email: str, now: dt.datetime, ip: str | None = None) 
                 expires_at=now + dt.timedelta(minutes=PORTAL_CODE_MINUTES),
                 ip=ip,
             )
-            language = spoken(contact.client.language)
+            language = mail.language_for(contact.client)
+            key = f"portal-sign-in:{code.pk}"
             context = {
                 "contact": contact,
                 "client": contact.client,
                 "url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/"
                 f"{sealed.placeholder(PORTAL_PURPOSE, nonce)}/",
                 "minutes": PORTAL_CODE_MINUTES,
+                "head": mail.client_head(contact.client, at=now, reference=key),
             }
+            parts = mail.render_email("portal_sign_in", context, language=language)
             outbox_enqueue_email(
-                key=f"portal-sign-in:{code.pk}",
+                key=key,
                 to=[contact.email],
-                subject=PORTAL_SIGN_IN_SUBJECTS[language].format(client=contact.client.name),
-                text=render_to_string(f"emails/portal_sign_in.{language}.txt", context),
+                subject=parts.subject,
+                text=parts.text,
+                html=parts.html,
                 now=now,
                 client=contact.client,
             )

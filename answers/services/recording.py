@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.template.loader import render_to_string
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.models import User
 from answers.choices import ProposalStatus
@@ -27,7 +29,7 @@ from followup.services.outbox import outbox_enqueue_email
 from ledger.actors import actor_label
 from ledger.models import Anchor
 from ledger.services import anchor_record, event_append
-from lib.languages import spoken
+from recommendations import mail
 from recommendations.choices import Decision
 from recommendations.decisions import text_matches, validate_decision
 from recommendations.lifecycle import DECISION_ACTIONS
@@ -204,21 +206,33 @@ def _propose(
             **staff,
         },
     )
-    language = spoken(rec.client.language)
+    language = mail.language_for(rec.client)
     links = links_issue([(target, [rec]) for target in routed], now=now)
     for target, link in zip(routed, links, strict=True):
+        key = f"proposal:{proposal.pk}:{target.pk}"
+        with translation.override(language):
+            labels = {
+                "decision": mail.status_label(proposal.decision),
+                "reason": gettext(proposal.reason),
+                "severity": mail.severity_label(rec.severity),
+            }
         context = {
             "rec": rec,
             "client": rec.client,
             "contact": target,
             "proposal": proposal,
             "url": link_url_sealed(link),
+            "severity_colour": mail.severity_colour(rec.severity),
+            "head": mail.client_head(rec.client, at=now, reference=key),
+            **labels,
         }
+        email = mail.render_email("proposal", context, language=language)
         outbox_enqueue_email(
-            key=f"proposal:{proposal.pk}:{target.pk}",
+            key=key,
             to=[target.email],
-            subject=render_to_string(f"emails/proposal.{language}.subject.txt", context).strip(),
-            text=render_to_string(f"emails/proposal.{language}.txt", context),
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
             reply_to=[reply_address(link)],
             now=now,
             client=rec.client,
@@ -241,21 +255,32 @@ def confirm_answer(
     anchor = anchor_record(
         client=contact.client, at=now, purpose="answer confirmation", reference=reference
     )
-    language = spoken(contact.client.language)
+    language = mail.language_for(contact.client)
+    with translation.override(language):
+        for r in responses:
+            r.decision_label = mail.status_label(r.decision)  # type: ignore[attr-defined]
+        for p in proposals:
+            p.decision_label = mail.status_label(p.decision)  # type: ignore[attr-defined]
+            p.reason_label = gettext(p.reason)  # type: ignore[attr-defined]
     context = {
         "client": contact.client,
         "contact": contact,
         "responses": responses,
         "proposals": proposals,
-        "anchor": anchor,
+        "portal_url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/",
+        "head": mail.Head(
+            seq=anchor.seq,
+            hash=anchor.hash,
+            verify_command=mail.verify_command(contact.client, anchor.seq, anchor.hash),
+        ),
     }
+    email = mail.render_email("answer_confirmation", context, language=language)
     outbox_enqueue_email(
         key=f"answer-confirmation:{reference}",
         to=[contact.email],
-        subject=render_to_string(
-            f"emails/answer_confirmation.{language}.subject.txt", context
-        ).strip(),
-        text=render_to_string(f"emails/answer_confirmation.{language}.txt", context),
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
         now=now,
         client=contact.client,
         recommendation_id=recommendation_id,

@@ -23,7 +23,7 @@ from answers.services.recording import (
 from clients.models import Client, Contact
 from ledger.models import Anchor
 from lib.canonical import canonical_json, sha256_hex
-from lib.languages import spoken
+from recommendations import mail
 from recommendations.models import Recommendation, Response
 
 CONSENT_STATEMENTS = {
@@ -33,7 +33,7 @@ CONSENT_STATEMENTS = {
 
 
 def consent_statement(client: Client) -> str:
-    return CONSENT_STATEMENTS[spoken(client.language)].format(client=client.name)
+    return CONSENT_STATEMENTS[mail.language_for(client)].format(client=client.name)
 
 
 @dataclass

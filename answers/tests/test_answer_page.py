@@ -91,14 +91,14 @@ def test_accepting_records_the_decision_with_its_evidence_and_a_receipt(
     assert evidence["consent"] == "I am authorised to decide for Acme Dental."
     assert evidence["form"]["planned_for"] == "2026-04-30"
     assert b"Alice" not in bytes(submission.payload_encrypted)
-    anchor = Anchor.objects.get()
+    anchor = Anchor.objects.get(purpose="answer confirmation")
     assert (anchor.seq, anchor.hash) == (
         Head.objects.get(client=presented.client).seq,
         Head.objects.get(client=presented.client).hash,
     )
     receipt = mail_to(contact_a.email, key_prefix="answer-confirmation:")
     assert anchor.hash in receipt.payload["text"]
-    assert "Accept, planned for 2026-04-30" in receipt.payload["text"]
+    assert "Accepted, planned for 30 April 2026" in receipt.payload["text"]
     # Used: a second visit shows what was answered, and a second post changes nothing.
     before = _snapshot(presented)
     again = client.post(f"/answer/{token_a}/", {**ACCEPT, "planned_for": "2026-05-30"})
@@ -224,11 +224,13 @@ def test_an_italian_client_is_written_to_in_italian(client_b, contact_b, templat
     recommendation_present(recommendation=rec, actor=admin, now=now)
     mail = mail_to(contact_b.email)
     assert mail.payload["subject"].startswith("[Bravo Legal] Raccomandazione di sicurezza:")
-    assert "Rispondete qui: http" in mail.payload["text"]
+    assert "Rispondete alla raccomandazione: http" in mail.payload["text"]
+    assert "Gravità: Critica" in mail.payload["text"]
     # The reply examples follow the item's own deadline (critical: due 9 March).
     assert "ACCETTO 2026-04-08" in mail.payload["text"]
     assert "RINVIO 2026-06-07 motivo" in mail.payload["text"]
     assert '<html lang="it">' in mail.payload["html"]
+    assert "Gravità: Critica" in mail.payload["html"]
 
 
 def test_an_italian_client_answers_in_italian(

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from clients.models import ClientPolicy
 from clients.services import contact_create
-from followup.models import FollowupStep, OutboxMessage, Ticket
+from followup.models import FollowupStep, NoticeItem, OutboxMessage, Ticket
 from followup.sweep import due_ids, sweep
-from ledger.models import Event
+from ledger.models import Anchor, Event
 from recommendations.choices import Channel, Status
 from recommendations.deadlines import Step
 from recommendations.models import Recommendation
@@ -54,6 +54,12 @@ def _mails() -> list[OutboxMessage]:
     )
 
 
+def _told(step: str, audience: str) -> list[OutboxMessage]:
+    """The notices that told ``audience`` of steps named ``step``, in order."""
+    ids = NoticeItem.objects.filter(step__name=step, audience=audience).values("message")
+    return list(OutboxMessage.objects.filter(pk__in=ids).order_by("id"))
+
+
 def test_a_critical_item_unanswered_for_eight_days_escalates_once_to_both_parties(presented, now):
     actions = sweep(now=now + 8 * DAY)
 
@@ -67,10 +73,21 @@ def test_a_critical_item_unanswered_for_eight_days_escalates_once_to_both_partie
     assert (ticket.recommendation, ticket.status, ticket.escalation_level) == (presented, "open", 1)
     mails = _mails()
     assert [m.payload["to"] for m in mails] == [["alice@acme-dental.example"], ["ada@msp.example"]]
-    assert "past their response deadline" in mails[0].payload["text"]
+    assert (
+        "Overdue: the answer was due 9 March 2026 (escalation level 1)."
+        in (mails[0].payload["text"])
+    )
+    assert mails[0].payload["subject"] == (
+        "[Acme Dental] Overdue: 1 security recommendation needs your attention"
+    )
     notices = Event.objects.filter(kind="followup.notice").order_by("seq")
     assert [e.data["recipients"] for e in notices] == [m.payload["to"] for m in mails]
     assert all(len(e.data["message_sha256"]) == 64 for e in notices)
+    # The client's notice carries the ledger head, recorded as an anchor.
+    head = notices[0].data["ledger_head"]
+    assert head["hash"] in mails[0].payload["text"] and head["hash"] in mails[0].payload["html"]
+    assert Anchor.objects.filter(seq=head["seq"], hash=head["hash"], purpose="client e-mail")
+    assert "ledger_head" not in notices[1].data
 
     assert sweep(now=now + 8 * DAY) == []
     assert sweep(now=now + 9 * DAY) == []
@@ -103,16 +120,17 @@ def test_daily_sweeps_climb_the_whole_ladder_to_ignored(presented, admin, client
     assert presented.status == Status.IGNORED and presented.next_action_at is None
     ticket = Ticket.objects.get()
     assert ticket.escalation_level == 3 and ticket.notes.count() == 3
-    by_step = {
-        m.payload["headers"]["X-Heeded-Followup"] + ":" + m.idempotency_key.split(":")[3]: m
-        for m in _mails()
-    }
-    assert by_step["escalation-2:client"].payload["to"] == [
-        "alice@acme-dental.example",
-        "eve@acme-dental.example",
+    assert [m.payload["to"] for m in _told(Step.ESCALATION_2, "client")] == [
+        ["alice@acme-dental.example"],
+        ["eve@acme-dental.example"],
     ]
-    assert "FORMAL RISK ACKNOWLEDGEMENT" in by_step["escalation-3:client"].payload["text"]
-    assert "reminder-1:staff" not in by_step
+    assert [m.payload["to"] for m in _told(Step.ESCALATION_1, "client")] == [
+        ["alice@acme-dental.example"]
+    ]
+    (ignored,) = _told(Step.ESCALATION_3, "client")[:1]
+    assert "FORMAL RISK ACKNOWLEDGEMENT" in ignored.payload["text"]
+    assert _told(Step.REMINDER_1, "staff") == []
+    assert len(_told(Step.REMINDER_1, "client")) == 1
     assert Event.objects.filter(kind="recommendation.mark_ignored").count() == 1
 
 
@@ -123,10 +141,11 @@ def test_notices_group_a_clients_items_by_severity_oldest_first(
     high = _rec(client_a, admin, now - 3 * DAY, title="High item", severity="high")
     sweep(now=now + 8 * DAY)
 
-    (client_mail,) = [m for m in _mails() if ":escalation-1:client:" in m.idempotency_key]
+    (client_mail,) = _told(Step.ESCALATION_1, "client")
     text = client_mail.payload["text"]
-    assert "3 security recommendation(s)" in client_mail.payload["subject"]
+    assert "3 security recommendations need your attention" in client_mail.payload["subject"]
     assert text.index("Require MFA") < text.index("High item") < text.index("Old low item")
+    assert text.index("CRITICAL (1)") < text.index("HIGH (1)") < text.index("LOW (1)")
     assert "Next quarterly business review: 1 April 2026." in text
     assert Ticket.objects.count() == 3
     assert older_low.pk and high.pk
@@ -189,9 +208,10 @@ def test_a_deferral_reaching_its_date_is_reasked_and_escalated_after_max_deferra
     assert "escalated, ticket #" in actions[0].text
     presented.refresh_from_db()
     assert presented.status == Status.AWAITING_RESPONSE
-    reasks = [m for m in _mails() if ":deferral-due:client:" in m.idempotency_key]
-    assert "deferred 2 times" in reasks[-1].payload["text"]
-    assert [m for m in _mails() if ":deferral-due:staff:" in m.idempotency_key]
+    reasks = _told(Step.DEFERRAL_DUE, "client")
+    assert "(deferred 2 times): please decide again" in reasks[-1].payload["text"]
+    assert "(deferred 1 time): please decide again" in reasks[0].payload["text"]
+    assert len(_told(Step.DEFERRAL_DUE, "staff")) == 1
 
 
 def test_an_accepted_item_past_its_planned_date_escalates_to_owner_and_client(
@@ -211,7 +231,7 @@ def test_an_accepted_item_past_its_planned_date_escalates_to_owner_and_client(
     presented.refresh_from_db()
     assert presented.planned_date_lapsed_on == (now + 5 * DAY).date()
     assert presented.next_action_at is None
-    assert {m.idempotency_key.split(":")[3] for m in _mails()} == {"client", "staff"}
+    assert {m.idempotency_key.split(":")[1] for m in _mails()} == {"client", "staff"}
 
 
 def test_a_rejection_is_put_again_at_its_review_date(presented, contact_a, now):

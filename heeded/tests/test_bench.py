@@ -28,6 +28,10 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
             "20",
             "--kbs",
             "10",
+            "--clients",
+            "10",
+            "--recommendations",
+            "200",
         ],
         env=env,
         capture_output=True,
@@ -43,6 +47,8 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "list page of 50, ms",
         "ingest, hotfix rows/s (vs raw executemany)",
         "unchanged re-ingest, reports/s",
+        "dashboard page p95, ms (vs live GROUP BY p95)",
+        "unfiltered list page, ms (all vs a tenth)",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout
@@ -62,3 +68,18 @@ def test_the_benchmark_refuses_sizes_too_small_to_mean_anything(tmp_path):
     )
     assert result.returncode == 1
     assert "--appends must be at least 10" in result.stderr
+
+
+def test_the_benchmark_refuses_an_unknown_scenario(tmp_path):
+    env = {**os.environ, "HEEDED_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "heeded.cli", "bench", "--only", "dashbord"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "--only: unknown scenario dashbord" in result.stderr

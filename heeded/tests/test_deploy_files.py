@@ -79,3 +79,12 @@ def test_the_example_settings_are_real_settings():
         re.findall(r"^(HEEDED_\w+)=", (DEPLOY / "heeded.env.example").read_text(), re.MULTILINE)
     )
     assert named and named <= known, named - known
+
+
+def test_the_web_health_check_asks_a_real_endpoint(client, db):
+    (probe,) = [
+        part for part in _compose()["services"]["web"]["healthcheck"]["test"] if "/healthz" in part
+    ]
+    path = re.search(r"http://127\.0\.0\.1:8000(/\S+?)'", probe).group(1)
+    assert client.get(path).status_code in {200, 503}  # 503 here: no worker heartbeat yet
+    assert client.get(path)["Content-Type"].startswith("application/json")

@@ -35,7 +35,7 @@ def _escaped_variables(nodes: list[Node], *, escaping: bool = True) -> list[str]
 
 def test_every_plain_text_email_template_renders_with_autoescape_off():
     names = sorted(p.name for p in EMAILS.glob("*.txt"))
-    assert "answer_confirmation.en.subject.txt" in names and "presented.it.txt" in names
+    assert "answer_confirmation.subject.txt" in names and "presented.txt" in names
     escaped = {
         name: variables
         for name in names
@@ -120,8 +120,10 @@ def test_a_client_name_with_an_ampersand_and_an_apostrophe_reaches_the_outbox_as
         }[language]
         assert receipt.payload["subject"] == expected
         assert "Costs & effort: we'll revisit" in receipt.payload["text"]
-        assert f"{NAME} ({language})'s" in receipt.payload["text"] or (
-            f"di {NAME} ({language})" in receipt.payload["text"]
+        assert f"evidence ledger of {NAME} ({language})" in receipt.payload["text"] or (
+            f"registro delle evidenze di {NAME} ({language})" in receipt.payload["text"]
         )
+        assert "&amp;" not in receipt.payload["text"]
+        assert "Rossi &amp; Figli Sant&#x27;Ambrogio" in receipt.payload["html"]
         assert "&amp;" not in receipt.payload["text"] + receipt.payload["subject"]
         assert "&#x27;" not in receipt.payload["text"] + receipt.payload["subject"]

@@ -11,7 +11,7 @@ from accounts.choices import Role
 from accounts.models import User
 from clients.services import contact_create
 from ledger.models import Event
-from recommendations import services
+from recommendations import services, tallies
 from recommendations.choices import Status
 from recommendations.lifecycle import LifecycleError, Msg, NotDraft
 from recommendations.models import Recommendation, snapshot_sha256
@@ -52,6 +52,8 @@ def test_editing_a_draft_records_what_changed_with_old_and_new_values(draft, adm
     assert event.data["text_sha256"] == rec.text_sha256
     # Not a transition: the compliance history must not read a status from it.
     assert "to" not in event.data
+    # The draft moved from the critical to the high counter of the dashboard.
+    assert tallies.differences() == []
 
 
 def test_an_edit_that_changes_nothing_is_refused(draft, admin, now):

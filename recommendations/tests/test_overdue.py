@@ -103,3 +103,15 @@ def test_new_york_is_not_overdue_while_its_evening_is_already_the_next_utc_day(
 def test_the_selector_and_the_model_agree_hour_by_hour(accepted_everywhere, hours):
     at = dt.datetime(2026, 3, 2, 0, 0, 0, 654321, tzinfo=dt.UTC) + dt.timedelta(hours=hours)
     assert overdue_by_selector(at) == overdue_by_model(at)
+
+
+@pytest.mark.parametrize("hours", range(-14, 40, 3))
+def test_naming_only_the_clients_zones_gives_the_same_answer(accepted_everywhere, admin, hours):
+    from recommendations.selectors import overdue_first_for
+
+    at = dt.datetime(2026, 3, 2, 0, 0, 0, 654321, tzinfo=dt.UTC) + dt.timedelta(hours=hours)
+    narrowed = Recommendation.objects.filter(overdue_q(at, zones=ZONES)).select_related("client")
+    first, more = overdue_first_for(admin, now=at, limit=10, zones=ZONES)
+    assert {r.client.time_zone for r in narrowed} == overdue_by_model(at)
+    assert {r.client.time_zone for r in first} == overdue_by_model(at)
+    assert more is False

@@ -18,11 +18,11 @@ def test_the_client_list_counts_open_and_overdue_items_per_client(
     response = login(manager).get("/clients/")
 
     assert response.status_code == 200
-    rows = {c.name: c for c in response.context["clients"]}
+    rows = {r.client.name: r for r in response.context["page"].object_list}
     # Both presented items are critical or high: due after 7 or 10 days.
-    assert (rows["Acme Dental"].open_count, rows["Acme Dental"].overdue_count) == (2, 1)
-    assert rows["Acme Dental"].total_count == 3
-    assert (rows["Bravo Legal"].open_count, rows["Bravo Legal"].overdue_count) == (0, 0)
+    assert (rows["Acme Dental"].open, rows["Acme Dental"].overdue) == (2, 1)
+    assert rows["Acme Dental"].total == 3
+    assert (rows["Bravo Legal"].open, rows["Bravo Legal"].overdue) == (0, 0)
     assert b'href="/recommendations/?client=%d&amp;overdue=on">1<' % client_a.pk in (
         response.content
     )
@@ -43,13 +43,13 @@ def test_the_client_list_makes_as_many_queries_for_twenty_clients_as_for_three(
 
     with django_assert_num_queries(expected):
         response = browser.get("/clients/")
-    assert len(response.context["clients"]) == 20
+    assert len(response.context["page"].object_list) == 20
 
 
 def test_a_technician_lists_only_the_clients_assigned_to_them(login, technician, client_b):
     response = login(technician).get("/clients/")
 
-    assert [c.name for c in response.context["clients"]] == ["Acme Dental"]
+    assert [r.client.name for r in response.context["page"].object_list] == ["Acme Dental"]
     assert b"Bravo Legal" not in response.content
 
 

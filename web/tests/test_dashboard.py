@@ -53,7 +53,7 @@ def test_it_lists_overdue_items_oldest_due_first(
     response = login(manager).get("/")
 
     assert [r.pk for r in response.context["overdue"]] == [made["critical"].pk, made["low"].pk]
-    assert response.context["overdue_count"] == 2
+    assert response.context["overdue_more"] is False
     assert b'id="overdue"' in response.content
 
 
@@ -144,6 +144,7 @@ def test_the_dashboard_makes_as_many_queries_for_twenty_overdue_items_as_for_thr
     make_recommendations(3, client_a, contact_a, present=True)
     time_machine.move_to(now + dt.timedelta(days=40), tick=False)
     browser = login(manager)
+    browser.get("/")  # the weekly trend is cached from the first view on
     expected = count_queries(lambda: browser.get("/"))
     make_recommendations(17, client_a, contact_a, present=True)
 

@@ -50,7 +50,7 @@ def test_it_filters_by_status(login, manager, presented, broken):
     assert [m.pk for m in failed.context["page"].object_list] == [broken.pk]
     assert [m.recommendation_id for m in sent.context["page"].object_list] == [presented.pk]
     assert pending.context["page"].paginator.count == 0
-    assert b"No messages with this status." in pending.content
+    assert b"No message matches these filters." in pending.content
     assert nonsense.status_code == 200
     assert "status" in nonsense.context["form"].errors
     assert nonsense.context["page"].paginator.count == 2

@@ -14,6 +14,8 @@ from clients.models import Client
 from clients.policy import policy_for
 from followup.services.policy import POLICY_FIELDS, client_policy_set
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 class Command(BaseCommand):
     help = "Show or set a client's follow-up policy: deadlines, ladder, deferrals, reviews."
@@ -28,6 +30,14 @@ class Command(BaseCommand):
         put.add_argument("--tier", required=True, help="Contract tier name.")
         for name in POLICY_FIELDS:
             put.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int)
+        put.add_argument(
+            "--weekly",
+            dest="weekly_severities",
+            action="append",
+            metavar="SEVERITY",
+            help="Quiet setting: tell the client about this severity once a week "
+            "(repeatable; --weekly none clears).",
+        )
         for name in ("business_days", "reminders", "review_at_next_qbr"):
             put.add_argument(
                 f"--{name.replace('_', '-')}", dest=name, action=argparse.BooleanOptionalAction
@@ -45,6 +55,9 @@ class Command(BaseCommand):
                 name: options.get(name)
                 for name in (*POLICY_FIELDS, "business_days", "reminders", "review_at_next_qbr")
             }
+            weekly = options.get("weekly_severities")
+            if weekly is not None:
+                fields["weekly_severities"] = [s for s in weekly if s != "none"]
             try:
                 client_policy_set(
                     client=client, actor=actor, now=timezone.now(), tier=options["tier"], **fields
@@ -70,5 +83,11 @@ class Command(BaseCommand):
                 "at the next QBR"
                 if pol.review_at_next_qbr
                 else f"after {pol.rejection_review_months} months"
+            )
+            + (
+                f"; {', '.join(pol.weekly_severities)} notices weekly on "
+                f"{WEEKDAYS[pol.weekly_weekday]}"
+                if pol.weekly_severities
+                else ""
             )
         )

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
+from followup import heartbeat
 from followup.delivery import deliver_due
 from followup.sweep import sweep
 
@@ -90,6 +92,7 @@ class Command(BaseCommand):
         worked = False
         while not self.stop_requested.is_set():
             close_old_connections()
+            self._beat()
             found = False
             for step in self.steps():
                 if self.stop_requested.is_set():
@@ -119,6 +122,13 @@ class Command(BaseCommand):
         return bool(results)
 
     # --- plumbing --------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """For /healthz: a worker that stops coming round shows as stale."""
+        now = time.monotonic()
+        if now - getattr(self, "_last_beat", -float("inf")) >= heartbeat.BEAT_EVERY:
+            heartbeat.beat(self.worker_id)
+            self._last_beat = now
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_requested.set()
