@@ -306,6 +306,11 @@ if HEEDED_MAIL_AUTH_MODE == "exchange-online" and not re.fullmatch(
 HEEDED_OUTBOX_MAX_ATTEMPTS = env_int("HEEDED_OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimum=5)
 HEEDED_WORKER_IDLE_SECONDS = env_int("HEEDED_WORKER_IDLE_SECONDS", 5, minimum=1)
+# How long a periodic job (verify pass, compliance snapshot, scheduled reports) stays
+# with the worker that started it before another worker may take it over.
+HEEDED_JOB_LEASE_SECONDS = env_int("HEEDED_JOB_LEASE_SECONDS", 900, minimum=5)
+# Minutes between two verify passes run by the worker.
+HEEDED_VERIFY_EVERY_MINUTES = env_int("HEEDED_VERIFY_EVERY_MINUTES", 15, minimum=1, maximum=1440)
 
 # --- PSA (followup/psa, docs/followup.md) -----------------------------------------
 # A PSA mailbox that turns e-mails into tickets; empty: no e-mail-to-ticket.

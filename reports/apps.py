@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class ReportsConfig(AppConfig):
     name = "reports"
+
+    def ready(self) -> None:
+        from followup.delivery import attachment_source
+        from followup.jobs import daily, periodic
+        from reports.jobs import SCHEDULE_JOB, SNAPSHOT_JOB, schedule_job, snapshot_job
+        from reports.services import REPORT_ATTACHMENT, delivered_report_attachment
+
+        periodic(SNAPSHOT_JOB, period_of=daily, work=snapshot_job)
+        periodic(SCHEDULE_JOB, period_of=daily, work=schedule_job)
+        attachment_source(REPORT_ATTACHMENT)(delivered_report_attachment)
