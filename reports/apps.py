@@ -6,10 +6,12 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from followup.delivery import attachment_source
-        from followup.jobs import daily, periodic
+        from followup.jobs import daily, every_minutes, periodic
         from reports.jobs import SCHEDULE_JOB, SNAPSHOT_JOB, schedule_job, snapshot_job
         from reports.services import REPORT_ATTACHMENT, delivered_report_attachment
 
-        periodic(SNAPSHOT_JOB, period_of=daily, work=snapshot_job)
+        # Hourly: each client's row of its own (local) day is rewritten through the day,
+        # so the row a day keeps is its state in its last hour, whatever the time zone.
+        periodic(SNAPSHOT_JOB, period_of=every_minutes(lambda: 60), work=snapshot_job)
         periodic(SCHEDULE_JOB, period_of=daily, work=schedule_job)
         attachment_source(REPORT_ATTACHMENT)(delivered_report_attachment)

@@ -1,5 +1,6 @@
 """The reports app's periodic jobs of ``heeded worker`` (``followup.jobs``): the
-daily compliance snapshot and the scheduled reports, each once a day."""
+compliance snapshot (hourly: one row per client and local day, the last taken on the
+day stays) and the scheduled reports (once a UTC day)."""
 
 from __future__ import annotations
 

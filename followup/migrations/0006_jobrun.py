@@ -4,28 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('followup', '0005_delete_clientpolicy'),
+        ("followup", "0005_delete_clientpolicy"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=60)),
-                ('period', models.CharField(max_length=40)),
-                ('claimed_by', models.CharField(max_length=100)),
-                ('attempts', models.PositiveSmallIntegerField(default=1)),
-                ('started_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('summary', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job", models.CharField(max_length=60)),
+                ("period", models.CharField(max_length=40)),
+                ("claimed_by", models.CharField(max_length=100)),
+                ("attempts", models.PositiveSmallIntegerField(default=1)),
+                ("started_at", models.DateTimeField()),
+                ("lease_until", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("summary", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'period'), name='job_once_per_period')],
+                "ordering": ["-started_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "period"), name="job_once_per_period")
+                ],
             },
         ),
     ]

@@ -6,32 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0002_clientpolicy'),
-        ('reports', '0001_initial'),
+        ("clients", "0002_clientpolicy"),
+        ("reports", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deliveredreport',
-            name='schedule_key',
+            model_name="deliveredreport",
+            name="schedule_key",
             field=models.CharField(blank=True, max_length=100, null=True, unique=True),
         ),
         migrations.CreateModel(
-            name='ReportSchedule',
+            name="ReportSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('monthly', models.BooleanField(default=False)),
-                ('quarterly', models.BooleanField(default=False)),
-                ('open_risks', models.BooleanField(default=False)),
-                ('to_account_owner', models.BooleanField(default=True)),
-                ('starts_on', models.DateField()),
-                ('updated_at', models.DateTimeField()),
-                ('client', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='report_schedule', to='clients.client')),
-                ('contacts', models.ManyToManyField(blank=True, related_name='+', to='clients.contact')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("monthly", models.BooleanField(default=False)),
+                ("quarterly", models.BooleanField(default=False)),
+                ("open_risks", models.BooleanField(default=False)),
+                ("to_account_owner", models.BooleanField(default=True)),
+                ("starts_on", models.DateField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "client",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="report_schedule",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "contacts",
+                    models.ManyToManyField(blank=True, related_name="+", to="clients.contact"),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

@@ -48,9 +48,7 @@ def _schedule(client, contacts, actor, *, now, **kinds):
 
 def _pdf_parts(message):
     return [
-        part
-        for part in message.iter_attachments()
-        if part.get_content_type() == "application/pdf"
+        part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"
     ]
 
 
@@ -113,9 +111,7 @@ def test_nothing_is_sent_for_periods_that_ended_before_the_schedule(client_a, co
     assert not DeliveredReport.objects.filter(period_label="2026-02").exists()
 
 
-def test_each_report_is_stored_once_with_its_hash_and_one_email(
-    client_a, contact_a, admin, now
-):
+def test_each_report_is_stored_once_with_its_hash_and_one_email(client_a, contact_a, admin, now):
     _schedule(client_a, [contact_a], admin, now=now, quarterly=False, open_risks=False)
 
     [report] = scheduled_reports_deliver(now=APRIL_1)
