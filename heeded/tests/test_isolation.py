@@ -33,7 +33,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_create
-from answers.inbound import inbound_receive
+from answers.services.inbound import inbound_receive
 from api.tests.support import drive
 from followup.models import OutboxMessage
 from followup.services.tickets import ticket_open_or_update

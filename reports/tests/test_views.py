@@ -145,3 +145,64 @@ def test_the_client_page_links_to_its_qbr(client_a, manager, client):
     client.force_login(manager)
     html = client.get(f"/clients/{client_a.pk}/").content.decode()
     assert f'href="/reports/clients/{client_a.pk}/"' in html
+
+
+# --- the report schedule -------------------------------------------------------------
+
+
+def _schedule_post(client, client_obj, **fields):
+    return client.post(f"/reports/clients/{client_obj.pk}/schedule/", fields)
+
+
+def test_a_manager_sets_the_schedule_from_the_reports_page(client_a, contact_a, manager, client):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    page = client.get(f"/reports/clients/{client_a.pk}/")
+    assert 'action="/reports/clients/%d/schedule/"' % client_a.pk in page.content.decode()
+
+    answer = _schedule_post(client, client_a, quarterly="on", contacts=[str(contact_a.pk)])
+
+    assert answer.status_code == 302
+    schedule = ReportSchedule.objects.get(client=client_a)
+    assert (schedule.monthly, schedule.quarterly, schedule.open_risks) == (False, True, False)
+    assert list(schedule.contacts.all()) == [contact_a]
+    assert not schedule.to_account_owner
+    html = client.get(f"/reports/clients/{client_a.pk}/").content.decode()
+    assert f'name="contacts" value="{contact_a.pk}" checked' in html
+
+
+def test_a_schedule_naming_another_clients_contact_is_refused(
+    client_a, contact_a, contact_b, manager, client
+):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=[str(contact_b.pk)])
+
+    assert answer.status_code == 302
+    assert not ReportSchedule.objects.exists()
+    messages = [str(m) for m in answer.wsgi_request._messages]
+    assert messages == [f"contacts: Contact {contact_b.pk} is not a contact of this client."]
+
+
+def test_a_schedule_with_a_contact_that_is_not_a_number_is_refused(client_a, manager, client):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=["D'Angelo"])
+
+    assert answer.status_code == 302
+    assert not ReportSchedule.objects.exists()
+
+
+def test_an_auditor_may_not_set_a_schedule(client_a, contact_a, auditor, client):
+    client.force_login(auditor)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=[str(contact_a.pk)])
+    assert answer.status_code == 403
+
+
+def test_the_schedule_of_a_client_not_assigned_is_404(client_a, contact_a, technician, client_b, client):
+    client.force_login(technician)
+    answer = _schedule_post(client, client_b, monthly="on", to_account_owner="on")
+    assert answer.status_code == 404
