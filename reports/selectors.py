@@ -173,9 +173,7 @@ def report_schedule_for(
 ) -> tuple[ReportSchedule | None, list[Contact]]:
     """The client's report schedule (None if never set) and the contacts it may name."""
     client = client_get_for(user, client.pk)
-    schedule = (
-        ReportSchedule.objects.filter(client=client).prefetch_related("contacts").first()
-    )
+    schedule = ReportSchedule.objects.filter(client=client).prefetch_related("contacts").first()
     contacts = list(Contact.objects.filter(client=client, is_active=True).order_by("name"))
     return schedule, contacts
 

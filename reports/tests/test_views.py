@@ -159,7 +159,7 @@ def test_a_manager_sets_the_schedule_from_the_reports_page(client_a, contact_a, 
 
     client.force_login(manager)
     page = client.get(f"/reports/clients/{client_a.pk}/")
-    assert 'action="/reports/clients/%d/schedule/"' % client_a.pk in page.content.decode()
+    assert f'action="/reports/clients/{client_a.pk}/schedule/"' in page.content.decode()
 
     answer = _schedule_post(client, client_a, quarterly="on", contacts=[str(contact_a.pk)])
 
@@ -202,7 +202,9 @@ def test_an_auditor_may_not_set_a_schedule(client_a, contact_a, auditor, client)
     assert answer.status_code == 403
 
 
-def test_the_schedule_of_a_client_not_assigned_is_404(client_a, contact_a, technician, client_b, client):
+def test_the_schedule_of_a_client_not_assigned_is_404(
+    client_a, contact_a, technician, client_b, client
+):
     client.force_login(technician)
     answer = _schedule_post(client, client_b, monthly="on", to_account_owner="on")
     assert answer.status_code == 404
