@@ -23,6 +23,7 @@ from ledger.services import anchor_record, event_append
 from lib.errors import ServiceError
 from recommendations.models import Recommendation
 from reports import render
+from reports.evidence import evidence_pack_build
 from reports.models import ComplianceSnapshot, DeliveredReport, ReportKind, ReportSchedule
 from reports.periods import Period, parse_period
 from reports.selectors import ACTIVE_STATUSES, compliance_score, qbr_for
@@ -392,3 +393,48 @@ def delivered_report_attachment(ref: dict[str, object]) -> tuple[str, bytes, str
         raise LookupError(ref)
     mimetype = "application/pdf" if report.format == "pdf" else "text/html"
     return report.filename, bytes(report.content), mimetype
+
+
+# --- evidence pack download -----------------------------------------------------------
+
+
+class EvidenceMsg:
+    FOREIGN_RECOMMENDATION = "Recommendation {value} is not one of this client's."
+
+
+EVIDENCE_EXPORT_EVENT = "evidence_pack.exported"
+
+
+def evidence_pack_export(
+    *,
+    client: Client,
+    actor: User,
+    now: dt.datetime,
+    recommendation_id: int | None = None,
+    channel: str = "web",
+) -> tuple[bytes, int]:
+    """Build the client's evidence pack for a staff download: who took it is a ledger
+    event of the chain the pack carries (and its head an anchor). Returns the zip and
+    the anchored head's sequence number."""
+    require(actor, Capability.WRITE)
+    if (
+        recommendation_id is not None
+        and not Recommendation.objects.filter(pk=recommendation_id, client=client).exists()
+    ):
+        raise ServiceError(
+            EvidenceMsg.FOREIGN_RECOMMENDATION.format(value=recommendation_id),
+            field="recommendation",
+        )
+    with transaction.atomic():
+        event_append(
+            client=client,
+            kind=EVIDENCE_EXPORT_EVENT,
+            actor=actor_label(actor),
+            at=now,
+            recommendation_id=recommendation_id,
+            data={"channel": channel, "recommendation": recommendation_id},
+        )
+        data, anchor = evidence_pack_build(
+            client=client, now=now, recommendation_id=recommendation_id
+        )
+    return data, anchor.seq

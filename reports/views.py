@@ -4,9 +4,12 @@ who may not see a client gets a 404 for its reports too."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +30,7 @@ from reports.selectors import (
     report_client_get_for,
     report_schedule_for,
 )
-from reports.services import report_deliver, report_schedule_set
+from reports.services import evidence_pack_export, report_deliver, report_schedule_set
 
 CONTENT_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 
@@ -127,6 +130,40 @@ def schedule_set(request: HttpRequest, pk: int) -> HttpResponse:
         return back
     messages.success(request, _("Report schedule saved."))
     return back
+
+
+@login_required
+@require_POST
+def evidence_pack(request: HttpRequest, pk: int) -> HttpResponse:
+    """Download the client's evidence pack (optionally one recommendation's evidence).
+    A POST: taking a pack is recorded on the client's chain."""
+    client = report_client_get_for(request.user, pk)
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    wanted = request.POST.get("recommendation", "").strip()
+    back = redirect("reports:qbr", pk=client.pk)
+    if wanted and not wanted.isdigit():
+        messages.error(request, _("recommendation: %(value)s is not a number.") % {"value": wanted})
+        return back
+    try:
+        data, seq = evidence_pack_export(
+            client=client,
+            actor=user,
+            now=timezone.now(),
+            recommendation_id=int(wanted) if wanted else None,
+        )
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+        return back
+    name = f"evidence-{client.slug}-{seq}" + (f"-r{wanted}" if wanted else "") + ".zip"
+    # Streamed in blocks from the built zip, not written into the response at once.
+    response = FileResponse(
+        io.BytesIO(data), as_attachment=True, filename=name, content_type="application/zip"
+    )
+    response["X-Content-SHA256"] = hashlib.sha256(data).hexdigest()
+    return response
 
 
 @login_required

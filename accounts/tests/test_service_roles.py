@@ -486,6 +486,25 @@ MATRIX: dict[str, Roles | NoRole] = {
     ),
     "reports.services.compliance_snapshot_take": SYSTEM,
     "reports.services.compliance_history_backfill": SYSTEM,
+    "reports.services.report_schedule_set": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "monthly": True,
+            "quarterly": False,
+            "open_risks": True,
+            "contact_ids": [w["contact_a"].pk],
+            "to_account_owner": True,
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "reports.services.evidence_pack_export": _write(
+        lambda w, actor: {"client": w["client_a"], "actor": actor, "now": w["now"]}
+    ),
+    # The worker's job and the outbox's attachment resolver; no staff member calls them.
+    "reports.services.scheduled_reports_deliver": SYSTEM,
+    "reports.services.delivered_report_attachment": SYSTEM,
+    "reports.services.schedule_key": PURE,
     "answers.services.submissions.answer_submit": CONTACT,
     "answers.services.recording.confirm_answer": CONTACT,
     "answers.services.links.link_renew": CONTACT,
