@@ -55,6 +55,7 @@ SEGMENT_KINDS = {
     "delivered": "stored_report",
     "contacts": "contact",
     "templates": "template",
+    "tokens": "enrollment_token",
 }
 NAME_KINDS = {
     "client_pk": "client",
@@ -166,6 +167,7 @@ def _same_as_api_paths(template: str) -> str:
 def world(admin, technician, client_a, client_b, contact_a, contact_b, template_mfa):
     from reports.periods import parse_period
     from reports.services import report_deliver
+    from verification.services import enrollment_token_create
     from verification.tests.test_verify_pass import report
 
     now = timezone.now()
@@ -205,6 +207,7 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         actor=admin,
         channel="web",
     )
+    token, _ = enrollment_token_create(client=client_b, name="Bravo RMM", actor=admin, now=now)
     delivery = OutboxMessage.objects.filter(payload__to__icontains="bravo-legal").first()
     assert delivery is not None, "presenting to Bob queued no e-mail"
     return {
@@ -217,6 +220,7 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         "stored_report": stored.pk,
         "contact": contact_b.pk,
         "template": template_mfa.pk,
+        "enrollment_token": token.pk,
     }
 
 
