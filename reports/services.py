@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -386,9 +386,10 @@ def _queue_email(
 REPORT_ATTACHMENT = "delivered_report"
 
 
-def delivered_report_attachment(ref: dict[str, object]) -> tuple[str, bytes, str]:
+def delivered_report_attachment(ref: dict[str, Any]) -> tuple[str, bytes, str]:
     """The outbox's view of a stored report: its exact bytes, never re-rendered."""
-    report = DeliveredReport.objects.filter(pk=ref.get("id")).first()
+    pk = ref.get("id")
+    report = DeliveredReport.objects.filter(pk=pk).first() if isinstance(pk, int) else None
     if report is None:
         raise LookupError(ref)
     mimetype = "application/pdf" if report.format == "pdf" else "text/html"

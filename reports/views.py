@@ -10,6 +10,7 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -134,7 +135,7 @@ def schedule_set(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def evidence_pack(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_pack(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Download the client's evidence pack (optionally one recommendation's evidence).
     A POST: taking a pack is recorded on the client's chain."""
     client = report_client_get_for(request.user, pk)

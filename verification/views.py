@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,7 +61,7 @@ def _refusal(request: HttpRequest, exc: ServiceError) -> None:
 
 @login_required
 @require_GET
-def collector_download(request: HttpRequest, client_id: int) -> HttpResponse:
+def collector_download(request: HttpRequest, client_id: int) -> HttpResponseBase:
     """The collector script, as in the repository: no token in it (give it -Token)."""
     client_get_for(request.user, client_id)
     return FileResponse(

@@ -210,3 +210,35 @@ def test_a_worker_killed_while_sending_the_report_leaves_one_mail_with_the_pdf(
     assert pdf.get_content() == bytes(report.content)
     [mail] = OutboxMessage.objects.all()
     assert mail.attempts == 2 and mail.status == "sent"
+
+
+@pytest.mark.django_db
+def test_an_attachment_that_is_gone_gives_up_and_an_unknown_source_is_retried(
+    smtp,  # noqa: F811
+):
+    from followup.services import outbox_enqueue_email
+
+    gone = outbox_enqueue_email(
+        key="gone",
+        to=["alice@acme-dental.example"],
+        subject="Report",
+        text="t",
+        now=APRIL_1,
+        attachments=[{"source": "delivered_report", "id": 987654}],
+    )
+    unknown = outbox_enqueue_email(
+        key="unknown",
+        to=["alice@acme-dental.example"],
+        subject="Report",
+        text="t",
+        now=APRIL_1 + dt.timedelta(seconds=1),
+        attachments=[{"source": "from-a-newer-version", "id": 1}],
+    )
+
+    results = deliver_due(now=APRIL_1 + dt.timedelta(minutes=1), worker="w-test")
+
+    by_id = {r.message.pk: r for r in results}
+    assert by_id[gone.pk].status == "failed" and "no longer exists" in by_id[gone.pk].error
+    assert by_id[unknown.pk].status == "pending"
+    assert "from-a-newer-version" in by_id[unknown.pk].error
+    assert smtp.received == []
