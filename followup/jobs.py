@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
 from followup.models import JobRun
+
+log = logging.getLogger("heeded.jobs")
 
 PeriodOf = Callable[[dt.datetime], str]
 # Does the work as of ``now``; returns a one-line summary, "" when there was nothing
@@ -72,9 +75,12 @@ class JobResult:
     period: str
     attempt: int
     summary: str
+    error: str = ""
 
     def describe(self) -> str:
         retry = f" (attempt {self.attempt}, taken over)" if self.attempt > 1 else ""
+        if self.error:
+            return f"{self.job} {self.period}{retry} failed, left to its lease: {self.error}"
         return f"{self.job} {self.period}{retry}: {self.summary}"
 
 
@@ -135,9 +141,21 @@ class JobRunner:
                 ).exists():
                     self.seen[job.name] = period
                 continue
-            summary = job.work(now)
-            job_finish(run, now=now, summary=summary)
             self.seen[job.name] = period
+            try:
+                summary = job.work(now)
+            except DatabaseError:
+                raise  # the worker's loop reconnects; the run is taken over after its lease
+            except Exception as exc:
+                # A job's bug or a bad row must not end the worker (nor the deliveries):
+                # the run stays unfinished, so a worker takes it over after its lease.
+                log.exception("job %s %s failed", job.name, period)
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                results.append(
+                    JobResult(job.name, period, run.attempts, summary="", error=error[:500])
+                )
+                continue
+            job_finish(run, now=now, summary=summary)
             results.append(
                 JobResult(job=job.name, period=period, attempt=run.attempts, summary=summary)
             )

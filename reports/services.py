@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import translation
 from django.utils.translation import gettext
@@ -29,6 +30,7 @@ from reports.periods import Period, parse_period
 from reports.selectors import ACTIVE_STATUSES, compliance_score, qbr_for
 
 REPORT_ANCHOR_PURPOSE = "qbr report"
+log = logging.getLogger("heeded.reports")
 
 
 def _snapshot(
@@ -331,6 +333,13 @@ def scheduled_reports_deliver(*, now: dt.datetime) -> list[DeliveredReport]:
                     _queue_email(schedule, report, key=key, now=now)
             except IntegrityError:
                 # Another worker stored this one meanwhile (its key is taken).
+                continue
+            except DatabaseError:
+                raise
+            except Exception:
+                # One client's report that cannot be rendered must not hold back the
+                # others; it is tried again at the next run (nothing of it was stored).
+                log.exception("scheduled report %s failed", key)
                 continue
             delivered.append(report)
     return delivered

@@ -101,3 +101,28 @@ def test_two_worker_processes_take_the_days_snapshot_once(client_a, client_b):
     [run] = JobRun.objects.filter(job=SNAPSHOT_JOB)
     assert run.finished_at is not None and run.attempts == 1
     assert ComplianceSnapshot.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_job_is_reported_left_to_its_lease_and_the_others_still_run(
+    monkeypatch, settings
+):
+    from followup import jobs
+
+    settings.HEEDED_JOB_LEASE_SECONDS = 60
+    early = AT - dt.timedelta(hours=3)
+
+    def broken(now):
+        raise ValueError("the D'Angelo row cannot be read")
+
+    monkeypatch.setitem(jobs.JOBS, "broken", jobs.Job("broken", daily, broken))
+    results = {r.job: r for r in JobRunner("w1").run_due(early)}
+
+    assert "cannot be read" in results["broken"].error
+    assert results[SNAPSHOT_JOB].error == ""
+    run = JobRun.objects.get(job="broken")
+    assert run.finished_at is None
+    # After its lease, another worker takes it over.
+    monkeypatch.setitem(jobs.JOBS, "broken", jobs.Job("broken", daily, lambda now: "fixed"))
+    later = {r.job: r for r in JobRunner("w2").run_due(early + dt.timedelta(seconds=61))}
+    assert later["broken"].attempt == 2 and later["broken"].summary == "fixed"

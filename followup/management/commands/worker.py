@@ -118,8 +118,8 @@ class Command(BaseCommand):
         """Run the periodic jobs whose period has come; True if any ran."""
         results = self.jobs.run_due(timezone.now())
         for result in results:
-            if result.summary:
-                self.say(f"job: {result.describe()}")
+            if result.summary or result.error:
+                self.say(f"job: {result.describe()}", err=bool(result.error))
         return bool(results)
 
     def deliver_step(self) -> bool:
