@@ -141,14 +141,14 @@ class JobRunner:
                 ).exists():
                     self.seen[job.name] = period
                 continue
-            self.seen[job.name] = period
             try:
                 summary = job.work(now)
             except DatabaseError:
                 raise  # the worker's loop reconnects; the run is taken over after its lease
             except Exception as exc:
                 # A job's bug or a bad row must not end the worker (nor the deliveries):
-                # the run stays unfinished, so a worker takes it over after its lease.
+                # the run stays unfinished, so a worker (this one too) takes it over
+                # after its lease.
                 log.exception("job %s %s failed", job.name, period)
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 results.append(
@@ -156,6 +156,7 @@ class JobRunner:
                 )
                 continue
             job_finish(run, now=now, summary=summary)
+            self.seen[job.name] = period
             results.append(
                 JobResult(job=job.name, period=period, attempt=run.attempts, summary=summary)
             )

@@ -126,3 +126,27 @@ def test_a_failing_job_is_reported_left_to_its_lease_and_the_others_still_run(
     monkeypatch.setitem(jobs.JOBS, "broken", jobs.Job("broken", daily, lambda now: "fixed"))
     later = {r.job: r for r in JobRunner("w2").run_due(early + dt.timedelta(seconds=61))}
     assert later["broken"].attempt == 2 and later["broken"].summary == "fixed"
+
+
+@pytest.mark.django_db
+def test_the_worker_whose_job_failed_takes_it_over_itself_after_the_lease(monkeypatch, settings):
+    from followup import jobs
+
+    settings.HEEDED_JOB_LEASE_SECONDS = 60
+    early = AT - dt.timedelta(hours=3)
+    calls = []
+
+    def flaky(now):
+        calls.append(now)
+        if len(calls) == 1:
+            raise ValueError("first try fails")
+        return "second try"
+
+    monkeypatch.setitem(jobs.JOBS, "flaky", jobs.Job("flaky", daily, flaky))
+    runner = JobRunner("alone")
+    assert [r.error for r in runner.run_due(early) if r.job == "flaky"] == [
+        "ValueError: first try fails"
+    ]
+    assert [r for r in runner.run_due(early + dt.timedelta(seconds=30)) if r.job == "flaky"] == []
+    [again] = [r for r in runner.run_due(early + dt.timedelta(seconds=61)) if r.job == "flaky"]
+    assert (again.attempt, again.summary) == (2, "second try") and len(calls) == 2
