@@ -77,6 +77,15 @@ def device_score_for(user: User | AnonymousUser, *, client_id: int) -> DeviceSco
     return DeviceScore(compliant=totals["compliant"], evaluated=totals["evaluated"])
 
 
+def review_get_for(user: User | AnonymousUser, pk: int | str) -> ReviewItem:
+    try:
+        return ReviewItem.objects.select_related("client").get(
+            pk=pk, client__in=client_list_for(user)
+        )
+    except (ReviewItem.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such refused report.") from None
+
+
 def review_list_for(user: User | AnonymousUser) -> QuerySet[ReviewItem]:
     return ReviewItem.objects.filter(client__in=client_list_for(user), resolved_at=None)
 

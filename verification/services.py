@@ -39,6 +39,8 @@ TOKEN_PREFIX = "hdc1"  # noqa: S105 - the visible prefix of every token, not a s
 class Msg:
     NAME_REQUIRED = "Give the token a name (the RMM or site that will use it)."
     ALREADY_REVOKED = "This enrollment token is already revoked."
+    ALREADY_RESOLVED = "This refused report was already reviewed."
+    NOTE_REQUIRED = "Say what was decided (e.g. the cloned machine was re-imaged)."
     OTHER_CLIENT = (
         "MachineGuid {guid} is already enrolled for another client; the report was kept "
         "for review and nothing was stored."
@@ -489,6 +491,34 @@ def device_tags_set(
             data={"machine_guid": device.machine_guid, "tags": clean},
         )
     return device
+
+
+def review_item_resolve(
+    *, item: ReviewItem, note: str, actor: Actor, now: dt.datetime
+) -> ReviewItem:
+    """Staff close a refused report after judging it; what they decided is a ledger
+    event (the refused document itself stays as it was received)."""
+    require(actor, Capability.WRITE)
+    note = note.strip()
+    if not note:
+        raise VerificationError(Msg.NOTE_REQUIRED, field="note")
+    with transaction.atomic():
+        if not ReviewItem.objects.filter(pk=item.pk, resolved_at=None).update(resolved_at=now):
+            raise VerificationError(Msg.ALREADY_RESOLVED, field="item")
+        item.resolved_at = now
+        event_append(
+            client=item.client,
+            kind="verification.review_resolved",
+            actor=actor_label(actor),
+            at=now,
+            data={
+                "machine_guid": item.machine_guid,
+                "name": item.computer_name,
+                "reason": item.reason,
+                "note": note[:1000],
+            },
+        )
+    return item
 
 
 def file_device_guid(*, client: Client, computer_name: str) -> str:

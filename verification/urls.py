@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("clients/<int:client_id>/tokens/", views.token_create, name="token_create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("reviews/<int:pk>/resolve/", views.review_resolve, name="review_resolve"),
     path("devices/<int:pk>/", views.device_detail, name="device_detail"),
     path("devices/<int:pk>/tags/", views.device_tags, name="device_tags"),
 ]

@@ -21,7 +21,12 @@ from clients.selectors import client_get_for
 from lib.errors import NotAllowed, ServiceError
 from verification import selectors
 from verification.compliance import stale_after
-from verification.services import device_tags_set, enrollment_token_create, enrollment_token_revoke
+from verification.services import (
+    device_tags_set,
+    enrollment_token_create,
+    enrollment_token_revoke,
+    review_item_resolve,
+)
 
 COLLECTOR = Path(__file__).with_name("collector") / "heeded-collector.ps1"
 
@@ -157,3 +162,22 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stale": device.is_stale(timezone.now(), stale_after()),
         },
     )
+
+
+@login_required
+@require_POST
+def review_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    item = selectors.review_get_for(request.user, pk)
+    try:
+        review_item_resolve(
+            item=item, note=request.POST.get("note", ""), actor=_staff(request), now=timezone.now()
+        )
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        _refusal(request, exc)
+    else:
+        messages.success(
+            request, _("Refused report of %(name)s closed.") % {"name": item.computer_name}
+        )
+    return redirect("verification:device_list", client_id=item.client_id)

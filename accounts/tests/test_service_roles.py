@@ -217,6 +217,20 @@ def _device(world: dict[str, Any]) -> Any:
     )
 
 
+def _review_item(world: dict[str, Any]) -> Any:
+    from verification.models import ReviewItem
+
+    return ReviewItem.objects.create(
+        client=world["client_a"],
+        machine_guid="3f2c8a9e-1b7d-4e52-9a6f-0c4d2e8b7a15",
+        computer_name="RECEPTION-PC",
+        reason="other_client",
+        detail="Claimed by another client.",
+        document={},
+        received_at=world["now"],
+    )
+
+
 def _enrollment_token(world: dict[str, Any]) -> Any:
     from verification.services import enrollment_token_create
 
@@ -467,6 +481,14 @@ MATRIX: dict[str, Roles | NoRole] = {
     ),
     "verification.services.device_tags_set": _write(
         lambda w, actor: {"device": _device(w), "tags": ["server"], "actor": actor, "now": w["now"]}
+    ),
+    "verification.services.review_item_resolve": _write(
+        lambda w, actor: {
+            "item": _review_item(w),
+            "note": "Cloned image, re-imaged.",
+            "actor": actor,
+            "now": w["now"],
+        }
     ),
     "verification.services.inventory_record": SYSTEM,
     "verification.services.inventory_from_document": PURE,

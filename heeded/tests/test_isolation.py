@@ -56,6 +56,7 @@ SEGMENT_KINDS = {
     "contacts": "contact",
     "templates": "template",
     "tokens": "enrollment_token",
+    "reviews": "review_item",
 }
 NAME_KINDS = {
     "client_pk": "client",
@@ -167,6 +168,7 @@ def _same_as_api_paths(template: str) -> str:
 def world(admin, technician, client_a, client_b, contact_a, contact_b, template_mfa):
     from reports.periods import parse_period
     from reports.services import report_deliver
+    from verification.models import ReviewItem
     from verification.services import enrollment_token_create
     from verification.tests.test_verify_pass import report
 
@@ -208,6 +210,15 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         channel="web",
     )
     token, _ = enrollment_token_create(client=client_b, name="Bravo RMM", actor=admin, now=now)
+    review = ReviewItem.objects.create(
+        client=client_b,
+        machine_guid="0a1b2c3d-0000-4000-8000-0000000000ff",
+        computer_name="BRAVO-SECRET-CLONE",
+        reason="name_clash",
+        detail="Bravo secret clash",
+        document={},
+        received_at=now,
+    )
     delivery = OutboxMessage.objects.filter(payload__to__icontains="bravo-legal").first()
     assert delivery is not None, "presenting to Bob queued no e-mail"
     return {
@@ -221,6 +232,7 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         "contact": contact_b.pk,
         "template": template_mfa.pk,
         "enrollment_token": token.pk,
+        "review_item": review.pk,
     }
 
 

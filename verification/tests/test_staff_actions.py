@@ -128,3 +128,57 @@ def test_the_devices_page_shows_the_clients_device_compliance_score(
     score = page.context["score"]
     assert (score.compliant, score.evaluated, str(score.percent)) == (2, 3, "66.7")
     assert "66.7%" in page.content.decode()
+
+
+def _review_item(client, name="STUDIO-D'AMICO"):
+    from django.utils import timezone
+
+    from verification.models import ReviewItem
+
+    return ReviewItem.objects.create(
+        client=client,
+        machine_guid="0a1b2c3d-0000-4000-8000-0000000000aa",
+        computer_name=name,
+        reason="name_clash",
+        detail="Two machines share one MachineGuid.",
+        document={"device": {"computer_name": name}},
+        received_at=timezone.now(),
+    )
+
+
+def test_a_refused_report_is_closed_with_what_was_decided(client_a, manager, client):
+    item = _review_item(client_a)
+    client.force_login(manager)
+    assert (
+        "What was decided"
+        in client.get(f"/verification/clients/{client_a.pk}/devices/").content.decode()
+    )
+
+    answer = client.post(f"/verification/reviews/{item.pk}/resolve/", {"note": "Re-imaged."})
+
+    assert answer.status_code == 302
+    item.refresh_from_db()
+    assert item.resolved_at is not None
+    event = Event.objects.get(kind="verification.review_resolved")
+    assert event.data["note"] == "Re-imaged." and event.data["name"] == "STUDIO-D'AMICO"
+    again = client.post(f"/verification/reviews/{item.pk}/resolve/", {"note": "Twice."})
+    assert [str(m) for m in again.wsgi_request._messages][-1].startswith("item: ")
+    assert Event.objects.filter(kind="verification.review_resolved").count() == 1
+
+
+def test_a_review_needs_a_note_an_auditor_is_403_and_another_clients_is_404(
+    client_a, client_b, technician, auditor, client
+):
+    ours, theirs = _review_item(client_a), _review_item(client_b, "BRAVO-WS")
+    client.force_login(technician)
+    empty = client.post(f"/verification/reviews/{ours.pk}/resolve/", {"note": " "})
+    assert [str(m) for m in empty.wsgi_request._messages][-1].startswith("note: ")
+    assert (
+        client.post(f"/verification/reviews/{theirs.pk}/resolve/", {"note": "x"}).status_code == 404
+    )
+    client.force_login(auditor)
+    assert (
+        client.post(f"/verification/reviews/{ours.pk}/resolve/", {"note": "x"}).status_code == 403
+    )
+    ours.refresh_from_db()
+    assert ours.resolved_at is None
