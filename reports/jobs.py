@@ -1,6 +1,7 @@
 """The reports app's periodic jobs of ``heeded worker`` (``followup.jobs``): the
 compliance snapshot (hourly: one row per client and local day, the last taken on the
-day stays) and the scheduled reports (once a UTC day)."""
+day stays) and the scheduled reports (hourly: a report is made once, in the first
+hour after the client's local midnight that ends its period)."""
 
 from __future__ import annotations
 

@@ -283,7 +283,7 @@ def _due_periods(schedule: ReportSchedule, today: dt.date) -> list[tuple[str, Pe
     due: list[tuple[str, Period]] = []
     if schedule.monthly:
         due.append((ReportKind.QBR, month))
-    if schedule.quarterly and quarter != month:
+    if schedule.quarterly:
         due.append((ReportKind.QBR, quarter))
     if schedule.open_risks:
         due.append((ReportKind.OPEN_RISKS, month))
