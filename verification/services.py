@@ -284,8 +284,15 @@ def _write_hotfixes(
 @dataclasses.dataclass(frozen=True)
 class IngestResult:
     outcome: str  # accepted, unchanged, repeat
+    # None for a repeat, and for an unchanged report answered from one read (its
+    # ``device_id`` says which device): loading the row would cost more than the read.
     device: Device | None
     report: EndpointReport | None
+    known_device_id: int | None = None
+
+    @property
+    def device_id(self) -> int | None:
+        return self.device.pk if self.device is not None else self.known_device_id
 
 
 def inventory_record(
@@ -314,14 +321,7 @@ def inventory_record(
         if repeat:
             return IngestResult("repeat", None, None)
         if fresh and inventory_hash == inv.digest():
-            device = Device(
-                pk=device_id,
-                client=client,
-                machine_guid=inv.machine_guid,
-                computer_name=inv.computer_name,
-                inventory_hash=inventory_hash,
-            )
-            return IngestResult(ReportOutcome.UNCHANGED, device, None)
+            return IngestResult(ReportOutcome.UNCHANGED, None, None, known_device_id=device_id)
     elif EndpointReport.objects.filter(client=client, document_hash=document_hash).exists():
         return IngestResult("repeat", None, None)
     try:

@@ -104,7 +104,7 @@ def test_an_unchanged_inventory_within_the_hour_costs_one_read_and_no_transactio
         )
 
     assert (result.outcome, repeat.outcome) == ("unchanged", "repeat")
-    assert result.device is not None and result.device.pk == first.device.pk
+    assert result.device_id == first.device.pk and result.device is None
     assert [q["sql"].split()[0] for q in queries] == ["SELECT", "SELECT"]
     assert Device.objects.get().last_seen == now
 
