@@ -106,15 +106,23 @@ def job_claim(*, job: str, period: str, now: dt.datetime, worker: str) -> JobRun
     return JobRun.objects.get(job=job, period=period)
 
 
+# Finished runs are kept this long (to see what the worker did), then deleted: a
+# period, being a past moment, is never claimed again.
+KEEP_RUNS = dt.timedelta(days=30)
+
+
 def job_finish(run: JobRun, *, now: dt.datetime, summary: str) -> bool:
-    """Mark the run done if it is still ours; False when another worker took it over."""
+    """Mark the run done if it is still ours; False when another worker took it over.
+    Also forgets the job's runs finished more than ``KEEP_RUNS`` ago."""
     with transaction.atomic():
-        return (
+        ours = (
             JobRun.objects.filter(
                 pk=run.pk, claimed_by=run.claimed_by, attempts=run.attempts, finished_at=None
             ).update(finished_at=now, summary=summary[:2000])
             == 1
         )
+        JobRun.objects.filter(job=run.job, finished_at__lt=now - KEEP_RUNS).delete()
+    return ours
 
 
 class JobRunner:

@@ -150,3 +150,26 @@ def test_the_worker_whose_job_failed_takes_it_over_itself_after_the_lease(monkey
     assert [r for r in runner.run_due(early + dt.timedelta(seconds=30)) if r.job == "flaky"] == []
     [again] = [r for r in runner.run_due(early + dt.timedelta(seconds=61)) if r.job == "flaky"]
     assert (again.attempt, again.summary) == (2, "second try") and len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_finished_runs_older_than_thirty_days_are_forgotten():
+    old = job_claim(job="j", period="old", now=AT - dt.timedelta(days=31), worker="w")
+    assert old is not None
+    job_finish(old, now=AT - dt.timedelta(days=31), summary="")
+    recent = job_claim(job="j", period="recent", now=AT - dt.timedelta(days=29), worker="w")
+    assert recent is not None
+    job_finish(recent, now=AT - dt.timedelta(days=29), summary="")
+    other = job_claim(job="k", period="old", now=AT - dt.timedelta(days=31), worker="w")
+    assert other is not None
+    job_finish(other, now=AT - dt.timedelta(days=31), summary="")
+
+    now_run = job_claim(job="j", period="now", now=AT, worker="w")
+    assert now_run is not None
+    job_finish(now_run, now=AT, summary="")
+
+    assert sorted(JobRun.objects.values_list("job", "period")) == [
+        ("j", "now"),
+        ("j", "recent"),
+        ("k", "old"),
+    ]
