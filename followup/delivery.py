@@ -79,6 +79,8 @@ class Msg:
     )
     EMAIL_FIELD = "The e-mail payload needs {field}."
     EMAIL_NOT_ACCEPTED = "The e-mail backend accepted no message."
+    NO_ATTACHMENT_SOURCE = "No attachment source {source!r} in this version of Heeded."
+    ATTACHMENT_GONE = "Attachment {ref!r} no longer exists."
 
 
 class DeliveryError(Exception):
@@ -427,6 +429,41 @@ def deliver_one(*, now: dt.datetime, worker: str) -> bool:
     return bool(deliver_due(now=now, worker=worker, limit=1))
 
 
+# --- attachments --------------------------------------------------------------------
+
+# An e-mail payload names its attachments by reference ({"source": name, "id": …});
+# the source that owns the file turns a reference into (filename, bytes, MIME type) at
+# send time, so file bytes are never copied into the outbox. A source raises
+# LookupError when the file is gone.
+Attachment = tuple[str, bytes, str]
+AttachmentSource = Callable[[dict[str, Any]], Attachment]
+ATTACHMENT_SOURCES: dict[str, AttachmentSource] = {}
+
+
+def attachment_source(name: str) -> Callable[[AttachmentSource], AttachmentSource]:
+    """Register the resolver of an attachment reference kind."""
+
+    def register(func: AttachmentSource) -> AttachmentSource:
+        ATTACHMENT_SOURCES[name] = func
+        return func
+
+    return register
+
+
+def _attachments(payload: dict[str, Any]) -> list[Attachment]:
+    files = []
+    for ref in payload.get("attachments") or []:
+        source = ATTACHMENT_SOURCES.get(str(ref.get("source")))
+        if source is None:
+            # Retried, like a kind without handler: a newer worker may know it.
+            raise DeliveryError(Msg.NO_ATTACHMENT_SOURCE.format(source=ref.get("source")))
+        try:
+            files.append(source(ref))
+        except LookupError:
+            raise PermanentDeliveryError(Msg.ATTACHMENT_GONE.format(ref=ref)) from None
+    return files
+
+
 # --- handlers ---------------------------------------------------------------------
 
 
@@ -457,6 +494,7 @@ def send_email(message: OutboxMessage) -> None:
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
+    logo_attached = False
     if payload.get("html"):
         html = expand_reset_links(sealed.expand(payload["html"]))
         email.attach_alternative(html, "text/html")
@@ -471,6 +509,14 @@ def send_email(message: OutboxMessage) -> None:
                 "Content-Disposition", "inline", filename=f"logo.{image.get_content_subtype()}"
             )
             email.attach(image)
-            email.mixed_subtype = "related"
+            logo_attached = True
+    files = _attachments(payload)
+    for filename, content, mimetype in files:
+        email.attach(filename, content, mimetype)
+    if logo_attached and not files:
+        # Only the inline logo: the parts belong together (multipart/related). With
+        # files attached the message stays multipart/mixed; clients still resolve the
+        # logo's Content-ID there.
+        email.mixed_subtype = "related"
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)

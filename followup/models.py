@@ -261,3 +261,32 @@ class PsaCallback(models.Model):
 
     def __str__(self) -> str:
         return f"PSA callback {self.webhook_id} for ticket {self.ticket_id}"
+
+
+class JobRun(models.Model):
+    """One run of a periodic worker job (``followup.jobs``) for one period.
+
+    The UNIQUE (job, period) row is the claim: however many workers run, one of them
+    runs a job for a period. A worker that dies mid-run leaves ``finished_at`` empty;
+    once ``lease_until`` has passed another worker takes the run over (``attempts``
+    counts the tries). Jobs are idempotent per their own keys, so a run taken over
+    redoes only what the dead worker had not committed.
+    """
+
+    job = models.CharField(max_length=60)
+    period = models.CharField(max_length=40)
+    claimed_by = models.CharField(max_length=100)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField()
+    lease_until = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period"], name="job_once_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period} ({'done' if self.finished_at else self.claimed_by})"

@@ -38,6 +38,8 @@ ALLOWED = frozenset(
         "OpenAPI",
         "Swagger",
         "Swagger UI",
+        # An RMM product, the example name of a collector's token.
+        "NinjaOne",
         "English",
         "Italiano",
         "Heeded API",

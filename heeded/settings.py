@@ -351,6 +351,11 @@ HEEDED_OUTBOX_LEASE_SECONDS = env_int("HEEDED_OUTBOX_LEASE_SECONDS", 120, minimu
 HEEDED_WORKER_IDLE_SECONDS = env_int("HEEDED_WORKER_IDLE_SECONDS", 5, minimum=1)
 # /healthz fails when the newest worker heartbeat (every 15 s) is older than this.
 HEEDED_HEALTH_WORKER_MAX_AGE = env_int("HEEDED_HEALTH_WORKER_MAX_AGE", 300, minimum=30)
+# How long a periodic job (verify pass, compliance snapshot, scheduled reports) stays
+# with the worker that started it before another worker may take it over.
+HEEDED_JOB_LEASE_SECONDS = env_int("HEEDED_JOB_LEASE_SECONDS", 900, minimum=5)
+# Minutes between two verify passes run by the worker.
+HEEDED_VERIFY_EVERY_MINUTES = env_int("HEEDED_VERIFY_EVERY_MINUTES", 15, minimum=1, maximum=1440)
 
 # --- PSA (followup/psa, docs/followup.md) -----------------------------------------
 # A PSA mailbox that turns e-mails into tickets; empty: no e-mail-to-ticket.

@@ -4,6 +4,11 @@ from django.conf import settings
 from django.db import models
 
 
+class ReportKind(models.TextChoices):
+    QBR = "qbr", "QBR"
+    OPEN_RISKS = "open_risks", "Open risks"
+
+
 class ComplianceSnapshot(models.Model):
     """A client's compliance on one day (in the client's time zone): the score and the
     counts behind it. Written by ``reports.services.compliance_snapshot_take`` (one row
@@ -52,6 +57,9 @@ class DeliveredReport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     channel = models.CharField(max_length=20, help_text="web, cli or schedule")
+    # Set on scheduled reports: "<kind>:<client>:<period>", once per client, kind and
+    # period however often the worker runs (the e-mail carrying it has the same key).
+    schedule_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -62,4 +70,30 @@ class DeliveredReport(models.Model):
 
     @property
     def filename(self) -> str:
-        return f"qbr-{self.period_label}-{self.pk}.{self.format}"
+        prefix = "open-risks" if self.kind == ReportKind.OPEN_RISKS else "qbr"
+        return f"{prefix}-{self.period_label}-{self.pk}.{self.format}"
+
+
+class ReportSchedule(models.Model):
+    """Which reports the worker e-mails a client, and to whom: the QBR of each past
+    month and/or quarter, and a monthly open-risks report, as PDF attachments to the
+    chosen contacts and (optionally) the client's account owner."""
+
+    client = models.OneToOneField(
+        "clients.Client", on_delete=models.CASCADE, related_name="report_schedule"
+    )
+    monthly = models.BooleanField(default=False)
+    quarterly = models.BooleanField(default=False)
+    open_risks = models.BooleanField(default=False)
+    contacts = models.ManyToManyField("clients.Contact", blank=True, related_name="+")
+    to_account_owner = models.BooleanField(default=True)
+    # Reports of periods ending before this day are never sent: enabling a schedule
+    # does not mail last year's quarters.
+    starts_on = models.DateField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"report schedule of client {self.client_id}"

@@ -214,12 +214,16 @@ def qbr_body(qbr: Qbr, *, request: Any = None) -> str:
         )
 
 
-def qbr_document(qbr: Qbr) -> str:
-    """The standalone HTML document (its CSS inline) that is the HTML file and the PDF."""
+def qbr_document(qbr: Qbr, *, only_risks: bool = False) -> str:
+    """The standalone HTML document (its CSS inline) that is the HTML file and the PDF.
+    ``only_risks``: the monthly open-risks report, the same document without the
+    charts, decisions, coming dates and escalations."""
     with translation.override(qbr.client.language):
         context = qbr_context(qbr, brand=branding())
         context["css"] = _css()
-        context["document_title"] = f"{qbr.client.name} — QBR {qbr.period.label}"
+        context["only_risks"] = only_risks
+        what = _("Open risks") if only_risks else "QBR"
+        context["document_title"] = f"{qbr.client.name} — {what} {qbr.period.label}"
         return render_to_string("reports/qbr_document.html", context)
 
 

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from accounts.models import User
 from catalog.choices import SEVERITY_ORDER, Severity
-from clients.models import Client
+from clients.models import Client, Contact
 from clients.selectors import client_get_for, client_list_for
 from followup.models import FollowupStep
 from ledger.models import Event
@@ -28,7 +28,7 @@ from ledger.selectors import HeadView, head_for
 from recommendations.choices import Decision, Status
 from recommendations.models import Recommendation, Response
 from recommendations.selectors import overdue_q
-from reports.models import ComplianceSnapshot, DeliveredReport
+from reports.models import ComplianceSnapshot, DeliveredReport, ReportSchedule
 from reports.periods import Period
 
 # A critical item weighs as much as eight low ones in the compliance score.
@@ -166,6 +166,16 @@ def delivered_list_for(user: User | AnonymousUser, client: Client) -> list[Deliv
         .select_related("anchor", "created_by")
         .defer("content")[:20]
     )
+
+
+def report_schedule_for(
+    user: User | AnonymousUser, client: Client
+) -> tuple[ReportSchedule | None, list[Contact]]:
+    """The client's report schedule (None if never set) and the contacts it may name."""
+    client = client_get_for(user, client.pk)
+    schedule = ReportSchedule.objects.filter(client=client).prefetch_related("contacts").first()
+    contacts = list(Contact.objects.filter(client=client, is_active=True).order_by("name"))
+    return schedule, contacts
 
 
 def delivered_get_for(user: User | AnonymousUser, pk: int | str) -> DeliveredReport:

@@ -75,10 +75,15 @@ def verify_pass(*, now: dt.datetime) -> PassResult:
     with transaction.atomic():
         newly_stale = Device.objects.filter(last_seen__lt=line, counted_stale=False)
         result.newly_stale = newly_stale.update(counted_stale=True, needs_evaluation=True)
-        # Claim the changed devices: a report arriving after this sets the flag again.
-        dirty = Device.objects.filter(needs_evaluation=True)
-        client_ids = set(dirty.values_list("client_id", flat=True).distinct())
-        dirty.update(needs_evaluation=False)
+    # The changed devices, as they are now. Their flags are cleared only once their
+    # client has been evaluated (and only if no report came in meanwhile), so a pass
+    # killed half-way leaves the rest for the next one instead of losing them.
+    dirty: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
+    for pk, client_id, seen in Device.objects.filter(needs_evaluation=True).values_list(
+        "pk", "client_id", "last_seen"
+    ):
+        dirty[client_id].append((pk, seen))
+    client_ids = set(dirty)
     evaluated = RecommendationCompliance.objects.filter(
         recommendation=OuterRef("pk"), evaluated_at__gte=OuterRef("updated_at")
     )
@@ -92,13 +97,24 @@ def verify_pass(*, now: dt.datetime) -> PassResult:
     by_client: dict[int, list[Recommendation]] = defaultdict(list)
     for rec in recs:
         by_client[rec.client_id].append(rec)
-    if not by_client:
-        return result
-    chains = superseding_map()
+    chains = superseding_map() if by_client else {}
     for client_id, client_recs in by_client.items():
         result.clients += 1
         _verify_client(client_id, client_recs, chains=chains, now=now, result=result)
+        _settle(dirty.pop(client_id, []))
+    for devices in dirty.values():
+        _settle(devices)
     return result
+
+
+def _settle(devices: list[tuple[int, dt.datetime]], batch: int = 500) -> None:
+    """Clear the flags of devices evaluated as they were read; a device reported
+    again since (``last_seen`` moved) keeps its flag for the next pass."""
+    for i in range(0, len(devices), batch):
+        unchanged = Q()
+        for pk, seen in devices[i : i + batch]:
+            unchanged |= Q(pk=pk, last_seen=seen)
+        Device.objects.filter(unchanged, needs_evaluation=True).update(needs_evaluation=False)
 
 
 def _cve_fixes(rules: Iterable[Rule]) -> dict[str, list[CveFix]]:

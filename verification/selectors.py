@@ -3,13 +3,17 @@ technician sees assigned clients only); anything else is a 404."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
 from clients.selectors import client_list_for
 from recommendations.models import Recommendation
+from verification.choices import DeviceState
 from verification.models import (
     Device,
     DeviceCompliance,
@@ -37,6 +41,49 @@ def device_get_for(user: User | AnonymousUser, pk: int | str) -> Device:
 
 def token_list_for(user: User | AnonymousUser, *, client_id: int) -> QuerySet[EnrollmentToken]:
     return EnrollmentToken.objects.filter(client__in=client_list_for(user), client_id=client_id)
+
+
+def token_get_for(user: User | AnonymousUser, pk: int | str) -> EnrollmentToken:
+    try:
+        return EnrollmentToken.objects.select_related("client").get(
+            pk=pk, client__in=client_list_for(user)
+        )
+    except (EnrollmentToken.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such token.") from None
+
+
+@dataclass(frozen=True)
+class DeviceScore:
+    """A client's device compliance: of the (device, rule) pairs the verify pass
+    evaluated, how many comply; unknown and stale pairs count against it."""
+
+    compliant: int
+    evaluated: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.evaluated:
+            return None
+        return (Decimal(100 * self.compliant) / self.evaluated).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+
+def device_score_for(user: User | AnonymousUser, *, client_id: int) -> DeviceScore:
+    """One aggregate query, whatever the number of devices and rules."""
+    totals = DeviceCompliance.objects.filter(
+        device__client__in=client_list_for(user), device__client_id=client_id
+    ).aggregate(evaluated=Count("id"), compliant=Count("id", filter=Q(state=DeviceState.COMPLIANT)))
+    return DeviceScore(compliant=totals["compliant"], evaluated=totals["evaluated"])
+
+
+def review_get_for(user: User | AnonymousUser, pk: int | str) -> ReviewItem:
+    try:
+        return ReviewItem.objects.select_related("client").get(
+            pk=pk, client__in=client_list_for(user)
+        )
+    except (ReviewItem.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such refused report.") from None
 
 
 def review_list_for(user: User | AnonymousUser) -> QuerySet[ReviewItem]:

@@ -3,16 +3,32 @@ go through ``verification.selectors`` (another client's device is a 404)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from clients.selectors import client_get_for
+from lib.errors import NotAllowed, ServiceError
 from verification import selectors
 from verification.compliance import stale_after
+from verification.services import (
+    device_tags_set,
+    enrollment_token_create,
+    enrollment_token_revoke,
+    review_item_resolve,
+)
+
+COLLECTOR = Path(__file__).with_name("collector") / "heeded-collector.ps1"
 
 PAGE_SIZE = 50
 
@@ -33,8 +49,99 @@ def device_list(request: HttpRequest, client_id: int) -> HttpResponse:
             "stale_line": stale_line,
             "reviews": selectors.review_list_for(request.user).filter(client=client)[:20],
             "tokens": selectors.token_list_for(request.user, client_id=client.pk),
+            "score": selectors.device_score_for(request.user, client_id=client.pk),
         },
     )
+
+
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    return user
+
+
+def _refusal(request: HttpRequest, exc: ServiceError) -> None:
+    messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+
+
+@login_required
+@require_GET
+def collector_download(request: HttpRequest, client_id: int) -> HttpResponseBase:
+    """The collector script, as in the repository: no token in it (give it -Token)."""
+    client_get_for(request.user, client_id)
+    return FileResponse(
+        COLLECTOR.open("rb"),
+        as_attachment=True,
+        filename=COLLECTOR.name,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def token_create(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Create an enrollment token and show it this once (only its hash is stored)."""
+    client = client_get_for(request.user, client_id)
+    try:
+        token, raw = enrollment_token_create(
+            client=client,
+            name=request.POST.get("name", ""),
+            actor=_staff(request),
+            now=timezone.now(),
+        )
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        _refusal(request, exc)
+        return redirect("verification:device_list", client_id=client.pk)
+    return render(
+        request,
+        "verification/token_created.html",
+        {
+            "client": client,
+            "token": token,
+            "raw": raw,
+            "server_url": request.build_absolute_uri("/"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = selectors.token_get_for(request.user, pk)
+    try:
+        enrollment_token_revoke(token=token, actor=_staff(request), now=timezone.now())
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        _refusal(request, exc)
+    else:
+        messages.success(request, _("Token %(key)s revoked.") % {"key": token.key_id})
+    return redirect("verification:device_list", client_id=token.client_id)
+
+
+@login_required
+@require_POST
+def device_tags(request: HttpRequest, pk: int) -> HttpResponse:
+    device = selectors.device_get_for(request.user, pk)
+    tags = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
+    too_long = [t.strip() for t in tags if len(t.strip()) > 40]
+    if too_long:
+        messages.error(
+            request, _("tags: %(tag)s is longer than 40 characters.") % {"tag": too_long[0][:60]}
+        )
+        return redirect("verification:device_detail", pk=device.pk)
+    try:
+        device_tags_set(device=device, tags=tags, actor=_staff(request), now=timezone.now())
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        _refusal(request, exc)
+    else:
+        messages.success(request, _("Tags saved; the next verify pass applies them."))
+    return redirect("verification:device_detail", pk=device.pk)
 
 
 @login_required
@@ -55,3 +162,22 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stale": device.is_stale(timezone.now(), stale_after()),
         },
     )
+
+
+@login_required
+@require_POST
+def review_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    item = selectors.review_get_for(request.user, pk)
+    try:
+        review_item_resolve(
+            item=item, note=request.POST.get("note", ""), actor=_staff(request), now=timezone.now()
+        )
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        _refusal(request, exc)
+    else:
+        messages.success(
+            request, _("Refused report of %(name)s closed.") % {"name": item.computer_name}
+        )
+    return redirect("verification:device_list", client_id=item.client_id)

@@ -231,6 +231,20 @@ def _device(world: dict[str, Any]) -> Any:
     )
 
 
+def _review_item(world: dict[str, Any]) -> Any:
+    from verification.models import ReviewItem
+
+    return ReviewItem.objects.create(
+        client=world["client_a"],
+        machine_guid="3f2c8a9e-1b7d-4e52-9a6f-0c4d2e8b7a15",
+        computer_name="RECEPTION-PC",
+        reason="other_client",
+        detail="Claimed by another client.",
+        document={},
+        received_at=world["now"],
+    )
+
+
 def _enrollment_token(world: dict[str, Any]) -> Any:
     from verification.services import enrollment_token_create
 
@@ -600,6 +614,14 @@ MATRIX: dict[str, Roles | NoRole] = {
     "verification.services.device_tags_set": _write(
         lambda w, actor: {"device": _device(w), "tags": ["server"], "actor": actor, "now": w["now"]}
     ),
+    "verification.services.review_item_resolve": _write(
+        lambda w, actor: {
+            "item": _review_item(w),
+            "note": "Cloned image, re-imaged.",
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
     "verification.services.inventory_record": SYSTEM,
     "verification.services.inventory_from_document": PURE,
     "verification.services.file_device_guid": PURE,
@@ -618,6 +640,25 @@ MATRIX: dict[str, Roles | NoRole] = {
     ),
     "reports.services.compliance_snapshot_take": SYSTEM,
     "reports.services.compliance_history_backfill": SYSTEM,
+    "reports.services.report_schedule_set": _write(
+        lambda w, actor: {
+            "client": w["client_a"],
+            "monthly": True,
+            "quarterly": False,
+            "open_risks": True,
+            "contact_ids": [w["contact_a"].pk],
+            "to_account_owner": True,
+            "actor": actor,
+            "now": w["now"],
+        }
+    ),
+    "reports.services.evidence_pack_export": _write(
+        lambda w, actor: {"client": w["client_a"], "actor": actor, "now": w["now"]}
+    ),
+    # The worker's job and the outbox's attachment resolver; no staff member calls them.
+    "reports.services.scheduled_reports_deliver": SYSTEM,
+    "reports.services.delivered_report_attachment": SYSTEM,
+    "reports.services.schedule_key": PURE,
     "answers.services.submissions.answer_submit": CONTACT,
     "answers.services.recording.confirm_answer": CONTACT,
     "answers.services.links.link_renew": CONTACT,

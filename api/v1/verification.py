@@ -132,7 +132,7 @@ class EndpointReportView(APIView):
         return ApiResponse(
             {
                 "outcome": result.outcome,
-                "device": result.device.pk if result.device else None,
+                "device": result.device_id,
                 "hotfixes": len(document["hotfixes"]),
             },
             status=status.HTTP_200_OK,

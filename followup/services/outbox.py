@@ -59,9 +59,13 @@ def outbox_enqueue_email(
     headers: dict[str, str] | None = None,
     client: Client | None = None,
     recommendation_id: int | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> OutboxMessage:
-    """Queue an e-mail. Its Message-ID is fixed now, so every retry carries the same one."""
-    payload = {
+    """Queue an e-mail. Its Message-ID is fixed now, so every retry carries the same one.
+    ``attachments`` are references (``{"source": name, "id": …}``) that the worker
+    resolves when it sends (``followup.delivery.attachment_source``): the outbox holds
+    no file bytes."""
+    payload: dict[str, Any] = {
         "to": list(to),
         "subject": subject,
         "text": text,
@@ -70,6 +74,8 @@ def outbox_enqueue_email(
         "headers": dict(headers or {}),
         "message_id": message_id_for(key),
     }
+    if attachments:
+        payload["attachments"] = [dict(a) for a in attachments]
     return outbox_enqueue(
         kind=OutboxKind.EMAIL,
         key=key,

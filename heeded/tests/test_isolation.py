@@ -59,6 +59,8 @@ SEGMENT_KINDS = {
     # Staff accounts and webhook endpoints belong to no client; a technician sees none.
     "staff": "staff_user",
     "webhooks": "webhook",
+    "tokens": "enrollment_token",
+    "reviews": "review_item",
 }
 NAME_KINDS = {
     "client_pk": "client",
@@ -174,6 +176,8 @@ def _same_as_api_paths(template: str) -> str:
 def world(admin, technician, client_a, client_b, contact_a, contact_b, template_mfa):
     from reports.periods import parse_period
     from reports.services import report_deliver
+    from verification.models import ReviewItem
+    from verification.services import enrollment_token_create
     from verification.tests.test_verify_pass import report
 
     now = timezone.now()
@@ -218,6 +222,16 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
     webhook = webhook_endpoint_create(
         name="Bravo SIEM", url="https://siem.example/h", kind="standard", now=now, actor=admin
     )
+    token, _ = enrollment_token_create(client=client_b, name="Bravo RMM", actor=admin, now=now)
+    review = ReviewItem.objects.create(
+        client=client_b,
+        machine_guid="0a1b2c3d-0000-4000-8000-0000000000ff",
+        computer_name="BRAVO-SECRET-CLONE",
+        reason="name_clash",
+        detail="Bravo secret clash",
+        document={},
+        received_at=now,
+    )
     delivery = OutboxMessage.objects.filter(payload__to__icontains="bravo-legal").first()
     assert delivery is not None, "presenting to Bob queued no e-mail"
     return {
@@ -232,6 +246,8 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         "template": template_mfa.pk,
         "staff_user": admin.pk,
         "webhook": webhook.pk,
+        "enrollment_token": token.pk,
+        "review_item": review.pk,
     }
 
 

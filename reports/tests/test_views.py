@@ -145,3 +145,129 @@ def test_the_client_page_links_to_its_qbr(client_a, manager, client):
     client.force_login(manager)
     html = client.get(f"/clients/{client_a.pk}/").content.decode()
     assert f'href="/reports/clients/{client_a.pk}/"' in html
+
+
+# --- the report schedule -------------------------------------------------------------
+
+
+def _schedule_post(client, client_obj, **fields):
+    return client.post(f"/reports/clients/{client_obj.pk}/schedule/", fields)
+
+
+def test_a_manager_sets_the_schedule_from_the_reports_page(client_a, contact_a, manager, client):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    page = client.get(f"/reports/clients/{client_a.pk}/")
+    assert f'action="/reports/clients/{client_a.pk}/schedule/"' in page.content.decode()
+
+    answer = _schedule_post(client, client_a, quarterly="on", contacts=[str(contact_a.pk)])
+
+    assert answer.status_code == 302
+    schedule = ReportSchedule.objects.get(client=client_a)
+    assert (schedule.monthly, schedule.quarterly, schedule.open_risks) == (False, True, False)
+    assert list(schedule.contacts.all()) == [contact_a]
+    assert not schedule.to_account_owner
+    html = client.get(f"/reports/clients/{client_a.pk}/").content.decode()
+    assert f'name="contacts" value="{contact_a.pk}" checked' in html
+
+
+def test_a_schedule_naming_another_clients_contact_is_refused(
+    client_a, contact_a, contact_b, manager, client
+):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=[str(contact_b.pk)])
+
+    assert answer.status_code == 302
+    assert not ReportSchedule.objects.exists()
+    messages = [str(m) for m in answer.wsgi_request._messages]
+    assert messages == [f"contacts: Contact {contact_b.pk} is not a contact of this client."]
+
+
+def test_a_schedule_with_a_contact_that_is_not_a_number_is_refused(client_a, manager, client):
+    from reports.models import ReportSchedule
+
+    client.force_login(manager)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=["D'Angelo"])
+
+    assert answer.status_code == 302
+    assert not ReportSchedule.objects.exists()
+
+
+def test_an_auditor_may_not_set_a_schedule(client_a, contact_a, auditor, client):
+    client.force_login(auditor)
+    answer = _schedule_post(client, client_a, monthly="on", contacts=[str(contact_a.pk)])
+    assert answer.status_code == 403
+
+
+def test_the_schedule_of_a_client_not_assigned_is_404(
+    client_a, contact_a, technician, client_b, client
+):
+    client.force_login(technician)
+    answer = _schedule_post(client, client_b, monthly="on", to_account_owner="on")
+    assert answer.status_code == 404
+
+
+# --- the evidence pack download ------------------------------------------------------
+
+
+def _pack_post(client, client_obj, **fields):
+    return client.post(f"/reports/clients/{client_obj.pk}/evidence-pack/", fields)
+
+
+def test_a_manager_downloads_the_evidence_pack_and_the_download_is_on_the_ledger(
+    scene, client_a, manager, client
+):
+    import io
+    import zipfile
+
+    from ledger.models import Event
+
+    client.force_login(manager)
+    answer = _pack_post(client, client_a, recommendation=str(scene["mfa"].pk))
+
+    assert answer.status_code == 200 and answer.streaming
+    data = b"".join(answer.streaming_content)
+    assert answer["Content-Type"] == "application/zip"
+    assert answer["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+    assert "attachment" in answer["Content-Disposition"]
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {"manifest.json", "events.jsonl", "verify.py", "summary.pdf"} <= set(names)
+    event = Event.objects.get(kind="evidence_pack.exported")
+    assert event.actor.endswith(manager.username) or manager.username in event.actor
+    assert event.recommendation_id == scene["mfa"].pk
+    # The pack's chain includes the event of its own download.
+    assert b"evidence_pack.exported" in zipfile.ZipFile(io.BytesIO(data)).read("events.jsonl")
+
+
+def test_an_auditor_may_not_take_an_evidence_pack(client_a, auditor, client):
+    from ledger.models import Event
+
+    client.force_login(auditor)
+    assert _pack_post(client, client_a).status_code == 403
+    assert not Event.objects.filter(kind="evidence_pack.exported").exists()
+
+
+def test_the_evidence_pack_of_a_client_not_assigned_is_404(client_a, client_b, technician, client):
+    client.force_login(technician)
+    assert _pack_post(client, client_b).status_code == 404
+
+
+def test_an_evidence_pack_for_another_clients_recommendation_is_refused(
+    scene, client_a, client_b, admin, manager, client, now
+):
+    from ledger.models import Event
+    from recommendations.services import recommendation_create
+
+    theirs = recommendation_create(
+        client=client_b, actor=admin, now=now, title="Bravo's item", body="x", severity="low"
+    )
+    client.force_login(manager)
+    for value, expected in ((str(theirs.pk), f"{theirs.pk} is not one"), ("D'Angelo", "number")):
+        answer = _pack_post(client, client_a, recommendation=value)
+        assert answer.status_code == 302
+        message = [str(m) for m in answer.wsgi_request._messages][-1]
+        assert message.startswith("recommendation: ") and expected in message
+    assert not Event.objects.filter(kind="evidence_pack.exported").exists()

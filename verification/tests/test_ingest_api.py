@@ -84,6 +84,50 @@ def test_the_same_inventory_again_within_the_hour_writes_nothing(post, token_a, 
     assert writes == []
 
 
+def test_an_unchanged_inventory_within_the_hour_costs_one_read_and_no_transaction(
+    token_a, client_a, now
+):
+    from verification.services import inventory_from_document, inventory_record
+
+    inventory = inventory_from_document(document())
+    first = inventory_record(
+        client=client_a, inventory=inventory, document_hash="a", source="collector", now=now
+    )
+    later = now + dt.timedelta(minutes=59, microseconds=417)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = inventory_record(
+            client=client_a, inventory=inventory, document_hash="b", source="collector", now=later
+        )
+        repeat = inventory_record(
+            client=client_a, inventory=inventory, document_hash="a", source="collector", now=later
+        )
+
+    assert (result.outcome, repeat.outcome) == ("unchanged", "repeat")
+    assert result.device_id == first.device.pk and result.device is None
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "SELECT"]
+    assert Device.objects.get().last_seen == now
+
+
+def test_a_stale_device_reporting_the_same_inventory_is_counted_again(token_a, client_a, now):
+    from verification.services import inventory_from_document, inventory_record
+
+    inventory = inventory_from_document(document())
+    inventory_record(
+        client=client_a, inventory=inventory, document_hash="a", source="collector", now=now
+    )
+    Device.objects.update(counted_stale=True, needs_evaluation=False)
+    later = now + dt.timedelta(minutes=5)
+
+    result = inventory_record(
+        client=client_a, inventory=inventory, document_hash="b", source="collector", now=later
+    )
+
+    assert result.outcome == "unchanged"
+    device = Device.objects.get()
+    assert (device.counted_stale, device.needs_evaluation, device.last_seen) == (False, True, later)
+
+
 def test_the_same_inventory_an_hour_later_only_moves_last_seen(token_a, client_a, now):
     from verification.services import inventory_from_document, inventory_record
 

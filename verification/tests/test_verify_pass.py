@@ -260,3 +260,47 @@ def test_heeded_verify_prints_what_it_did(make_rec, client_a, now):
     call_command("verify", "--now", now.isoformat(), stdout=out)
 
     assert out.getvalue().startswith("1 clients, 1 recommendations evaluated; verified 1,")
+
+
+def test_a_pass_that_dies_half_way_leaves_the_unevaluated_devices_for_the_next(
+    make_rec, client_a, now, monkeypatch
+):
+    from verification import compliance
+    from verification.models import Device
+
+    rec = make_rec("KB5073724 present")
+    report(client_a, 1, 5073724, now=now)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the worker killed during the client's evaluation
+
+    monkeypatch.setattr(compliance, "_verify_client", killed)
+    with pytest.raises(KeyboardInterrupt):
+        verify_pass(now=now)
+    assert Device.objects.get().needs_evaluation
+
+    monkeypatch.undo()
+    verify_pass(now=now + dt.timedelta(minutes=15))
+    rec.refresh_from_db()
+    assert rec.status == Status.VERIFIED
+    assert not Device.objects.get().needs_evaluation
+
+
+def test_a_report_arriving_during_the_pass_keeps_its_device_flagged(
+    make_rec, client_a, now, monkeypatch
+):
+    from verification import compliance
+    from verification.models import Device
+
+    make_rec("KB5073724 present")
+    report(client_a, 1, 5072653, now=now)
+    evaluate = compliance._verify_client
+
+    def with_a_report_meanwhile(*args, **kwargs):
+        evaluate(*args, **kwargs)
+        report(client_a, 1, 5073724, now=now + dt.timedelta(seconds=3))
+
+    monkeypatch.setattr(compliance, "_verify_client", with_a_report_meanwhile)
+    verify_pass(now=now)
+
+    assert Device.objects.get().needs_evaluation

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Role
 from accounts.models import User
 from accounts.permissions import WRITERS
+from catalog.choices import Severity
 from clients.choices import Language, QbrCadence
 from clients.models import Client
 from followup.models import WebhookKind
@@ -186,6 +187,27 @@ class PolicyForm(forms.Form):
     rejection_review_months = forms.IntegerField(label=_("Review rejections after (months)"))
     review_at_next_qbr = forms.BooleanField(
         label=_("Review rejections at the next business review"), required=False
+    )
+    # Quiet settings: notices about these severities reach the client once a week.
+    weekly_severities = forms.MultipleChoiceField(
+        label=_("Tell the client about these severities once a week only"),
+        choices=Severity.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    weekly_weekday = forms.TypedChoiceField(
+        label=_("Day of the weekly notice"),
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+        coerce=int,
+        initial=0,
     )
 
     def fields_for_service(self) -> dict[str, Any]:

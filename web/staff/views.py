@@ -413,8 +413,12 @@ def _policy_initial(policy: ClientPolicy | None) -> dict[str, Any]:
             "max_deferrals": DEFAULT.max_deferrals,
             "rejection_review_months": DEFAULT.rejection_review_months,
             "review_at_next_qbr": DEFAULT.review_at_next_qbr,
+            "weekly_severities": [],
+            "weekly_weekday": 0,
         }
-    return {name: getattr(policy, name) for name in PolicyForm.base_fields}
+    initial = {name: getattr(policy, name) for name in PolicyForm.base_fields}
+    initial["weekly_severities"] = [s for s in policy.weekly_severities.split(",") if s]
+    return initial
 
 
 @login_required

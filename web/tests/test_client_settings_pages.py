@@ -3,6 +3,8 @@ contacts, its follow-up policy, and the webhooks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from clients.models import Client, ClientPolicy, Contact
@@ -255,6 +257,7 @@ def _policy_form(**changes):
         "level3_after_days": "3",
         "max_deferrals": "1",
         "rejection_review_months": "6",
+        "weekly_weekday": "0",
     }
     data.update(changes)
     return data
@@ -272,6 +275,21 @@ def test_an_admin_sets_the_follow_up_policy(login, admin, client_a):
         45,
     )
     assert policy.as_policy().response_days["critical"] == 3
+
+
+def test_the_quiet_settings_are_set_on_the_policy_page_and_shown_again(login, admin, client_a):
+    browser = login(admin)
+    form = _policy_form(weekly_severities=["low", "medium"], weekly_weekday="4")
+
+    assert browser.post(f"/clients/{client_a.pk}/policy/", form).status_code == 302
+    policy = ClientPolicy.objects.get(client=client_a).as_policy()
+    assert policy.weekly_severities == ("medium", "low") and policy.weekly_weekday == 4
+    page = browser.get(f"/clients/{client_a.pk}/policy/").content.decode()
+    assert re.search(r'value="low"[^>]*checked', page) and re.search(
+        r'value="4"[^>]*selected', page
+    )
+    refused = browser.post(f"/clients/{client_a.pk}/policy/", _policy_form(weekly_weekday="9"))
+    assert refused.status_code == 400 and list(refused.context["form"].errors) == ["weekly_weekday"]
 
 
 def test_a_policy_out_of_range_is_refused_on_its_field(login, admin, client_a):

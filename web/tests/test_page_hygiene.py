@@ -130,6 +130,14 @@ NOT_STAFF_PAGES = {
     "web:webhook_disable": "POST only; redirects to the webhooks page",
     # Reached by an invited person without a session: web/tests/test_staff_accounts.py.
     "web:staff_welcome": "public signed set-password link",
+    "reports:schedule_set": "POST only; redirects to the QBR page",
+    "reports:evidence_pack": "POST only; a zip, not a page",
+    # Verification: verification/tests/test_staff_actions.py.
+    "verification:collector_download": "the collector script, not a page",
+    "verification:token_create": "POST only; rendered by test_the_new_token_page_is_clean",
+    "verification:token_revoke": "POST only; redirects to the devices page",
+    "verification:review_resolve": "POST only; redirects to the devices page",
+    "verification:device_tags": "POST only; redirects to the device page",
 }
 
 # How to fill the path parameters of each staff page that has some, from `world`.
@@ -431,6 +439,18 @@ def test_the_tracker_preview_is_clean(login, admin, world, settings, tmp_path, s
     assert response.status_code == 200
     html = response.content.decode()
     assert "dry run of Tracciamento Acme.csv" in html
+    assert inline_problems(html) == []
+    assert unresolved(html) == set()
+
+
+def test_the_new_token_page_is_clean(login, admin, world, strict_templates):
+    url = reverse("verification:token_create", kwargs={"client_id": world.client.pk})
+
+    response = login(admin).post(url, {"name": "NinjaOne D'Angelo"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "hdc1_" in html
     assert inline_problems(html) == []
     assert unresolved(html) == set()
 

@@ -1,4 +1,5 @@
-"""``heeded worker``: run the follow-up sweep and deliver the outbox.
+"""``heeded worker``: run the follow-up sweep, the periodic jobs (``followup.jobs``:
+verify pass, compliance snapshot, scheduled reports) and deliver the outbox.
 
 The loop is a list of steps, each "do one unit of work, return whether there was
 any". A pass runs the steps in turn until none finds work; between passes the worker
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from followup import heartbeat
 from followup.delivery import deliver_due
+from followup.jobs import JobRunner
 from followup.sweep import sweep
 
 Step = Callable[[], bool]
@@ -51,6 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.worker_id = (options["worker_id"] or default_worker_id())[:100]
         self.stop_requested = threading.Event()
+        self.jobs = JobRunner(self.worker_id)
         previous = {
             sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
         }
@@ -70,7 +73,7 @@ class Command(BaseCommand):
 
     def steps(self) -> list[Step]:
         """The units of work, in the order a pass tries them."""
-        return [self.sweep_step, self.deliver_step]
+        return [self.sweep_step, self.jobs_step, self.deliver_step]
 
     def loop(self) -> None:
         idle = settings.HEEDED_WORKER_IDLE_SECONDS
@@ -113,6 +116,14 @@ class Command(BaseCommand):
             report=lambda action: self.say(f"sweep: {action.line()}"),
         )
         return bool(actions)
+
+    def jobs_step(self) -> bool:
+        """Run the periodic jobs whose period has come; True if any ran."""
+        results = self.jobs.run_due(timezone.now())
+        for result in results:
+            if result.summary or result.error:
+                self.say(f"job: {result.describe()}", err=bool(result.error))
+        return bool(results)
 
     def deliver_step(self) -> bool:
         """Deliver the earliest due outbox message; True if there was one."""
