@@ -58,4 +58,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // Content htmx swapped in (an action recorded in place, a filtered list) gets the
+  // same enhancements; htmx fires htmx:load on each new element.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target !== document.body) init(event.target);
+  });
 })();

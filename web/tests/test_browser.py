@@ -112,6 +112,8 @@ def test_a_manager_takes_a_recommendation_from_template_to_accepted(
     rec = Recommendation.objects.get()
     assert (rec.client, rec.contact, rec.owner) == (client_a, contact_a, manager)
 
+    # A marker on the window survives an action recorded in place (htmx), not a load.
+    page.evaluate("window.heededMarker = 'in place'")
     page.click("#action-present button[type=submit]")
     expect(status).to_contain_text("Awaiting response")
     expect(page.locator(".alert-success")).to_contain_text("Presented to the client")
@@ -132,6 +134,8 @@ def test_a_manager_takes_a_recommendation_from_template_to_accepted(
     )
     expect(page.locator("#id_respond_attendees")).to_have_value("Alice Rossi, Marco Conti")
     expect(status).to_contain_text("Awaiting response")
+    # The refused form came back in place, its conditional fields still working.
+    expect(page.locator("#id_respond_deferred_until")).to_be_hidden()
     shoot(page, "accept-refused")
     assert Recommendation.objects.get().status == "awaiting_response"
 
@@ -148,6 +152,7 @@ def test_a_manager_takes_a_recommendation_from_template_to_accepted(
     shoot(page, "accepted")
     rec = Recommendation.objects.get()
     assert (rec.status, rec.planned_for) == ("accepted", planned)
+    assert page.evaluate("window.heededMarker") == "in place"
     assert page.problems == []
 
 
