@@ -17,10 +17,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from catalog.choices import Severity
 from lib import charts
 from lib.branding import Branding, branding
 from recommendations.choices import Status
+from recommendations.mail import severity_label, status_label
 from reports.selectors import Qbr
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
@@ -29,32 +29,6 @@ CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
 @cache
 def _css() -> str:
     return CSS_PATH.read_text(encoding="utf-8")
-
-
-def status_label(status: str) -> str:
-    labels: dict[str, str] = {
-        Status.DRAFT: _("Draft"),
-        Status.AWAITING_RESPONSE: _("Awaiting response"),
-        Status.ACCEPTED: _("Accepted"),
-        Status.IN_PROGRESS: _("In progress"),
-        Status.DEFERRED: _("Deferred"),
-        Status.REJECTED: _("Rejected"),
-        Status.IGNORED: _("Ignored"),
-        Status.IMPLEMENTED: _("Implemented"),
-        Status.VERIFIED: _("Verified"),
-        Status.WITHDRAWN: _("Withdrawn"),
-    }
-    return str(labels.get(status, status))
-
-
-def severity_label(severity: str) -> str:
-    labels: dict[str, str] = {
-        Severity.CRITICAL: _("Critical"),
-        Severity.HIGH: _("High"),
-        Severity.MEDIUM: _("Medium"),
-        Severity.LOW: _("Low"),
-    }
-    return str(labels.get(severity, severity))
 
 
 def reason_label(reason: str) -> str:
