@@ -16,18 +16,22 @@ TEXT = ("title", "body", "risk_if_ignored")
 
 
 def add_italian(apps, schema_editor):
+    # The database being migrated, which `heeded migrate-to` makes other than the default.
+    db = schema_editor.connection.alias
     TemplateVersion = apps.get_model("catalog", "TemplateVersion")
     entries = {e["key"]: e for e in json.loads(SHIPPED.read_text(encoding="utf-8"))}
-    versions = TemplateVersion.objects.filter(
-        template__key__in=list(entries), title_it=""
-    ).select_related("template")
+    versions = (
+        TemplateVersion.objects.using(db)
+        .filter(template__key__in=list(entries), title_it="")
+        .select_related("template")
+    )
     for version in versions:
         entry = entries[version.template.key]
         if any(getattr(version, name) != entry[name] for name in TEXT):
             continue
         for name in TEXT:
             setattr(version, f"{name}_it", entry[f"{name}_it"])
-        version.save(update_fields=[f"{name}_it" for name in TEXT])
+        version.save(using=db, update_fields=[f"{name}_it" for name in TEXT])
 
 
 class Migration(migrations.Migration):

@@ -13,26 +13,31 @@ def fill_counters(apps, schema_editor):
     from django.db.models import Count
     from django.db.models.functions import TruncDate
 
+    # The database being migrated, not the default one: `heeded migrate-to` migrates
+    # a second database while the first is the default.
+    db = schema_editor.connection.alias
     recommendation = apps.get_model("recommendations", "Recommendation")
     status_tally = apps.get_model("recommendations", "StatusTally")
     presented_tally = apps.get_model("recommendations", "PresentedTally")
-    status_tally.objects.bulk_create(
+    status_tally.objects.using(db).bulk_create(
         [
             status_tally(
                 client_id=r["client_id"], status=r["status"], severity=r["severity"], n=r["n"]
             )
-            for r in recommendation.objects.order_by()
+            for r in recommendation.objects.using(db)
+            .order_by()
             .values("client_id", "status", "severity")
             .annotate(n=Count("id"))
         ],
         batch_size=1000,
     )
-    presented_tally.objects.bulk_create(
+    presented_tally.objects.using(db).bulk_create(
         [
             presented_tally(
                 status=r["status"], severity=r["severity"], presented_on=r["day"], n=r["n"]
             )
-            for r in recommendation.objects.filter(presented_at__isnull=False)
+            for r in recommendation.objects.using(db)
+            .filter(presented_at__isnull=False)
             .order_by()
             .annotate(day=TruncDate("presented_at", tzinfo=dt.UTC))
             .values("status", "severity", "day")
