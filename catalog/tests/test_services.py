@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from accounts.permissions import Msg
 from catalog.data import catalog_entries
@@ -214,7 +216,8 @@ def test_the_migration_gives_unrevised_shipped_versions_their_italian(admin, now
             actor=admin,
         )
 
-    migration.add_italian(django_apps, None)
+    # A migration's schema editor, as far as the step uses it: the database it migrates.
+    migration.add_italian(django_apps, SimpleNamespace(connection=connection))
 
     filled = TemplateVersion.objects.get(template__key=shipped.key)
     untouched = TemplateVersion.objects.get(template__key=edited.key)
