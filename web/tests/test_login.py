@@ -52,3 +52,11 @@ def test_logging_out_ends_the_session(login, client, manager):
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_offers_the_password_reset_once(client):
+    # allauth puts the link under the password field; a second one beside the form
+    # (as after a merge) reads as a mistake.
+    page = client.get("/accounts/login/").content.decode()
+    assert page.count('href="/accounts/password/reset/"') == 1
