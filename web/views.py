@@ -32,7 +32,6 @@ from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -451,8 +450,8 @@ def _set_owner(form: OwnerForm, user: Any, now: dt.datetime) -> str:
         recommendation=form.recommendation, owner=form.cleaned_data["owner"], actor=user, now=now
     )
     if rec.owner is None:
-        return gettext("Nobody owns the follow-up now.")
-    return gettext("The follow-up owner is now %(owner)s.") % {"owner": rec.owner}
+        return _("Nobody owns the follow-up now.")
+    return _("The follow-up owner is now %(owner)s.") % {"owner": rec.owner}
 
 
 def _set_contact(form: ContactForm, user: Any, now: dt.datetime) -> str:
@@ -463,8 +462,8 @@ def _set_contact(form: ContactForm, user: Any, now: dt.datetime) -> str:
         now=now,
     )
     if rec.contact is None:
-        return gettext("No point of contact now.")
-    return gettext("The point of contact is now %(contact)s.") % {"contact": rec.contact.name}
+        return _("No point of contact now.")
+    return _("The point of contact is now %(contact)s.") % {"contact": rec.contact.name}
 
 
 # Owner and contact may change while the recommendation is alive; withdrawn is closed.
@@ -513,8 +512,8 @@ UI_ACTIONS = [
     ),
     UiAction(
         "owner",
-        gettext_lazy("Change the follow-up owner"),
-        gettext_lazy("Change owner"),
+        _l("Change the follow-up owner"),
+        _l("Change owner"),
         OwnerForm,
         (),
         _set_owner,
@@ -522,8 +521,8 @@ UI_ACTIONS = [
     ),
     UiAction(
         "contact",
-        gettext_lazy("Change the point of contact"),
-        gettext_lazy("Change contact"),
+        _l("Change the point of contact"),
+        _l("Change contact"),
         ContactForm,
         (),
         _set_contact,
