@@ -133,8 +133,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every scenario on SQLite and, when TEST_POSTGRES_URL is set, again on PostgreSQL (in a
+# throw-away database created on that server and dropped after); the rows also go to
+# var/bench-<engine>.json. BENCH_ARGS passes sizes, e.g. BENCH_ARGS="--only dashboard".
 bench: $(STAMP)
-	$(BIN)/heeded bench
+	@mkdir -p var
+	$(BIN)/heeded bench --json var/bench-sqlite.json $(BENCH_ARGS)
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		$(BIN)/heeded bench --throwaway-postgres "$$TEST_POSTGRES_URL" --json var/bench-postgresql.json $(BENCH_ARGS); \
+	else echo "TEST_POSTGRES_URL is not set: benchmarks ran on SQLite only"; fi
 
 # Known-vulnerable dependencies (needs the network; says NOT RUN, exit 0, without it).
 audit: $(STAMP)
