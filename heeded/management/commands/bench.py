@@ -83,6 +83,15 @@ class Command(BaseCommand):
     help = "Run the benchmarks in a temporary SQLite database and print numbers and ratios."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "action",
+            nargs="?",
+            choices=("run", "generate"),
+            default="run",
+            help="run (the default): the benchmarks in a throw-away database; generate: fill "
+            "the configured (empty, migrated) database with --clients, --recommendations and "
+            "--devices (ledger included) to try the pages at scale.",
+        )
         parser.add_argument("--appends", type=int, default=2000, help="Ledger events to append.")
         parser.add_argument(
             "--stored", type=int, default=100_000, help="Recommendations stored at the large scale."
@@ -90,8 +99,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--due", type=int, default=200, help="Recommendations due at both scales."
         )
-        parser.add_argument("--devices", type=int, default=2000, help="Devices reporting.")
-        parser.add_argument("--kbs", type=int, default=150, help="Hotfixes per device.")
+        parser.add_argument(
+            "--devices",
+            type=int,
+            default=None,
+            help="Devices reporting (2000; generate: devices spread over the clients, 0).",
+        )
+        parser.add_argument(
+            "--kbs", type=int, default=None, help="Hotfixes per device (150; generate: 20)."
+        )
         parser.add_argument(
             "--clients", type=int, default=100, help="Clients of the dashboard scenario."
         )
@@ -124,6 +140,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        generating = options["action"] == "generate"
+        for name, run_default, generate_default in (("devices", 2000, 0), ("kbs", 150, 20)):
+            if options[name] is None:
+                options[name] = generate_default if generating else run_default
+        if generating:
+            self._generate(options)
+            return
         for name in SIZES:
             if options[name] < 10:
                 raise CommandError(f"--{name} must be at least 10")
@@ -147,6 +170,40 @@ class Command(BaseCommand):
         if "dashboard" in only:
             self._bench_dashboard(options["clients"], options["recommendations"])
         self._summary(options["json"])
+
+    def _generate(self, options: dict[str, Any]) -> None:
+        from django.utils import timezone
+
+        from heeded.benchgen import GenerateError, generate
+        from ledger.verify import verify_all
+        from lib.progress import Progress
+
+        self.stdout.write(
+            f"generating {options['clients']:,} clients, {options['recommendations']:,} "
+            f"recommendations, {options['devices']:,} devices in "
+            f"{connection.vendor} ({connection.settings_dict['NAME']})"
+        )
+        try:
+            with Progress(self.stderr, "generate", unit="rows") as progress:
+                made = generate(
+                    clients=options["clients"],
+                    recommendations=options["recommendations"],
+                    devices=options["devices"],
+                    kbs=options["kbs"],
+                    now=timezone.now(),
+                    progress=progress,
+                )
+        except GenerateError as exc:
+            raise CommandError(f"bench generate: {exc}") from None
+        self.stdout.write(
+            f"generated {made.clients:,} clients, {made.recommendations:,} recommendations, "
+            f"{made.responses:,} responses, {made.events:,} ledger events, {made.devices:,} "
+            f"devices with {made.hotfixes:,} hotfixes in {made.seconds:.1f} s"
+        )
+        report = verify_all()
+        if not report.ok:
+            raise CommandError(f"bench generate: the ledger does not verify: {report}")
+        self.stdout.write(f"ledger verified: {report.summary()}")
 
     def _spawn(self, options: dict[str, Any]) -> None:
         if options["throwaway_postgres"]:
