@@ -202,12 +202,18 @@ def qbr_document(qbr: Qbr, *, only_risks: bool = False) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
+    return pdf_with_pages(html)[0]
+
+
+def pdf_with_pages(html: str) -> tuple[bytes, int]:
+    """The PDF of a standalone document and its number of pages."""
     # Imported here: WeasyPrint loads Pango through cffi, which only PDF rendering needs.
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     # No base URL: the document holds everything (CSS inline, logo as a data URI),
     # so rendering never reads a file or the network it was not given.
-    return HTML(string=html, base_url=None).write_pdf()
+    document = HTML(string=html, base_url=None).render()
+    return document.write_pdf(), len(document.pages)
 
 
 def portfolio_document(rows: list[Any], *, now: dt.datetime) -> str:
