@@ -96,7 +96,8 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
                             {
                                 "item": item,
                                 "reason": reason_label(item.reason),
-                                "status": status_label(item.rec.status),
+                                # The status only where it says more than the reason.
+                                "status": _status_beside(item),
                                 "owner": _person(item.rec.owner),
                                 "date_label": _date_label(item),
                             }
@@ -158,6 +159,11 @@ def _date_label(item: Any) -> str:
     if item.rec.status == Status.AWAITING_RESPONSE:
         return str(_("answer due"))
     return str(_("planned for"))
+
+
+def _status_beside(item: Any) -> str:
+    status = str(status_label(item.rec.status))
+    return "" if status == reason_label(item.reason) else status
 
 
 def _person(user: Any) -> str:

@@ -50,6 +50,7 @@ class Command(BaseCommand):
             f"QBR of {items} items ({responses} responses, {timing.risk_items} open risk "
             f"items): figures {timing.figures:.2f} s, HTML {timing.html:.2f} s "
             f"({timing.html_bytes // 1024} KiB), PDF {timing.pdf:.2f} s "
-            f"({timing.pdf_cpu:.2f} s of CPU, {timing.pdf_bytes // 1024} KiB, {timing.pages} pages); "
+            f"({timing.pdf_cpu:.2f} s of CPU, {timing.pdf_bytes // 1024} KiB, "
+            f"{timing.pages} pages); "
             f"total {timing.total:.2f} s"
         )
