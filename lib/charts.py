@@ -170,36 +170,46 @@ def bars(
     return _svg(width, height, title, body)
 
 
+def _pct(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+
+
 def stacked_bar(
     parts: Sequence[tuple[str, int, str]],
     *,
     title: str,
     empty_label: str,
-    width: int = 520,
     height: int = 64,
 ) -> SafeString:
-    """One horizontal bar split into parts (label, count, colour), with a legend below."""
-    left, right, top, bar_h = 4, 4, 4, 24
-    plot_w = width - left - right
+    """One horizontal bar across the whole width of its box, split into parts (label,
+    count, colour), with a legend below.
+
+    The drawing has no ``viewBox`` and the bar's x and width are percentages of its
+    width, while the legend is placed in pixels: the bar fills whatever width its box
+    has (the class ``chart-fill`` sets it to 100 %) and the text keeps its size. A
+    fixed 520-unit drawing filled 45 % of its box on a wide staff page and 74 % of
+    the narrower PDF page; now both show the bar from edge to edge.
+    """
+    top, bar_h = 4, 24
     total = sum(n for _, n, _ in parts)
     body = []
     if not total:
         body.append(
-            f'<rect x="{left}" y="{top}" width="{plot_w}" height="{bar_h}" fill="none" '
-            f'stroke="{GRID}"/>'
+            f'<rect x="0.2%" y="{top}" width="99.6%" height="{bar_h}" fill="none" stroke="{GRID}"/>'
         )
-        body.append(_text(left + plot_w / 2, top + 16, empty_label, anchor="middle"))
-        return _svg(width, height, title, body)
-    x = float(left)
+        body.append(_text_at("50%", top + 16, empty_label, anchor="middle"))
+        return _fill_svg(height, title, body)
+    done = 0
     for _label, n, colour in parts:
         if not n:
             continue
-        w = plot_w * n / total
+        # From the running total, so the parts meet and the last one ends at 100 %.
+        x, w = 100 * done / total, 100 * n / total
         body.append(
-            f'<rect x="{_num(x)}" y="{top}" width="{_num(w)}" height="{bar_h}" fill="{colour}"/>'
+            f'<rect x="{_pct(x)}" y="{top}" width="{_pct(w)}" height="{bar_h}" fill="{colour}"/>'
         )
-        x += w
-    lx = float(left)
+        done += n
+    lx = 0.0
     for label, n, colour in parts:
         body.append(
             f'<rect x="{_num(lx)}" y="{top + bar_h + 12}" width="10" height="10" fill="{colour}"/>'
@@ -207,7 +217,22 @@ def stacked_bar(
         text = f"{label}: {n}"
         body.append(_text(lx + 14, top + bar_h + 21, text, size=9.5))
         lx += 24 + 6.2 * len(text)
-    return _svg(width, height, title, body)
+    return _fill_svg(height, title, body)
+
+
+def _fill_svg(height: int, title: str, body: list[str]) -> SafeString:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-fill" width="100%" '
+        f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    )
+    return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 - every label escaped
+
+
+def _text_at(x: str, y: float, label: str, *, anchor: str = "start") -> str:
+    return (
+        f'<text x="{x}" y="{_num(y)}" font-size="10" {FONT} text-anchor="{anchor}" '
+        f'fill="{INK}">{escape(label)}</text>'
+    )
 
 
 def sparkline(

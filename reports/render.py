@@ -96,7 +96,8 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
                             {
                                 "item": item,
                                 "reason": reason_label(item.reason),
-                                "status": status_label(item.rec.status),
+                                # The status only where it says more than the reason.
+                                "status": _status_beside(item),
                                 "owner": _person(item.rec.owner),
                                 "date_label": _date_label(item),
                             }
@@ -160,6 +161,11 @@ def _date_label(item: Any) -> str:
     return str(_("planned for"))
 
 
+def _status_beside(item: Any) -> str:
+    status = str(status_label(item.rec.status))
+    return "" if status == reason_label(item.reason) else status
+
+
 def _person(user: Any) -> str:
     if user is None:
         return "\u2013"  # an en dash: no one
@@ -202,12 +208,18 @@ def qbr_document(qbr: Qbr, *, only_risks: bool = False) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
+    return pdf_with_pages(html)[0]
+
+
+def pdf_with_pages(html: str) -> tuple[bytes, int]:
+    """The PDF of a standalone document and its number of pages."""
     # Imported here: WeasyPrint loads Pango through cffi, which only PDF rendering needs.
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     # No base URL: the document holds everything (CSS inline, logo as a data URI),
     # so rendering never reads a file or the network it was not given.
-    return HTML(string=html, base_url=None).write_pdf()
+    document = HTML(string=html, base_url=None).render()
+    return document.write_pdf(), len(document.pages)
 
 
 def portfolio_document(rows: list[Any], *, now: dt.datetime) -> str:

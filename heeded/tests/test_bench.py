@@ -39,6 +39,8 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
             "10",
             "--recommendations",
             "200",
+            "--items",
+            "20",
             "--json",
             str(tmp_path / "bench.json"),
         ],
@@ -58,6 +60,8 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "unchanged re-ingest, reports/s",
         "dashboard page p95, ms (vs live GROUP BY p95)",
         "unfiltered list page, ms (all vs a tenth)",
+        "QBR PDF, s (20 vs 2 items)",
+        "QBR PDF, CPU s (20 vs 2 items)",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout

@@ -40,13 +40,25 @@ def test_bars_are_proportional_and_labels_are_escaped() -> None:
     assert not any(word in svg for word in FORBIDDEN)
 
 
-def test_the_stacked_bar_splits_the_width_by_count() -> None:
+def test_the_stacked_bar_splits_the_whole_width_by_count_in_percent() -> None:
     svg = charts.stacked_bar(
-        [("Accepted", 3, "#2f80ed"), ("Rejected", 1, "#d64545")], title="x", empty_label="-"
+        [("Accepted", 2, "#2f80ed"), ("Deferred", 0, "#e6a700"), ("Rejected", 1, "#d64545")],
+        title="x",
+        empty_label="-",
     )
-    assert '<rect x="4" y="4" width="384" height="24" fill="#2f80ed"/>' in svg
-    assert '<rect x="388" y="4" width="128" height="24" fill="#d64545"/>' in svg
-    assert "Accepted: 3" in svg
+    # No viewBox and percentages: the bar fills its box at any width, in the page and
+    # in the PDF alike, while the legend's text keeps its size.
+    assert 'width="100%"' in svg and "viewBox" not in svg
+    assert '<rect x="0%" y="4" width="66.67%" height="24" fill="#2f80ed"/>' in svg
+    assert '<rect x="66.67%" y="4" width="33.33%" height="24" fill="#d64545"/>' in svg
+    assert 'fill="#e6a700"/>' in svg  # a part with no count still has its legend swatch
+    assert "Accepted: 2" in svg and "Deferred: 0" in svg
+    assert not any(word in svg for word in FORBIDDEN)
+
+
+def test_an_empty_stacked_bar_says_so_across_the_width() -> None:
+    svg = charts.stacked_bar([("Accepted", 0, "#2f80ed")], title="x", empty_label="Nothing yet")
+    assert 'width="99.6%"' in svg and 'x="50%"' in svg and "Nothing yet" in svg
 
 
 def test_a_count_line_runs_from_zero_to_a_round_ceiling_and_prints_the_last_count() -> None:

@@ -30,6 +30,22 @@ class Image:
                     found += 1
         return found
 
+    def widest_row(self, colours: list[str], box: tuple[int, int, int, int] | None = None) -> int:
+        """The most pixels near any of ``colours`` that one row of ``box`` holds: the
+        length in pixels of a horizontal bar drawn in those colours."""
+        wants = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in colours]
+        x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        best = 0
+        for y in range(y0, y1):
+            row = self.data[3 * (y * self.width + x0) : 3 * (y * self.width + x1)]
+            found = sum(
+                1
+                for i in range(0, len(row), 3)
+                if any(all(abs(row[i + c] - want[c]) <= 24 for c in range(3)) for want in wants)
+            )
+            best = max(best, found)
+        return best
+
     def colours(self) -> Counter[tuple[int, int, int]]:
         return Counter(self.pixel(x, y) for y in range(self.height) for x in range(self.width))
 

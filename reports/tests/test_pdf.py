@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from ledger.models import Anchor, Head
+from lib.charts import DECISION_COLOURS
 from reports.models import DeliveredReport
 from reports.services import compliance_history_backfill
 
@@ -92,6 +93,11 @@ def test_page_one_draws_the_three_charts(pdf):
     assert image.count_near(BRAND, charts) > 40, "no compliance trend line on page 1"
     assert image.count_near("#1e6b2a", charts) > 10, "no status bars on page 1"
     assert image.count_near("#e6a700", charts) > 20, "no decisions bar on page 1"
+    # The decisions bar runs across its box, the width of the page's text (186 of 210
+    # mm) less the box's padding, as on the staff page: at least 80 % of the page's
+    # width. A drawing of fixed width filled two thirds of it.
+    bar = image.widest_row([DECISION_COLOURS[k] for k in DECISION_COLOURS], charts)
+    assert bar > image.width * 0.8, f"decisions bar {bar} px of a {image.width} px page"
     # And the page is not one colour: it has text, frames and charts.
     assert len(image.colours()) > 50
 
@@ -113,3 +119,26 @@ def test_an_italian_client_gets_the_report_in_italian(client_b, contact_b, admin
     assert "Revisione della sicurezza: Bravo Legal" in flat
     assert "TASSO DI ADOZIONE" in flat
     assert "Prova della registrazione" in flat
+
+
+def test_a_big_client_s_pdf_lists_every_open_risk_item_and_decision(tmp_path):
+    from reports import render
+    from reports.bench import NOW, PERIOD, scratch_client
+    from reports.periods import parse_period
+    from reports.selectors import qbr_for
+
+    client, _ = scratch_client(200)
+    qbr = qbr_for(client, parse_period(PERIOD), now=NOW)
+    path = tmp_path / "big.pdf"
+    path.write_bytes(render.html_to_pdf(render.qbr_document(qbr)))
+
+    flat = " ".join(text_of(path).split())
+    items = [item.rec for group in qbr.risk_groups for _, part in group.buckets for item in part]
+    assert len(items) == qbr.risk_total > 100
+    missing = [rec.pk for rec in items + qbr.awaiting if f"#{rec.pk} {rec.title}" not in flat]
+    assert not missing, f"open items missing from the PDF: {missing}"
+    decided = [r for _, day in qbr.decisions for r in day]
+    assert decided
+    for response in decided:
+        assert f"#{response.recommendation_id} {response.recommendation.title}" in flat
+    assert flat.count("Budget approvato dal CdA; we'll revisit in Q4.") == 2 * len(decided)

@@ -28,6 +28,8 @@ from reports.jobs import SCHEDULE_JOB
 from reports.models import DeliveredReport, ReportSchedule
 from reports.services import report_schedule_set, scheduled_reports_deliver
 
+from .test_pdf import text_of
+
 # 1 April 2026, 06:00 in Rome: March and the first quarter are complete.
 APRIL_1 = dt.datetime(2026, 4, 1, 4, 0, 0, 431_007, tzinfo=dt.UTC)
 
@@ -139,6 +141,33 @@ def test_the_pdf_arrives_attached_byte_for_byte(smtp, client_a, contact_a, admin
     assert pdf.get_filename() == report.filename
     assert pdf.get_content() == bytes(report.content)
     assert "Open risks" in received["Subject"]
+
+
+def test_an_italian_client_gets_its_open_risks_report_in_italian(
+    smtp,  # noqa: F811
+    client_b,
+    contact_b,
+    admin,
+    now,
+    tmp_path,
+):
+    _schedule(client_b, [contact_b], admin, now=now, monthly=False, quarterly=False)
+    [report] = scheduled_reports_deliver(now=APRIL_1)
+    assert report.kind == "open_risks"
+
+    [result] = deliver_due(now=APRIL_1, worker="w-test")
+
+    assert result.ok, result.error
+    [received] = smtp.received
+    assert received["Subject"] == "Report dei rischi aperti 2026-03: Bravo Legal"
+    body = received.get_body(preferencelist=("plain",)).get_content()
+    assert "In allegato il documento «Report dei rischi aperti» di Bravo Legal" in body
+    assert f"evento {report.anchor.seq}, hash {report.anchor.hash}" in body
+    # The attached PDF is in Italian too.
+    [pdf] = _pdf_parts(received)
+    path = tmp_path / pdf.get_filename()
+    path.write_bytes(pdf.get_content())
+    assert "Rischi aperti: Bravo Legal" in " ".join(text_of(path).split())
 
 
 def test_a_job_taken_over_after_its_report_was_stored_sends_nothing_twice(

@@ -134,11 +134,11 @@ def test_an_open_item_without_a_follow_up_owner_is_listed_with_a_dash(
     recommendation_present(recommendation=rec, actor=admin, now=REPORT_NOW - dt.timedelta(days=39))
     client.force_login(manager)
     html = client.get(f"/reports/clients/{client_a.pk}/?period=2026-Q1").content.decode()
-    item = html[html.index(f"#{rec.pk}</span>") :]
-    item = item[: item.index("</div>")]
+    item = html[html.index(f"<b>#{rec.pk} ") :]
+    item = item[: item.index("</p>")]
     assert "Enable BitLocker on the reception laptop" in item
     assert "Overdue" in item
-    assert item.endswith("\u2013</span>")
+    assert item.endswith(" · \u2013")
 
 
 def test_the_client_page_links_to_its_qbr(client_a, manager, client):

@@ -14,10 +14,13 @@ ratios are what to watch:
 - the staff dashboard (p50/p95 of the whole page, read from the maintained counters)
   vs the live GROUP BY over every recommendation it replaced, measured in the same
   run on the same rows, and the unfiltered newest-first list page at a tenth of the
-  rows and at all of them.
+  rows and at all of them;
+- a client's QBR as a PDF (WeasyPrint) with ``--items`` recommendations (500) vs a
+  tenth of them, wall and CPU seconds (the best of three): the ratio shows how the
+  layout grows with the client.
 
-``--only dashboard`` (or any comma-separated list of ledger, due, ingest, dashboard)
-runs some of them. ``--database-url`` runs them in another database (an empty
+``--only dashboard`` (or any comma-separated list of ledger, due, ingest, dashboard,
+report) runs some of them. ``--database-url`` runs them in another database (an empty
 PostgreSQL one you can throw away) instead of a temporary SQLite file.
 """
 
@@ -42,8 +45,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 CHILD_FLAG = "HEEDED_BENCH_CHILD"
-SCENARIOS = ("ledger", "due", "ingest", "dashboard")
-SIZES = ("appends", "stored", "due", "devices", "kbs", "clients", "recommendations")
+SCENARIOS = ("ledger", "due", "ingest", "dashboard", "report")
+SIZES = ("appends", "stored", "due", "devices", "kbs", "clients", "recommendations", "items")
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
 
@@ -118,6 +121,12 @@ class Command(BaseCommand):
             help="Recommendations of the dashboard scenario.",
         )
         parser.add_argument(
+            "--items",
+            type=int,
+            default=500,
+            help="Recommendations of the QBR scenario's client (its baseline has a tenth).",
+        )
+        parser.add_argument(
             "--only",
             default=",".join(SCENARIOS),
             help=f"Comma-separated scenarios to run, of {', '.join(SCENARIOS)}.",
@@ -169,6 +178,8 @@ class Command(BaseCommand):
             self._bench_ingest(options["devices"], options["kbs"])
         if "dashboard" in only:
             self._bench_dashboard(options["clients"], options["recommendations"])
+        if "report" in only:
+            self._bench_report(options["items"])
         self._summary(options["json"])
 
     def _generate(self, options: dict[str, Any]) -> None:
@@ -271,6 +282,41 @@ class Command(BaseCommand):
         if path:
             Path(path).write_text(json.dumps(self.results, indent=2) + "\n", encoding="utf-8")
             self.stdout.write(f"results written to {path}")
+
+    def _bench_report(self, items: int) -> None:
+        from reports.bench import scratch_client, time_qbr, warm_up
+
+        small = max(items // 10, 1)
+        big_client, responses = scratch_client(items, slug="bench-qbr-big")
+        small_client, _ = scratch_client(small, slug="bench-qbr-small")
+        warm_up()
+        # The best of three: the least disturbed by whatever else the machine runs.
+        big = min((time_qbr(big_client) for _ in range(3)), key=lambda t: t.pdf)
+        base = min((time_qbr(small_client) for _ in range(3)), key=lambda t: t.pdf)
+        self._header(
+            f"QBR report ({items} items: {responses} responses, {big.risk_items} open risk "
+            f"items, {big.pages} pages; baseline {small} items, {base.pages} pages)"
+        )
+        self._row(
+            f"QBR PDF, s ({items} vs {small} items)",
+            f"{big.pdf:.2f}",
+            f"{base.pdf:.2f}",
+            big.pdf / base.pdf,
+            "<= 5 s",
+            big.pdf <= 5.0,
+        )
+        self._row(
+            f"QBR PDF, CPU s ({items} vs {small} items)",
+            f"{big.pdf_cpu:.2f}",
+            f"{base.pdf_cpu:.2f}",
+            big.pdf_cpu / base.pdf_cpu,
+        )
+        self._row(
+            f"QBR figures + HTML, s ({items} vs {small} items)",
+            f"{big.figures + big.html:.2f}",
+            f"{base.figures + base.html:.2f}",
+            (big.figures + big.html) / (base.figures + base.html),
+        )
 
     def _bench_ledger(self, appends: int) -> None:
         from accounts.models import User
