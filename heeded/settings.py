@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: a user who must have a second factor sets it up first.
     "accounts.mfa.MfaRequiredMiddleware",
+    # Logs a page that refused (404, 403) with the actor and the request id.
+    "accounts.securityevents.SecurityEventMiddleware",
     # Axes must come last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

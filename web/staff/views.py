@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services as accounts_services
 from accounts.models import User
 from accounts.permissions import Capability, allows, require
+from accounts.securityevents import request_event
 from accounts.selectors import audit_list_for, user_get_for, user_list_for
 from clients import services as clients_services
 from clients.models import Client, ClientPolicy
@@ -197,6 +198,7 @@ def staff_welcome(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
     """The set-password page an invitation links to. No session: the link is the proof."""
     person = accounts_services.password_link_user(uidb64, token)
     if person is None:
+        request_event(request, "link_refused", kind="invitation", outcome="invalid")
         return render(request, "web/staff/welcome_invalid.html", status=404)
     form = SetPasswordForm(request.POST or None)
     status = 200
