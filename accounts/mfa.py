@@ -1,10 +1,10 @@
 """Two-factor sign-in: who must have it, and its secrets sealed at rest.
 
 ``HEEDED_MFA_REQUIRED`` says who must have a second factor (an authenticator app,
-TOTP): ``admins`` (the default), ``all`` staff, or ``none``. A signed-in user who must
-and has none is sent to set one up before any other page (``MfaRequiredMiddleware``)
-and cannot remove their last one (``StaffMFAAdapter``). Recovery codes alone do not
-count: they are the spare key, not the lock.
+TOTP, or a security key, WebAuthn): ``admins`` (the default), ``all`` staff, or
+``none``. A signed-in user who must and has none is sent to set one up before any other
+page (``MfaRequiredMiddleware``) and cannot remove their last one (``StaffMFAAdapter``).
+Recovery codes alone do not count: they are the spare key, not the lock.
 
 API tokens are not affected: a token is its own credential, made by an admin with
 ``heeded tokens`` and stored hashed; the API refuses a *session* of a user who still
@@ -113,11 +113,13 @@ class StaffMFAAdapter(DefaultMFAAdapter):
         return others.exists()
 
 
-# Pages a user who must set up a second factor may still open: the set-up itself,
-# signing out, re-entering the password that set-up may ask for, and static files.
+# Pages a user who must set up a second factor may still open: the set-up itself (an
+# authenticator app or a security key), signing out, re-entering the password that
+# set-up may ask for, and static files.
 _OPEN_URL_NAMES = [
     "mfa_index",
     "mfa_activate_totp",
+    "mfa_add_webauthn",
     "mfa_view_recovery_codes",
     "mfa_generate_recovery_codes",
     "mfa_download_recovery_codes",
