@@ -7,6 +7,9 @@
 - ``client_a`` / ``contact_a``: Acme Dental and its decision maker Alice.
 - ``client_b`` / ``contact_b``: Bravo Legal and its decision maker Bob, who must see
   nothing of client A.
+
+``security_events`` collects the records logged on ``heeded.security`` (each with its
+``request_id``), for tests that a refusal is logged.
 """
 
 from __future__ import annotations
@@ -159,6 +162,32 @@ def presented(draft, admin, now):
     from recommendations.services import recommendation_present
 
     return recommendation_present(recommendation=draft, actor=admin, now=now)
+
+
+@pytest.fixture
+def security_events():
+    """The records logged on ``heeded.security`` during the test, with ``request_id``
+    set as the configured handlers set it (the "heeded" logger does not propagate, so
+    pytest's caplog would not see them)."""
+    import logging
+
+    from lib.requestid import RequestIdFilter
+
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[logging.LogRecord] = []
+            self.addFilter(RequestIdFilter())
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    logger, handler = logging.getLogger("heeded.security"), Records()
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

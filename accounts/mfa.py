@@ -1,10 +1,10 @@
 """Two-factor sign-in: who must have it, and its secrets sealed at rest.
 
 ``HEEDED_MFA_REQUIRED`` says who must have a second factor (an authenticator app,
-TOTP): ``admins`` (the default), ``all`` staff, or ``none``. A signed-in user who must
-and has none is sent to set one up before any other page (``MfaRequiredMiddleware``)
-and cannot remove their last one (``StaffMFAAdapter``). Recovery codes alone do not
-count: they are the spare key, not the lock.
+TOTP, or a security key, WebAuthn): ``admins`` (the default), ``all`` staff, or
+``none``. A signed-in user who must and has none is sent to set one up before any other
+page (``MfaRequiredMiddleware``) and cannot remove their last one (``StaffMFAAdapter``).
+Recovery codes alone do not count: they are the spare key, not the lock.
 
 API tokens are not affected: a token is its own credential, made by an admin with
 ``heeded tokens`` and stored hashed; the API refuses a *session* of a user who still
@@ -51,6 +51,34 @@ def has_second_factor(user: User) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTORS).exists()
 
 
+# The session remembers that its user has a second factor, so the middleware asks the
+# authenticator table once per session, not on every page. Removing a factor clears it
+# in the session that removed it (``forget_second_factor``). Another session of the same
+# user keeps it, which matters only if the factor was removed while not required and is
+# required again before that session ends: the adapter refuses to remove the last factor
+# while it is required, and sessions end after HEEDED_SESSION_MAX_HOURS.
+SESSION_HAS_FACTOR = "heeded_mfa_factor_of"
+
+
+def forget_second_factor(
+    sender: object, request: HttpRequest | None, user: User, **kwargs: object
+) -> None:
+    """Receiver of allauth's ``authenticator_removed``: ask the table again next time."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.pop(SESSION_HAS_FACTOR, None)
+
+
+def _has_second_factor_remembered(request: HttpRequest, user: User) -> bool:
+    session = request.session
+    if session.get(SESSION_HAS_FACTOR) == user.pk:
+        return True
+    if not has_second_factor(user):
+        return False
+    session[SESSION_HAS_FACTOR] = user.pk
+    return True
+
+
 def must_set_up_mfa(user: User) -> bool:
     """True when ``user`` must have a second factor and has none yet."""
     return mfa_required(user) and not has_second_factor(user)
@@ -85,11 +113,13 @@ class StaffMFAAdapter(DefaultMFAAdapter):
         return others.exists()
 
 
-# Pages a user who must set up a second factor may still open: the set-up itself,
-# signing out, re-entering the password that set-up may ask for, and static files.
+# Pages a user who must set up a second factor may still open: the set-up itself (an
+# authenticator app or a security key), signing out, re-entering the password that
+# set-up may ask for, and static files.
 _OPEN_URL_NAMES = [
     "mfa_index",
     "mfa_activate_totp",
+    "mfa_add_webauthn",
     "mfa_view_recovery_codes",
     "mfa_generate_recovery_codes",
     "mfa_download_recovery_codes",
@@ -118,7 +148,7 @@ class MfaRequiredMiddleware:
             isinstance(user, User)
             and mfa_required(user)
             and not self._is_open(request.path_info)
-            and not has_second_factor(user)
+            and not _has_second_factor_remembered(request, user)
         ):
             if request.path_info.startswith("/api/"):
                 request.user = AnonymousUser()

@@ -1,18 +1,28 @@
-"""Sign-in events on the ``heeded.security`` log (docs/operations.md, "Security log").
+"""Security events on the ``heeded.security`` log (docs/operations.md, "Security log").
 
 One line per sign-in, sign-out, failed password, failed or used second factor, change
 of second factor and password reset; lockouts are logged by ``accounts.lockout``.
 ``actor`` is ``user:<id>`` of whoever acts (``anonymous`` before sign-in); a failed
 attempt names the account it tried as ``account`` (``user:<id>`` or
 ``login:<name>``), never the password.
+
+Refusals elsewhere are logged through ``request_event``, which names the request's
+actor (``user:<id>``, ``contact:<id>`` on the client portal, else ``anonymous``) and
+address: a denied page or API call (``access_denied``, ``SecurityEventMiddleware`` and
+the API's error handler), a refused answer link, portal sign-in link or invitation
+(``link_refused``), a refused endpoint report (``report_refused``). An unverified
+inbound e-mail has no request of its own (``inbound_unverified``, logged by
+``answers.services.inbound``). Secrets (tokens, passwords) are never logged.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.lockout import account_key
 from lib.clientip import client_ip
@@ -28,6 +38,63 @@ def _address(request: HttpRequest | None) -> str:
     if request is None or not hasattr(request, "META"):
         return ""
     return client_ip(request) or ""
+
+
+def request_actor(request: HttpRequest | None) -> str:
+    """Who makes ``request``: a signed-in staff user, a contact signed in to the portal
+    (``request.portal_contact``, set by the portal's pages), or ``anonymous``."""
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return _actor(user)
+    contact = getattr(request, "portal_contact", None)
+    if contact is not None:
+        return f"contact:{contact.pk}"
+    return "anonymous"
+
+
+def request_event(
+    request: HttpRequest | None,
+    event: str,
+    *,
+    level: int = logging.WARNING,
+    actor: str | None = None,
+    **fields: object,
+) -> None:
+    """Log ``event`` of ``request`` with its actor (unless given) and client address."""
+    security_event(
+        event,
+        level=level,
+        actor=actor or request_actor(request),
+        **fields,
+        address=_address(request),
+    )
+
+
+def access_denied(request: HttpRequest, status: int) -> None:
+    """A page or API call refused: 404 for what the actor may not see (the same answer
+    as for what does not exist, so this line does not tell them apart either), 403 for
+    what their role may not do."""
+    request_event(
+        request, "access_denied", status=status, method=request.method or "", path=request.path
+    )
+
+
+class SecurityEventMiddleware:
+    """Logs ``access_denied`` for a page that raised Http404 or PermissionDenied (the
+    API's refusals are logged by its error handler; a URL that matches no route never
+    reaches a view and is not logged)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, Http404):
+            access_denied(request, 404)
+        elif isinstance(exception, PermissionDenied):
+            access_denied(request, 403)
 
 
 def logged_in(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

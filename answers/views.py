@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.securityevents import request_event
 from answers import crypto, selectors
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
@@ -39,10 +40,23 @@ from recommendations.choices import Channel, Decision, Status
 from recommendations.decisions import DECIDABLE_STATUSES, is_decidable, text_matches
 from recommendations.models import Recommendation, Response
 
+# Outcomes of a request to an answer link that the security log records: a token that
+# names no link, a link past its time, a renewal refused, an answer sent to a used link.
+# Showing a used link's answers again is no refusal: contacts come back to it.
+_REFUSED_LINK = {"invalid", LinkState.EXPIRED, "renew_refused"}
+
 
 def log_attempt(
     request: HttpRequest, link: AnswerLink | None, outcome: str, detail: str = ""
 ) -> None:
+    if outcome in _REFUSED_LINK or (outcome == LinkState.USED and request.method == "POST"):
+        request_event(
+            request,
+            "link_refused",
+            kind="answer",
+            link=link.pk if link is not None else "",
+            outcome=outcome,
+        )
     links.link_attempt_record(
         link=link,
         outcome=outcome,
@@ -233,6 +247,7 @@ def portal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         if contact is None:
             return redirect("answers:portal_sign_in")
         speak_client_language(contact.client)
+        request.portal_contact = contact  # type: ignore[attr-defined]  # the security log's actor
         return view(request, contact, *args, **kwargs)
 
     return wrapper
@@ -260,6 +275,7 @@ def portal_sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         contact = portal.portal_sign_in(token=token, now=timezone.now())
     except AnswerRefused as exc:
+        request_event(request, "link_refused", kind="portal_sign_in", outcome=exc.code)
         return _page(
             request,
             "portal/sign_in.html",

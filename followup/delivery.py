@@ -31,11 +31,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from email.mime.base import MIMEBase
 from email.mime.image import MIMEImage
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEMultipart
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
@@ -477,6 +479,36 @@ def _email_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+class _BrandedEmail(EmailMultiAlternatives):
+    """An e-mail whose HTML may show inline parts (the logo) beside files attached.
+
+    The parts nest as RFC 2387 and 2046 want them, so every client shows the logo in the
+    HTML and lists only the files as attachments::
+
+        multipart/mixed            (only when files are attached)
+          multipart/related        (only when there are inline parts)
+            multipart/alternative  text/plain, text/html
+            image/png              Content-ID: <heeded-logo>
+          application/pdf          the files
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_parts: list[MIMEBase] = []
+
+    def _create_alternatives(self, msg: Any) -> Any:
+        msg = super()._create_alternatives(msg)
+        if not self.inline_parts:
+            return msg
+        related = SafeMIMEMultipart(
+            _subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET
+        )
+        related.attach(msg)
+        for part in self.inline_parts:
+            related.attach(part)
+        return related
+
+
 @handles(OutboxKind.EMAIL)
 def send_email(message: OutboxMessage) -> None:
     """Send through Django's configured backend (SMTP in production) with the
@@ -486,7 +518,7 @@ def send_email(message: OutboxMessage) -> None:
     headers["Message-ID"] = payload["message_id"]
     # Answer, sign-in and password-reset tokens are made only here, never stored
     # (lib.sealed, accounts.passwords).
-    email = EmailMultiAlternatives(
+    email = _BrandedEmail(
         subject=payload["subject"],
         body=expand_reset_links(sealed.expand(payload["text"])),
         from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
@@ -494,7 +526,6 @@ def send_email(message: OutboxMessage) -> None:
         reply_to=payload.get("reply_to") or None,
         headers=headers,
     )
-    logo_attached = False
     if payload.get("html"):
         html = expand_reset_links(sealed.expand(payload["html"]))
         email.attach_alternative(html, "text/html")
@@ -508,15 +539,8 @@ def send_email(message: OutboxMessage) -> None:
             image.add_header(
                 "Content-Disposition", "inline", filename=f"logo.{image.get_content_subtype()}"
             )
-            email.attach(image)
-            logo_attached = True
-    files = _attachments(payload)
-    for filename, content, mimetype in files:
+            email.inline_parts.append(image)
+    for filename, content, mimetype in _attachments(payload):
         email.attach(filename, content, mimetype)
-    if logo_attached and not files:
-        # Only the inline logo: the parts belong together (multipart/related). With
-        # files attached the message stays multipart/mixed; clients still resolve the
-        # logo's Content-ID there.
-        email.mixed_subtype = "related"
     if email.send(fail_silently=False) != 1:
         raise DeliveryError(Msg.EMAIL_NOT_ACCEPTED)

@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: a user who must have a second factor sets it up first.
     "accounts.mfa.MfaRequiredMiddleware",
+    # Logs a page that refused (404, 403) with the actor and the request id.
+    "accounts.securityevents.SecurityEventMiddleware",
     # Axes must come last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -189,7 +191,10 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 PASSWORD_RESET_TIMEOUT = env_int("HEEDED_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_SESSION_REMEMBER = False
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A security key (WebAuthn, through fido2) is a second factor beside the authenticator
+# app; it is bound to the site's host name, so it works only over HTTPS (or localhost).
+# Passkey sign-in without a password stays off: the password is the first factor.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heeded"
 MFA_ADAPTER = "accounts.mfa.StaffMFAAdapter"
 # Accept the code of the previous and next 30-second step too: phones drift. A code

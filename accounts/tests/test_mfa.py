@@ -89,6 +89,47 @@ def test_with_a_second_factor_the_admin_works_normally(client, admin, required):
     assert client.get("/").status_code == 200
 
 
+def _queries_of(client, path: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_second_factor_is_looked_up_once_per_session(client, admin, required):
+    TOTP.activate(admin, SECRET)
+    _password_step(client)
+    client.post("/accounts/2fa/authenticate/", {"code": totp(SECRET)})
+    first = _queries_of(client, "/clients/")
+
+    second = _queries_of(client, "/clients/")
+    required.HEEDED_MFA_REQUIRED = "none"
+    not_asked = _queries_of(client, "/clients/")
+
+    assert any("mfa_authenticator" in sql for sql in first)
+    assert not any("mfa_authenticator" in sql for sql in second)
+    # The second view costs what it costs a user who is never asked for a factor.
+    assert len(second) == len(not_asked)
+
+
+def test_removing_the_factor_makes_the_session_ask_again(client, admin, required):
+    TOTP.activate(admin, SECRET)
+    _password_step(client)
+    client.post("/accounts/2fa/authenticate/", {"code": totp(SECRET)})
+    assert client.get("/").status_code == 200
+
+    # No longer required: allauth's page may remove the factor (a fresh sign-in).
+    required.HEEDED_MFA_REQUIRED = "none"
+    removed = client.post("/accounts/2fa/totp/deactivate/")
+    assert removed.status_code == 302
+    assert not Authenticator.objects.filter(user=admin, type="totp").exists()
+
+    required.HEEDED_MFA_REQUIRED = "admins"
+    assert client.get("/")["Location"] == ACTIVATE
+
+
 def test_the_api_refuses_the_session_but_accepts_a_token(client, admin, required):
     from accounts.tokens import token_create
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from clients.models import Contact
 from followup.models import OutboxMessage
 from ledger.actors import actor_label
 from ledger.services import event_append
+from lib.securitylog import security_event
 from recommendations.choices import Channel, Decision
 from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation, Response
@@ -327,6 +329,17 @@ def inbound_receive(
         # "inbound_message_id_counts_once"); judged again, this one is refused as seen.
         return inbound_receive(raw=raw, now=now, dnsfunc=dnsfunc, _retried=True)
     stored.outcome, stored.reason = outcome, reason
+    if outcome == Outcome.UNVERIFIED:
+        # Who sent it is unproven: the claimed sender is a field, the actor nobody.
+        security_event(
+            "inbound_unverified",
+            level=logging.WARNING,
+            actor="anonymous",
+            inbound=stored.pk,
+            client=stored.client_id or "",
+            claimed_from=stored.from_address,
+            reason=reason,
+        )
     return InboundResult(stored, EXIT_CODES[outcome], f"{outcome}: {reason}")
 
 

@@ -15,14 +15,15 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.securityevents import access_denied
 from lib.errors import ServiceError
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
@@ -54,7 +55,20 @@ def flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
     return [error(str(detail), code=getattr(detail, "code", None) or "invalid", field=field)]
 
 
+def _log_refusal(exc: Exception, context: dict[str, Any]) -> None:
+    """``access_denied`` on the security log for a 404 or a 403 (a 401 is a missing or
+    bad credential, which the authentication logs)."""
+    request = context.get("request")
+    if request is None:
+        return
+    if isinstance(exc, Http404 | NotFound):
+        access_denied(request, 404)
+    elif isinstance(exc, DjangoPermissionDenied | PermissionDenied):
+        access_denied(request, 403)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    _log_refusal(exc, context)
     if isinstance(exc, ServiceError):
         # Before PermissionDenied: NotAllowed is both, and carries its own code.
         body = {"errors": [error(exc.message, code=exc.code, field=exc.field)]}

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from accounts.securityevents import request_event
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema, ErrorsSerializer
 from recommendations.selectors import recommendation_get_for
@@ -78,6 +79,20 @@ class EndpointReportView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> ApiResponse:
+        response = self._receive(request)
+        if response.status_code >= 400:
+            errors = response.data["errors"] if isinstance(response.data, dict) else []
+            request_event(
+                request,
+                "report_refused",
+                actor=getattr(request, "report_actor", None),
+                status=response.status_code,
+                code=errors[0]["code"] if errors else "",
+                key=request.META.get("HTTP_X_HEEDED_KEY", "")[:100],
+            )
+        return response
+
+    def _receive(self, request: Request) -> ApiResponse:
         limit: int = settings.HEEDED_REPORT_MAX_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or "")
@@ -102,6 +117,8 @@ class EndpointReportView(APIView):
             )
         except SignatureError as exc:
             return _error(401, exc.code, exc.message)
+        # The report is signed: what it says is the enrollment token's doing.
+        request.report_actor = f"enrollment_token:{token.pk}"  # type: ignore[attr-defined]
         try:
             document = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:

@@ -106,6 +106,85 @@ def test_html_reply_to_and_headers_travel_with_the_mail(smtp, now):
     assert b"Rich <b>body</b>" in parts["text/html"]
 
 
+def test_an_email_with_the_inline_logo_and_a_file_nests_its_parts(
+    smtp, now, settings, tmp_path, monkeypatch
+):
+    """mixed[related[alternative[text, html], logo], file]: the logo stays with the HTML
+    (clients show it there, not as an attachment) and the file is the one attachment."""
+    from followup.delivery import ATTACHMENT_SOURCES
+    from followup.tests.test_notice_emails import _png
+
+    logo = tmp_path / "rossi-figli.png"
+    logo.write_bytes(_png())
+    settings.HEEDED_MSP_LOGO = logo
+    report = b"%PDF-1.4\n% Relazione trimestrale\n"
+    monkeypatch.setitem(
+        ATTACHMENT_SOURCES,
+        "test-file",
+        lambda ref: (
+            f"Relazione Q{ref['id']} - Caffè Sant'Ambrogio.pdf",
+            report,
+            "application/pdf",
+        ),
+    )
+    _mail(
+        now,
+        text="Buongiorno, in allegato la relazione.",
+        html='<img src="cid:heeded-logo" alt="Rossi &amp; Figli"><p>In allegato la relazione.</p>',
+        attachments=[{"source": "test-file", "id": 1}],
+    )
+
+    deliver_due(now=now, worker="w1")
+
+    [mail] = smtp.received
+
+    def shape(part):
+        if part.is_multipart():
+            return (part.get_content_type(), [shape(p) for p in part.get_payload()])
+        return part.get_content_type()
+
+    assert shape(mail) == (
+        "multipart/mixed",
+        [
+            (
+                "multipart/related",
+                [("multipart/alternative", ["text/plain", "text/html"]), "image/png"],
+            ),
+            "application/pdf",
+        ],
+    )
+    related, attached = mail.get_payload()
+    image = related.get_payload()[1]
+    assert image["Content-ID"] == "<heeded-logo>"
+    assert image.get_content_disposition() == "inline"
+    assert attached.get_content_disposition() == "attachment"
+    assert attached.get_filename() == "Relazione Q1 - Caffè Sant'Ambrogio.pdf"
+    assert attached.get_payload(decode=True) == report
+
+
+def test_an_email_with_a_file_and_no_logo_is_mixed_around_its_alternatives(
+    smtp, now, settings, monkeypatch
+):
+    from followup.delivery import ATTACHMENT_SOURCES
+
+    settings.HEEDED_MSP_LOGO = None
+    monkeypatch.setitem(
+        ATTACHMENT_SOURCES, "test-file", lambda ref: ("report.pdf", b"%PDF-1.4", "application/pdf")
+    )
+    _mail(now, html="<p>Report attached.</p>", attachments=[{"source": "test-file", "id": 1}])
+
+    deliver_due(now=now, worker="w1")
+
+    [mail] = smtp.received
+    assert [p.get_content_type() for p in mail.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/pdf",
+    ]
+
+
 def test_messages_are_delivered_earliest_due_first(smtp, now):
     late = _mail(now - dt.timedelta(minutes=1), key="late")
     early = _mail(now - dt.timedelta(minutes=9), key="early")

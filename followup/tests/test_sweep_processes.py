@@ -131,3 +131,37 @@ def test_a_sweep_killed_mid_way_loses_no_step(client_a, client_b, contact_a, con
     assert [a.text.split(" ")[0] for a in actions].count("notice") == 3
     _assert_each_step_acted_and_announced_once([first, second])
     assert sweep(now=now + 8 * DAY) == []
+
+
+def test_a_sweep_that_dies_mid_way_loses_no_step_on_either_engine(
+    client_a, client_b, contact_a, contact_b, admin, now
+):
+    """The test above, with the child killing itself at client B's first ledger append
+    (``heeded.tests.crashing``): no lock is needed, so it runs on SQLite too."""
+    import sys
+
+    from heeded.tests.crashing import ARMED, KILLED
+
+    first = _present(client_a, contact_a, admin, now, 1)
+    second = _present(client_b, contact_b, admin, now + dt.timedelta(minutes=1), 2)
+    env = child_env(DATABASE_URL=database_url_of_this_run())
+    command = ["sweep", "--now", (now + 8 * DAY).isoformat()]
+    child = start(
+        [sys.executable, "-m", "heeded.tests.crashing", f"ledger-append:{client_b.pk}", *command],
+        env=env,
+    )
+    try:
+        child.wait_for(ARMED)
+        child.wait_for(f"escalation-1 recommendation #{first.pk}")
+        child.wait_for(KILLED)
+        assert child.process.wait(EVENT_TIMEOUT) == -signal.SIGKILL
+    finally:
+        stop(child)
+
+    (left,) = FollowupStep.objects.all()
+    assert (left.recommendation_id, left.notified_at) == (first.pk, None)
+
+    actions = sweep(now=now + 8 * DAY)
+    assert [a.text.split(" ")[0] for a in actions].count("notice") == 3
+    _assert_each_step_acted_and_announced_once([first, second])
+    assert sweep(now=now + 8 * DAY) == []

@@ -306,3 +306,59 @@ def test_a_body_longer_than_its_content_length_claims_is_cut_at_the_limit(post, 
     # Django reads at most Content-Length bytes: the truncated body fails the signature.
     assert response.status_code == 401
     assert stored() == (0, 0, 0, 0)
+
+
+# --- the security log ---------------------------------------------------------------
+
+
+def _refused(records):
+    return [(r.actor, r.fields["status"], r.fields["code"]) for r in records]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"HTTP_X_HEEDED_SIGNATURE": "0" * 64}, 401, "not_authenticated"),
+        ({"HTTP_X_HEEDED_KEY": "ffffffffffff"}, 401, "not_authenticated"),
+        ({"timestamp": 1772442000 - 361}, 401, "not_authenticated"),
+    ],
+)
+def test_a_refused_report_is_logged_with_its_key_and_request_id(
+    post, token_a, security_events, change, status, code
+):
+    response = post(token_a[1], body_of(document()), **change)
+
+    assert response.status_code == status
+    [record] = security_events
+    assert (record.event, record.actor) == ("report_refused", "anonymous")
+    assert (record.fields["status"], record.fields["code"]) == (status, code)
+    assert record.fields["key"] == change.get("HTTP_X_HEEDED_KEY", token_a[0].key_id)
+    assert record.request_id == response["X-Request-ID"]
+    assert token_a[1] not in record.getMessage()
+
+
+def test_an_oversized_report_and_a_clash_are_logged(
+    post, token_a, token_b, settings, security_events
+):
+    post(token_a[1], body_of(document()))
+    clash = post(token_b[1], body_of(document(name="STUDIO-BIANCHI", kbs=())))
+    settings.HEEDED_REPORT_MAX_BYTES = 100
+    too_large = post(token_a[1], body_of(document()))
+
+    assert (clash.status_code, too_large.status_code) == (409, 413)
+    # The clash was signed: the token that signed it is the actor.
+    assert _refused(security_events) == [
+        (f"enrollment_token:{token_b[0].pk}", 409, "refused"),
+        ("anonymous", 413, "too_large"),
+    ]
+
+
+def test_a_key_header_cannot_forge_a_log_line(post, token_a, security_events):
+    forged = 'k"\r\n2026-03-02 INFO heeded.security: login_succeeded actor="user:1"'
+
+    post(token_a[1], body_of(document()), HTTP_X_HEEDED_KEY=forged)
+
+    [record] = security_events
+    line = record.getMessage()
+    assert "\r" not in line and "\n" not in line
+    assert 'key="k\\"\\r\\n2026-03-02 INFO heeded.security: login_succeeded' in line

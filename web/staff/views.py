@@ -24,10 +24,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services as accounts_services
 from accounts.models import User
 from accounts.permissions import Capability, allows, require
+from accounts.securityevents import request_event
 from accounts.selectors import audit_list_for, user_get_for, user_list_for
 from clients import services as clients_services
 from clients.models import Client, ClientPolicy
-from clients.policy import DEFAULT
+from clients.policy import DEFAULT, Policy
 from clients.selectors import client_get_for, client_list_for, contact_get_for, contact_list_for
 from followup.selectors import webhook_list_for
 from followup.services import invitations
@@ -197,6 +198,7 @@ def staff_welcome(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
     """The set-password page an invitation links to. No session: the link is the proof."""
     person = accounts_services.password_link_user(uidb64, token)
     if person is None:
+        request_event(request, "link_refused", kind="invitation", outcome="invalid")
         return render(request, "web/staff/welcome_invalid.html", status=404)
     form = SetPasswordForm(request.POST or None)
     status = 200
@@ -403,21 +405,19 @@ def contact_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _policy_initial(policy: ClientPolicy | None) -> dict[str, Any]:
+    """The form's starting values: the client's own policy, else the defaults, read from
+    ``clients.policy.DEFAULT`` field by field so a new setting shows its default without
+    being listed here. The days per severity stay blank (the page shows the defaults
+    beside them): a blank day follows a later change of the default."""
+    source: ClientPolicy | Policy = DEFAULT if policy is None else policy
+    initial = {
+        name: getattr(source, name) for name in PolicyForm.base_fields if hasattr(source, name)
+    }
     if policy is None:
-        return {
-            "tier": "",
-            "reminders": DEFAULT.reminders,
-            "business_days": DEFAULT.business_days,
-            "level2_after_days": DEFAULT.level2_after_days,
-            "level3_after_days": DEFAULT.level3_after_days,
-            "max_deferrals": DEFAULT.max_deferrals,
-            "rejection_review_months": DEFAULT.rejection_review_months,
-            "review_at_next_qbr": DEFAULT.review_at_next_qbr,
-            "weekly_severities": [],
-            "weekly_weekday": 0,
-        }
-    initial = {name: getattr(policy, name) for name in PolicyForm.base_fields}
-    initial["weekly_severities"] = [s for s in policy.weekly_severities.split(",") if s]
+        initial["tier"] = ""
+        initial["weekly_severities"] = list(DEFAULT.weekly_severities)
+    else:
+        initial["weekly_severities"] = [s for s in policy.weekly_severities.split(",") if s]
     return initial
 
 

@@ -263,6 +263,35 @@ def _policy_form(**changes):
     return data
 
 
+def test_a_client_without_a_policy_is_offered_every_default_of_the_policy(
+    login, admin, client_a, monkeypatch
+):
+    import dataclasses
+
+    from clients.policy import Policy
+
+    changed = Policy(
+        business_days=True,
+        reminders=False,
+        level2_after_days=5,
+        level3_after_days=9,
+        max_deferrals=4,
+        rejection_review_months=18,
+        review_at_next_qbr=True,
+        weekly_severities=("low",),
+        weekly_weekday=3,
+    )
+    monkeypatch.setattr("web.staff.views.DEFAULT", changed)
+
+    initial = login(admin).get(f"/clients/{client_a.pk}/policy/").context["form"].initial
+
+    shared = [f.name for f in dataclasses.fields(Policy) if f.name != "response_days"]
+    expected = {name: getattr(changed, name) for name in shared}
+    expected["weekly_severities"] = ["low"]
+    assert {name: initial[name] for name in shared} == expected
+    assert initial["tier"] == ""
+
+
 def test_an_admin_sets_the_follow_up_policy(login, admin, client_a):
     response = login(admin).post(f"/clients/{client_a.pk}/policy/", _policy_form())
 
