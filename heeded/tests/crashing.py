@@ -54,10 +54,10 @@ def arm(point: str) -> None:
 
         insert = backup._insert
 
-        def dying_insert(table: Any, root: Any, using: str) -> None:
+        def dying_insert(table: Any, root: Any, using: str, progress: Any) -> None:
             if table.model._meta.label_lower == target:
                 _die()
-            insert(table, root, using)
+            insert(table, root, using, progress)
 
         backup._insert = dying_insert  # type: ignore[assignment]
     else:
