@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import translation
@@ -22,6 +23,7 @@ from ledger.actors import actor_label
 from ledger.models import Event
 from ledger.services import anchor_record, event_append
 from lib.errors import ServiceError
+from recommendations import mail
 from recommendations.models import Recommendation
 from reports import render
 from reports.evidence import evidence_pack_build
@@ -362,30 +364,38 @@ def _queue_email(
     if not to:
         return
     client = schedule.client
-    with translation.override(client.language):
+    language = mail.language_for(client)
+    with translation.override(language):
         what = (
             gettext("Open risks report")
             if report.kind == ReportKind.OPEN_RISKS
             else gettext("Security review")
         )
-        subject = f"{what} {report.period_label}: {client.name}"
-        text = gettext(
-            "Attached is the %(what)s of %(client)s for %(period)s (PDF).\n\n"
-            "SHA-256 of the file: %(sha256)s\n"
-            "Ledger head printed on it: event %(seq)s, hash %(hash)s\n"
-        ) % {
+    # The head the report states is the anchor recorded when it was stored.
+    head = mail.Head(
+        seq=report.anchor.seq,
+        hash=report.anchor.hash,
+        verify_command=mail.verify_command(client, report.anchor.seq, report.anchor.hash),
+    )
+    email = mail.render_email(
+        "report_delivery",
+        {
+            "client": client,
             "what": what,
-            "client": client.name,
             "period": report.period_label,
+            "filename": report.filename,
             "sha256": report.sha256,
-            "seq": report.anchor.seq,
-            "hash": report.anchor.hash,
-        }
+            "head": head,
+            "portal_url": f"{settings.HEEDED_BASE_URL}/portal/sign-in/",
+        },
+        language=language,
+    )
     outbox_enqueue_email(
         key=key,
         to=to,
-        subject=subject,
-        text=text,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
         now=now,
         client=client,
         attachments=[{"source": REPORT_ATTACHMENT, "id": report.pk}],

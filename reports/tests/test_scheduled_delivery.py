@@ -162,7 +162,13 @@ def test_an_italian_client_gets_its_open_risks_report_in_italian(
     assert received["Subject"] == "Report dei rischi aperti 2026-03: Bravo Legal"
     body = received.get_body(preferencelist=("plain",)).get_content()
     assert "In allegato il documento «Report dei rischi aperti» di Bravo Legal" in body
-    assert f"evento {report.anchor.seq}, hash {report.anchor.hash}" in body
+    assert f"registro delle evidenze com'era alla voce {report.anchor.seq}." in body
+    assert report.anchor.hash in body
+    assert f"--anchor {client_b.slug}:{report.anchor.seq}:{report.anchor.hash}" in body
+    # Branded like every client e-mail: an HTML part with the MSP's layout and button.
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert "Report dei rischi aperti 2026-03: Bravo Legal" in html
+    assert "/portal/sign-in/" in html and report.sha256 in html
     # The attached PDF is in Italian too.
     [pdf] = _pdf_parts(received)
     path = tmp_path / pdf.get_filename()
