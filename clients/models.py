@@ -49,6 +49,9 @@ class Client(models.Model):
         max_length=64, default="Europe/Rome", validators=[validate_time_zone]
     )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    # The client's company in the PSA (Autotask's CompanyID): its tickets are opened
+    # there. Empty: the installation's default company (HEEDED_AUTOTASK_COMPANY_ID).
+    psa_company_id = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -68,6 +68,7 @@ def client_create(
     qbr_cadence_months: int = 3,
     time_zone: str = "Europe/Rome",
     language: str = "en",
+    psa_company_id: int | None = None,
 ) -> Client:
     """Create a client with its domains and the genesis of its ledger chain (admins
     and account managers: a technician would not see a client they created)."""
@@ -82,6 +83,7 @@ def client_create(
         qbr_cadence_months=qbr_cadence_months,
         time_zone=time_zone,
         language=language,
+        psa_company_id=psa_company_id,
         created_at=now,
     )
     client.full_clean()
@@ -104,6 +106,8 @@ def client_create(
                 "domains": domain_list,
                 "regulated": client.regulated,
                 "account_owner": account_owner.get_username() if account_owner else None,
+                # Only when set, so the events of clients made before it stay as they were.
+                **({"psa_company_id": psa_company_id} if psa_company_id else {}),
             },
         )
     return client
@@ -176,6 +180,7 @@ CLIENT_FIELDS = (
     "qbr_cadence_months",
     "time_zone",
     "language",
+    "psa_company_id",
 )
 
 

@@ -153,6 +153,7 @@ class ClientSerializer(serializers.ModelSerializer):
             "qbr_cadence_months",
             "time_zone",
             "language",
+            "psa_company_id",
             "created_at",
         ]
         read_only_fields = fields
@@ -174,6 +175,13 @@ class ClientCreateSerializer(serializers.Serializer):
     qbr_cadence_months = serializers.ChoiceField(choices=QbrCadence.choices, required=False)
     time_zone = serializers.CharField(max_length=64, required=False)
     language = serializers.ChoiceField(choices=Language.choices, required=False)
+    psa_company_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        allow_null=True,
+        help_text="The client's company in Autotask (CompanyID); empty: the default one.",
+    )
 
 
 class ContactSerializer(serializers.ModelSerializer):

@@ -15,6 +15,7 @@ import datetime as dt
 
 from django.conf import settings
 
+from clients.models import Client
 from followup.choices import OutboxKind
 from followup.delivery import PermanentDeliveryError, handles
 from followup.models import OutboxMessage, Ticket
@@ -71,13 +72,18 @@ def psa_enqueue(*, ticket: Ticket, event: str, note: str, seq: int, now: dt.date
         )
 
 
-def autotask() -> AutotaskAdapter:
+def company_of(client: Client) -> int:
+    """The Autotask company a client's tickets go to: its own, else the default."""
+    return client.psa_company_id or settings.HEEDED_AUTOTASK_COMPANY_ID
+
+
+def autotask(company_id: int) -> AutotaskAdapter:
     return AutotaskAdapter(
         base_url=settings.HEEDED_AUTOTASK_URL,
         integration_code=settings.HEEDED_AUTOTASK_INTEGRATION_CODE,
         username=settings.HEEDED_AUTOTASK_USERNAME,
         secret=settings.HEEDED_AUTOTASK_SECRET,
-        company_id=settings.HEEDED_AUTOTASK_COMPANY_ID,
+        company_id=company_id,
         queue_id=settings.HEEDED_AUTOTASK_QUEUE_ID or None,
     )
 
@@ -86,13 +92,21 @@ def autotask() -> AutotaskAdapter:
 def deliver_psa(message: OutboxMessage) -> None:
     payload = message.payload
     ticket = (
-        Ticket.objects.select_related("recommendation").filter(pk=payload.get("ticket")).first()
+        Ticket.objects.select_related("recommendation", "client")
+        .filter(pk=payload.get("ticket"))
+        .first()
     )
     if ticket is None or payload.get("psa") != "autotask":
         raise PermanentDeliveryError(f"Nothing to deliver for {message.idempotency_key}.")
     if not settings.HEEDED_AUTOTASK_URL:
         raise PermanentDeliveryError("Autotask is not configured (HEEDED_AUTOTASK_URL).")
-    adapter = autotask()
+    company = company_of(ticket.client)
+    if not company:
+        raise PermanentDeliveryError(
+            f"No Autotask company for {ticket.client.name}: set the client's PSA company ID "
+            "(client settings) or HEEDED_AUTOTASK_COMPANY_ID."
+        )
+    adapter = autotask(company)
     twin = adapter.create(
         key=external_key(ticket),
         title=ticket.title,

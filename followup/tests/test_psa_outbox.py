@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from clients.services import client_update
 from followup.choices import OutboxKind, OutboxStatus
 from followup.delivery import deliver_due
 from followup.models import OutboxMessage, Ticket
+from followup.psa.outbox import psa_enqueue
 from followup.sweep import sweep
 from followup.tests.autotask_fake import SPEC_PATH, FakeAutotask, load_spec
 from recommendations.choices import Channel
@@ -87,3 +89,32 @@ def test_a_ticket_gets_one_autotask_twin_through_retries_and_is_closed_on_reject
     assert autotask.tickets[1]["ExternalID"] == f"heeded-ticket-{ticket.pk}"
     assert [n["Title"] for n in autotask.notes] == ["Heeded: opened", "Heeded: closed"]
     assert "Client answered: Rejected" in autotask.notes[1]["Description"]
+
+
+def test_a_clients_tickets_open_in_its_own_autotask_company(
+    autotask, presented, client_a, admin, now
+):
+    # Before: the installation's default company.
+    sweep(now=now + 8 * DAY)
+    assert all(r.ok for r in _deliver_psa(now + 8 * DAY))
+    assert autotask.tickets[1]["CompanyID"] == 174
+    # The client gets its own company: the next ticket opens there.
+    client_update(client=client_a, actor=admin, now=now + 9 * DAY, psa_company_id=29_683_512)
+    Ticket.objects.update(external_ref="")
+    OutboxMessage.objects.filter(kind=OutboxKind.PSA).delete()
+    second = Ticket.objects.get()
+    psa_enqueue(ticket=second, event="updated", note="", seq=99, now=now + 9 * DAY)
+    autotask.tickets.clear()
+    assert all(r.ok for r in _deliver_psa(now + 9 * DAY))
+    assert [t["CompanyID"] for t in autotask.tickets.values()] == [29_683_512]
+
+
+def test_without_any_company_the_call_is_refused_for_good_naming_the_setting(
+    autotask, settings, presented, now
+):
+    settings.HEEDED_AUTOTASK_COMPANY_ID = 0
+    sweep(now=now + 8 * DAY)
+    (result,) = _deliver_psa(now + 8 * DAY)
+    assert result.status == OutboxStatus.FAILED
+    assert "PSA company ID" in result.error and "Acme Dental" in result.error
+    assert autotask.tickets == {}

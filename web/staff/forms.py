@@ -121,6 +121,16 @@ class ClientForm(forms.Form):
         coerce=int,
         initial=QbrCadence.QUARTERLY,
     )
+    psa_company_id = forms.IntegerField(
+        label=_("PSA company ID"),
+        required=False,
+        min_value=1,
+        max_value=2_147_483_647,
+        help_text=_(
+            "The client's company in Autotask (CompanyID): its tickets are opened there. "
+            "Empty: the default company of this installation."
+        ),
+    )
     domains = forms.CharField(
         label=_("E-mail domains"),
         required=False,
@@ -150,6 +160,7 @@ class ClientForm(forms.Form):
             "language": data["language"],
             "time_zone": data["time_zone"].strip(),
             "qbr_cadence_months": data["qbr_cadence_months"],
+            "psa_company_id": data["psa_company_id"],
         }
 
 

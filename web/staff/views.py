@@ -235,6 +235,7 @@ def _initial_of(client: Client) -> dict[str, Any]:
         "language": client.language,
         "time_zone": client.time_zone,
         "qbr_cadence_months": client.qbr_cadence_months,
+        "psa_company_id": client.psa_company_id,
         "domains": "\n".join(d.domain for d in client.domains.all()),
     }
 

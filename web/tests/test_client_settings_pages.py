@@ -83,6 +83,32 @@ def test_a_manager_edits_a_client(login, manager, client_a):
     assert Event.objects.filter(client=client, kind="client.updated").count() == 1
 
 
+def test_a_manager_sets_the_clients_psa_company_and_it_is_a_ledger_change(login, manager, client_a):
+    page = login(manager).get(f"/clients/{client_a.pk}/settings/").content.decode()
+    assert 'name="psa_company_id"' in page
+    response = login(manager).post(
+        f"/clients/{client_a.pk}/settings/",
+        _client_form(domains="acme-dental.example", psa_company_id="29683512"),
+    )
+
+    assert response.status_code == 302
+    assert Client.objects.get(pk=client_a.pk).psa_company_id == 29_683_512
+    event = Event.objects.get(client=client_a, kind="client.updated")
+    assert event.data["changes"]["psa_company_id"] == {"old": None, "new": 29_683_512}
+
+
+@pytest.mark.parametrize("value", ["0", "-4", "abc", "99999999999"])
+def test_a_psa_company_that_is_no_id_is_refused_on_its_field(login, manager, client_a, value):
+    response = login(manager).post(
+        f"/clients/{client_a.pk}/settings/", _client_form(psa_company_id=value)
+    )
+
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["psa_company_id"]
+    assert Client.objects.get(pk=client_a.pk).psa_company_id is None
+    assert not Event.objects.filter(kind="client.updated").exists()
+
+
 def test_an_unknown_time_zone_is_refused_on_its_field(login, manager, client_a):
     response = login(manager).post(
         f"/clients/{client_a.pk}/settings/", _client_form(time_zone="Europe/Milano")
