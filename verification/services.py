@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.permissions import Capability, require
 from clients.models import Client
@@ -34,6 +36,9 @@ from verification.models import (
 # An unchanged inventory moves the device's last_seen at most this often.
 LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
 TOKEN_PREFIX = "hdc1"  # noqa: S105 - the visible prefix of every token, not a secret
+# The longest tag staff may set on a device (the page and the API alike).
+TAG_MAX_LENGTH = 40
+TAG_MAX_COUNT = 20  # as many as a collector report may carry (endpoint-report-v1.json)
 
 
 class Msg:
@@ -41,6 +46,8 @@ class Msg:
     ALREADY_REVOKED = "This enrollment token is already revoked."
     ALREADY_RESOLVED = "This refused report was already reviewed."
     NOTE_REQUIRED = "Say what was decided (e.g. the cloned machine was re-imaged)."
+    TAG_TOO_LONG = gettext_noop("{tag} is longer than {limit} characters.")
+    TOO_MANY_TAGS = gettext_noop("A device has at most {limit} tags.")
     OTHER_CLIENT = (
         "MachineGuid {guid} is already enrolled for another client; the report was kept "
         "for review and nothing was stored."
@@ -203,7 +210,15 @@ def _refuse(
             computer_name=inv.computer_name[:255],
             reason=reason,
             detail=detail,
-            document=document,
+            # What was refused, as received; a caller that had no document (a test, a
+            # script) leaves what the inventory said.
+            document=document
+            if document is not None
+            else {
+                "machine_guid": inv.machine_guid,
+                "computer_name": inv.computer_name,
+                "hotfixes": [h.hotfix_id for h in inv.hotfixes],
+            },
             received_at=now,
         )
         event_append(
@@ -476,9 +491,17 @@ def _record(
 def device_tags_set(
     *, device: Device, tags: Sequence[str], actor: Actor, now: dt.datetime
 ) -> Device:
-    """Staff set a device's tags (the scope of rules such as ``on devices tagged x``)."""
+    """Staff set a device's tags (the scope of rules such as ``on devices tagged x``):
+    trimmed, lower-cased, blanks dropped; a tag past TAG_MAX_LENGTH, or more than
+    TAG_MAX_COUNT of them, is refused."""
     require(actor, Capability.WRITE)
     clean = sorted({t.strip().lower() for t in tags if t.strip()})
+    if len(clean) > TAG_MAX_COUNT:
+        raise VerificationError(_(Msg.TOO_MANY_TAGS).format(limit=TAG_MAX_COUNT), field="tags")
+    too_long = [t for t in clean if len(t) > TAG_MAX_LENGTH]
+    if too_long:
+        message = _(Msg.TAG_TOO_LONG).format(tag=too_long[0][:60], limit=TAG_MAX_LENGTH)
+        raise VerificationError(message, field="tags")
     with transaction.atomic():
         device.tags = clean
         device.needs_evaluation = True
