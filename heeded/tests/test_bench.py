@@ -47,6 +47,9 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "list page of 50, ms",
         "ingest, hotfix rows/s (vs raw executemany)",
         "unchanged re-ingest, reports/s",
+        "ingest throughput vs raw executemany of the same rows",
+        "(target >= 20,000: ",
+        "statements per upload (new device, changed inventory)",
         "dashboard page p95, ms (vs live GROUP BY p95)",
         "unfiltered list page, ms (all vs a tenth)",
     ):

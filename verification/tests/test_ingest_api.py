@@ -306,3 +306,94 @@ def test_a_body_longer_than_its_content_length_claims_is_cut_at_the_limit(post, 
     # Django reads at most Content-Length bytes: the truncated body fails the signature.
     assert response.status_code == 401
     assert stored() == (0, 0, 0, 0)
+
+
+def _home_edition(doc):
+    # BitLocker, SMB and Defender cmdlets missing or failing: each check is null.
+    doc["checks"] = {
+        "bitlocker_os_volume": None,
+        "smb1_enabled": None,
+        "defender_realtime": None,
+        "firewall": None,
+    }
+
+
+def _no_ubr(doc):
+    doc["device"]["os_build"] = "10.0.19045"
+
+
+def _no_hotfixes(doc):
+    doc["hotfixes"] = []
+
+
+def _one_hotfix_without_a_date(doc):
+    doc["hotfixes"] = [hotfix("KB5075912", None, description="Security Update")]
+
+
+def _tags_and_a_public_firewall_off(doc):
+    doc["device"]["tags"] = ["workstations", "Sala-D'Attesa"]
+    doc["checks"]["firewall"]["Public"] = False
+
+
+SHAPES = {
+    "every check null (Home edition)": (
+        _home_edition,
+        {"bitlocker_on": None, "smb1_enabled": None, "defender_rtp_on": None, "firewall": {}},
+    ),
+    "a build without UBR": (_no_ubr, {"os_build": "10.0.19045"}),
+    "no hotfixes at all": (_no_hotfixes, {"hotfix_ids": []}),
+    "one hotfix with a blank InstalledOn": (
+        _one_hotfix_without_a_date,
+        {"hotfix_ids": ["KB5075912"], "installed_on": [None]},
+    ),
+    "tags and a firewall profile off": (
+        _tags_and_a_public_firewall_off,
+        {
+            "tags": ["sala-d'attesa", "workstations"],
+            "firewall": {"Domain": True, "Private": True, "Public": False},
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("writer", ["PowerShell 7", "Windows PowerShell 5.1"])
+def test_every_shape_the_collector_can_send_is_stored_as_sent(post, token_a, shape, writer):
+    import json
+
+    change, expected = SHAPES[shape]
+    doc = document(kbs=("KB5073724", "KB5072653"))
+    doc["hotfixes"][0]["installed_by"] = "STUDIO\\Nicolò.D'Amico"
+    change(doc)
+    if writer == "PowerShell 7":
+        body = body_of(doc)
+    else:
+        # 5.1's ConvertTo-Json -Compress (JavaScriptSerializer) writes ' < > & as \u0027
+        # \u003c \u003e \u0026; non-ASCII may come escaped too.
+        body = (
+            json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+            .replace("'", "\\u0027")
+            .encode("ascii")
+        )
+
+    response = post(token_a[1], body)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "accepted"
+    device = Device.objects.get(machine_guid=GUID_RECEPTION)
+    rows = list(device.hotfixes.order_by("hotfix_id"))
+    found = {
+        "bitlocker_on": device.bitlocker_on,
+        "smb1_enabled": device.smb1_enabled,
+        "defender_rtp_on": device.defender_rtp_on,
+        "firewall": device.firewall,
+        "os_build": device.os_build,
+        "tags": device.tags,
+        "hotfix_ids": [h.hotfix_id for h in rows],
+        "installed_on": [h.installed_on for h in rows],
+    }
+    assert {key: found[key] for key in expected} == expected
+    assert response.json()["hotfixes"] == len(doc["hotfixes"])
+    by = {h.hotfix_id: h.installed_by for h in rows}
+    if "KB5073724" in by:
+        assert by["KB5073724"] == "STUDIO\\Nicolò.D'Amico"
