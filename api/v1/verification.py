@@ -52,6 +52,7 @@ from verification.services import (
     enrollment_token_revoke,
     inventory_from_document,
     inventory_record,
+    report_fingerprint,
     review_item_resolve,
 )
 from verification.signing import SignatureError, signature_check
@@ -167,6 +168,7 @@ class EndpointReportView(APIView):
                 now=now,
                 token=token,
                 document=document,
+                inventory_hash=report_fingerprint(body),
             )
         except ReportRefused as exc:
             return _error(409, exc.code, exc.message, field=exc.field)

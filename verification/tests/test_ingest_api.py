@@ -397,3 +397,77 @@ def test_every_shape_the_collector_can_send_is_stored_as_sent(post, token_a, sha
     by = {h.hotfix_id: h.installed_by for h in rows}
     if "KB5073724" in by:
         assert by["KB5073724"] == "STUDIO\\Nicolò.D'Amico"
+
+
+def test_the_fingerprint_of_a_report_leaves_out_only_when_it_was_collected():
+    import json
+
+    from verification.services import report_fingerprint
+
+    monday = document(collected_at="2026-03-02T08:59:12.4817365+01:00")
+    tuesday = document(collected_at="2026-03-03T08:58:01.0000001+01:00")
+    patched = document(collected_at="2026-03-03T08:58:01.0000001+01:00", kbs=("KB5077181",))
+    # Windows PowerShell 5.1 pretty-prints with two spaces after the colon.
+    spaced = body_of(tuesday).replace(b'"collected_at": "', b'"collected_at":  "')
+
+    assert report_fingerprint(body_of(monday)) == report_fingerprint(body_of(tuesday))
+    assert report_fingerprint(body_of(monday)) != report_fingerprint(body_of(patched))
+    assert report_fingerprint(spaced) is not None
+    # A tag that reads like the member, placed before it, is a value: it counts.
+    tagged = {"device": {**monday["device"], "tags": ["collected_at"]}}
+    tagged.update({k: v for k, v in monday.items() if k != "device"})
+    retagged = json.loads(json.dumps(tagged))
+    retagged["device"]["tags"] = ["collected-at"]
+    assert list(tagged)[0] == "device"
+    assert report_fingerprint(body_of(tagged)) != report_fingerprint(body_of(retagged))
+    assert report_fingerprint(b'{"schema": "heeded.endpoint-report/1"}') is None
+
+
+def test_a_report_collected_later_with_one_more_hotfix_is_stored(post, token_a, now):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    later = document(
+        collected_at="2026-03-02T09:02:00.0000001+01:00",
+        kbs=("KB5073724", "KB5072653", "KB5077181"),
+    )
+
+    response = post(raw, body_of(later))
+
+    assert response.json()["outcome"] == "accepted"
+    assert sorted(InstalledHotfix.objects.values_list("hotfix_id", flat=True)) == [
+        "KB5072653",
+        "KB5073724",
+        "KB5077181",
+    ]
+
+
+def test_a_file_after_the_collector_is_compared_by_its_own_digest(post, token_a, client_a, now):
+    from verification.services import Hotfix, Inventory, inventory_record
+
+    post(token_a[1], body_of(document(kbs=("KB5073724",))))
+    device = Device.objects.get()
+    same_but_from_a_file = Inventory(
+        machine_guid=device.machine_guid,
+        computer_name="ACME-RECEPTION",
+        hotfixes=[Hotfix("KB5073724", "Security Update", "NT AUTHORITY\\SYSTEM", "1/13/2026")],
+    )
+
+    result = inventory_record(
+        client=client_a,
+        inventory=same_but_from_a_file,
+        document_hash="file-1",
+        source="file",
+        now=now,
+    )
+
+    # Another form of digest: written once (nothing to change in the rows), then equal.
+    assert result.outcome == "accepted"
+    assert list(InstalledHotfix.objects.values_list("hotfix_id", flat=True)) == ["KB5073724"]
+    again = inventory_record(
+        client=client_a,
+        inventory=same_but_from_a_file,
+        document_hash="file-2",
+        source="file",
+        now=now,
+    )
+    assert again.outcome == "unchanged"
