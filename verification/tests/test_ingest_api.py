@@ -418,7 +418,7 @@ def test_the_fingerprint_of_a_report_leaves_out_only_when_it_was_collected():
     tagged.update({k: v for k, v in monday.items() if k != "device"})
     retagged = json.loads(json.dumps(tagged))
     retagged["device"]["tags"] = ["collected-at"]
-    assert list(tagged)[0] == "device"
+    assert next(iter(tagged)) == "device"
     assert report_fingerprint(body_of(tagged)) != report_fingerprint(body_of(retagged))
     assert report_fingerprint(b'{"schema": "heeded.endpoint-report/1"}') is None
 
