@@ -336,3 +336,20 @@ def test_refused_reports_of_a_client_not_assigned_are_404_and_an_auditor_is_403(
     theirs.refresh_from_db()
     assert theirs.resolved_at is None
     assert GUIDS[1] == theirs.machine_guid
+
+
+def test_the_service_itself_refuses_too_many_or_too_long_tags(manager, client_a, now):
+    from verification.services import VerificationError, device_tags_set
+
+    device = report(client_a, 1, 5073724, now=now).device
+
+    with pytest.raises(VerificationError) as many:
+        device_tags_set(
+            device=device, tags=[f"site-{n}" for n in range(21)], actor=manager, now=now
+        )
+    with pytest.raises(VerificationError) as long:
+        device_tags_set(device=device, tags=["sala-d'attesa-" + "è" * 30], actor=manager, now=now)
+
+    assert (many.value.field, many.value.message) == ("tags", "A device has at most 20 tags.")
+    assert long.value.field == "tags" and "longer than 40 characters" in long.value.message
+    assert Device.objects.get(pk=device.pk).tags == []
