@@ -407,12 +407,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Tickets and deliveries also have a "status": name their enums apart.
+    # Tickets and deliveries also have a "status", refused reports a "reason" and
+    # devices a "state": name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "recommendations.choices.Status",
         "TicketStatusEnum": "followup.models.TicketStatus",
         "DeliveryStatusEnum": "followup.choices.OutboxStatus",
         "LanguageEnum": "lib.languages.Language",
+        "ReviewReasonEnum": "verification.choices.ReviewReason",
+        "DeviceStateEnum": "verification.choices.DeviceState",
     },
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from accounts.models import User
@@ -39,8 +39,33 @@ def device_get_for(user: User | AnonymousUser, pk: int | str) -> Device:
         raise Http404("No such device.") from None
 
 
-def token_list_for(user: User | AnonymousUser, *, client_id: int) -> QuerySet[EnrollmentToken]:
-    return EnrollmentToken.objects.filter(client__in=client_list_for(user), client_id=client_id)
+def device_detail_for(user: User | AnonymousUser, pk: int | str) -> Device:
+    """One device with what its page shows (hotfixes, renames, its state under each
+    recommendation), in a fixed number of queries whatever their number."""
+    device = device_get_for(user, pk)
+    prefetch_related_objects(
+        [device],
+        "hotfixes",
+        "renames",
+        Prefetch(
+            "compliance",
+            queryset=DeviceCompliance.objects.select_related("recommendation").order_by(
+                "recommendation__title", "recommendation_id"
+            ),
+        ),
+    )
+    return device
+
+
+def token_list_for(
+    user: User | AnonymousUser, *, client_id: int | None = None
+) -> QuerySet[EnrollmentToken]:
+    """Enrollment tokens of the clients the user may see, newest first, revoked ones
+    included (with ``revoked_at``)."""
+    qs = EnrollmentToken.objects.filter(client__in=client_list_for(user))
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    return qs
 
 
 def token_get_for(user: User | AnonymousUser, pk: int | str) -> EnrollmentToken:
@@ -86,8 +111,16 @@ def review_get_for(user: User | AnonymousUser, pk: int | str) -> ReviewItem:
         raise Http404("No such refused report.") from None
 
 
-def review_list_for(user: User | AnonymousUser) -> QuerySet[ReviewItem]:
-    return ReviewItem.objects.filter(client__in=client_list_for(user), resolved_at=None)
+def review_list_for(
+    user: User | AnonymousUser, *, client_id: int | None = None, include_resolved: bool = False
+) -> QuerySet[ReviewItem]:
+    """Refused reports waiting for a person (and, asked for, those already closed)."""
+    qs = ReviewItem.objects.filter(client__in=client_list_for(user))
+    if not include_resolved:
+        qs = qs.filter(resolved_at=None)
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    return qs
 
 
 def compliance_of(

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
+import operator
+import re
 import secrets
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.permissions import Capability, require
 from clients.models import Client
@@ -34,6 +40,9 @@ from verification.models import (
 # An unchanged inventory moves the device's last_seen at most this often.
 LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
 TOKEN_PREFIX = "hdc1"  # noqa: S105 - the visible prefix of every token, not a secret
+# The longest tag staff may set on a device (the page and the API alike).
+TAG_MAX_LENGTH = 40
+TAG_MAX_COUNT = 20  # as many as a collector report may carry (endpoint-report-v1.json)
 
 
 class Msg:
@@ -41,6 +50,8 @@ class Msg:
     ALREADY_REVOKED = "This enrollment token is already revoked."
     ALREADY_RESOLVED = "This refused report was already reviewed."
     NOTE_REQUIRED = "Say what was decided (e.g. the cloned machine was re-imaged)."
+    TAG_TOO_LONG = gettext_noop("{tag} is longer than {limit} characters.")
+    TOO_MANY_TAGS = gettext_noop("A device has at most {limit} tags.")
     OTHER_CLIENT = (
         "MachineGuid {guid} is already enrolled for another client; the report was kept "
         "for review and nothing was stored."
@@ -144,23 +155,35 @@ class Inventory:
     checks: dict[str, Any] | None = None
 
     def digest(self) -> str:
-        """Changes exactly when something the rules read changes."""
-        # Joined with control characters a field cannot hold (collector and file
-        # values are single-line text), not JSON: this runs for every report,
-        # unchanged ones included, and is their main cost.
+        """Changes whenever something stored from the report would change: a report
+        whose digest equals the device's is skipped before any write.
+
+        This runs for every report, unchanged ones included, and is their main cost
+        after the one read, so it stays at C speed: the hotfix fields are joined in the
+        order the machine listed them (Get-HotFix lists a machine's updates in the same
+        order each time; a reordered list costs one write that finds nothing to change)
+        with a separator no single-line value holds, rather than formatted and sorted
+        line by line."""
+        hotfixes = self.hotfixes
+        summary = hashlib.sha256(
+            "\x1f".join(chain.from_iterable(map(_HOTFIX_FIELDS, hotfixes))).encode()
+        )
+        summary.update(bytes(map(_DAY_FIRST_CODE.__getitem__, map(_DAY_FIRST, hotfixes))))
         head = {
             "name": self.computer_name,
             "os": [self.os_caption, self.os_build],
             "tags": sorted(self.tags) if self.tags is not None else None,
             "checks": self.checks,
+            "count": len(hotfixes),
         }
-        lines = sorted(
-            f"{h.hotfix_id}\x1f{h.description}\x1f{h.installed_by}\x1f{h.installed_on_raw}"
-            f"\x1f{h.day_first}"
-            for h in self.hotfixes
-        )
-        lines.append(json.dumps(head, sort_keys=True, separators=(",", ":")))
-        return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()
+        summary.update(json.dumps(head, sort_keys=True, separators=(",", ":")).encode())
+        return summary.hexdigest()
+
+
+# What Inventory.digest reads of each hotfix (all strings), and day_first as one byte.
+_HOTFIX_FIELDS = operator.attrgetter("hotfix_id", "description", "installed_by", "installed_on_raw")
+_DAY_FIRST = operator.attrgetter("day_first")
+_DAY_FIRST_CODE = {None: 0, False: 1, True: 2}
 
 
 def inventory_from_document(document: dict[str, Any]) -> Inventory:
@@ -192,6 +215,30 @@ def inventory_from_document(document: dict[str, Any]) -> Inventory:
     )
 
 
+# The root's collected_at member as the collector writes it (any spacing). In a document
+# that passed endpoint-report-v1.json the first match is that member: every object of
+# the schema is closed, and inside a string the quotes around a key are escaped.
+_COLLECTED_AT = re.compile(rb'"collected_at"\s*:\s*"[^"\\]*"')
+
+
+def report_fingerprint(body: bytes) -> str | None:
+    """The inventory digest of a collector report from its bytes: SHA-256 of the body
+    without its ``collected_at`` (which changes every run), so the same machine sending
+    the same inventory gives the same fingerprint. Passed to ``inventory_record`` as
+    ``inventory_hash`` it replaces ``Inventory.digest``: one C-speed hash of the bytes
+    instead of reading every hotfix. Anything else that differs (a newer collector, a
+    reordered list) only costs one write that finds nothing to change. None when the
+    body has no collected_at to leave out."""
+    match = _COLLECTED_AT.search(body)
+    if match is None:
+        return None
+    view = memoryview(body)
+    summary = hashlib.sha256(b"heeded.endpoint-report-body\x00")
+    summary.update(view[: match.start()])
+    summary.update(view[match.end() :])
+    return summary.hexdigest()
+
+
 def _refuse(
     *, client: Client, inv: Inventory, reason: str, detail: str, document: Any, now: dt.datetime
 ) -> ReportRefused:
@@ -203,7 +250,15 @@ def _refuse(
             computer_name=inv.computer_name[:255],
             reason=reason,
             detail=detail,
-            document=document,
+            # What was refused, as received; a caller that had no document (a test, a
+            # script) leaves what the inventory said.
+            document=document
+            if document is not None
+            else {
+                "machine_guid": inv.machine_guid,
+                "computer_name": inv.computer_name,
+                "hotfixes": [h.hotfix_id for h in inv.hotfixes],
+            },
             received_at=now,
         )
         event_append(
@@ -236,6 +291,11 @@ _UPSERT = (
 )
 
 
+# A fleet lists the same few hundred KB ids on every machine: read each id once per
+# process (kb_number is pure).
+_kb_number = functools.lru_cache(maxsize=16_384)(kb_number)
+
+
 def _write_hotfixes(
     device: Device, hotfixes: Sequence[Hotfix], now: dt.datetime, *, new: bool
 ) -> None:
@@ -256,12 +316,18 @@ def _write_hotfixes(
         InstalledHotfix.objects.filter(device=device, hotfix_id__in=gone).delete()
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
+    # A machine's updates share a few install dates (patch Tuesdays): each raw date is
+    # read and adapted once per upload, not once per hotfix.
+    days: dict[tuple[str, bool | None], Any] = {}
     params = []
     for h in hotfixes:
         if stored.get(h.hotfix_id) == (h.description, h.installed_by, h.installed_on_raw):
             continue
-        kb = kb_number(h.hotfix_id)
-        day, _ = parse_installed_on(h.installed_on_raw, day_first=h.day_first)
+        kb = _kb_number(h.hotfix_id)
+        key = (h.installed_on_raw, h.day_first)
+        if key not in days:
+            day, _ = parse_installed_on(h.installed_on_raw, day_first=h.day_first)
+            days[key] = ops.adapt_datefield_value(day)
         params.append(
             (
                 device.pk,
@@ -271,7 +337,7 @@ def _write_hotfixes(
                 h.description,
                 h.installed_by,
                 h.installed_on_raw,
-                ops.adapt_datefield_value(day),
+                days[key],
                 stamp,
                 stamp,
             )
@@ -304,8 +370,13 @@ def inventory_record(
     now: dt.datetime,
     token: EnrollmentToken | None = None,
     document: Any = None,
+    inventory_hash: str | None = None,
 ) -> IngestResult:
     """Record one machine's inventory for ``client``.
+
+    ``inventory_hash`` is the inventory's digest when the caller has a cheaper one
+    than ``Inventory.digest()`` (the collector's ``report_fingerprint``); it is what
+    the device keeps and what the next report is compared with.
 
     A document already received for this client (same ``document_hash``) changes
     nothing and answers ``repeat``. A MachineGuid of another client, or a name that
@@ -317,15 +388,17 @@ def inventory_record(
     # building the ORM query would cost more than everything else this path does.
     known = _known_device(client, inv.machine_guid, document_hash, now - LAST_SEEN_RESOLUTION)
     if known is not None:
-        device_id, inventory_hash, fresh, repeat = known
+        device_id, stored_hash, fresh, repeat = known
         if repeat:
             return IngestResult("repeat", None, None)
-        if fresh and inventory_hash == inv.digest():
+        if fresh and stored_hash == (inventory_hash or inv.digest()):
             return IngestResult(ReportOutcome.UNCHANGED, None, None, known_device_id=device_id)
     elif EndpointReport.objects.filter(client=client, document_hash=document_hash).exists():
         return IngestResult("repeat", None, None)
     try:
-        return _record_or_clash(client, inv, document_hash, source, now, token, document)
+        return _record_or_clash(
+            client, inv, inventory_hash or inv.digest(), document_hash, source, now, token, document
+        )
     except IntegrityError:
         # The same document, sent twice at once: the second lost the race on
         # report_once_per_client and its whole transaction rolled back.
@@ -334,23 +407,23 @@ def inventory_record(
         raise
 
 
+_KNOWN_DEVICE_SQL = (
+    f"SELECT d.id, d.inventory_hash, "
+    f"CASE WHEN d.last_seen > %s AND NOT d.counted_stale THEN 1 ELSE 0 END, "
+    f"CASE WHEN EXISTS (SELECT 1 FROM {EndpointReport._meta.db_table} r "
+    f"WHERE r.client_id = %s AND r.document_hash = %s) THEN 1 ELSE 0 END "
+    f"FROM {Device._meta.db_table} d WHERE d.machine_guid = %s AND d.client_id = %s"
+)
+
+
 def _known_device(
     client: Client, machine_guid: str, document_hash: str, seen_after: dt.datetime
 ) -> tuple[int, str, bool, bool] | None:
     """(id, inventory hash, seen after ``seen_after`` and not stale, document already
     received) of the client's device with this MachineGuid, or None."""
-    device = Device._meta.db_table
-    report = EndpointReport._meta.db_table
-    sql = (
-        f"SELECT d.id, d.inventory_hash, "
-        f"CASE WHEN d.last_seen > %s AND NOT d.counted_stale THEN 1 ELSE 0 END, "
-        f"CASE WHEN EXISTS (SELECT 1 FROM {report} r WHERE r.client_id = %s "
-        f"AND r.document_hash = %s) THEN 1 ELSE 0 END "
-        f"FROM {device} d WHERE d.machine_guid = %s AND d.client_id = %s"
-    )
     seen = connection.ops.adapt_datetimefield_value(seen_after)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [seen, client.pk, document_hash, machine_guid, client.pk])
+        cursor.execute(_KNOWN_DEVICE_SQL, [seen, client.pk, document_hash, machine_guid, client.pk])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -360,6 +433,7 @@ def _known_device(
 def _record_or_clash(
     client: Client,
     inv: Inventory,
+    digest: str,
     document_hash: str,
     source: str,
     now: dt.datetime,
@@ -383,7 +457,7 @@ def _record_or_clash(
         else:
             clash = ""
         if not clash:
-            return _record(client, device, inv, document_hash, source, now, token)
+            return _record(client, device, inv, digest, document_hash, source, now, token)
     raise _refuse(client=client, inv=inv, reason=reason, detail=clash, document=document, now=now)
 
 
@@ -391,12 +465,12 @@ def _record(
     client: Client,
     device: Device | None,
     inv: Inventory,
+    digest: str,
     document_hash: str,
     source: str,
     now: dt.datetime,
     token: EnrollmentToken | None,
 ) -> IngestResult:
-    digest = inv.digest()
     if device is None:
         device = Device(
             client=client,
@@ -476,9 +550,17 @@ def _record(
 def device_tags_set(
     *, device: Device, tags: Sequence[str], actor: Actor, now: dt.datetime
 ) -> Device:
-    """Staff set a device's tags (the scope of rules such as ``on devices tagged x``)."""
+    """Staff set a device's tags (the scope of rules such as ``on devices tagged x``):
+    trimmed, lower-cased, blanks dropped; a tag past TAG_MAX_LENGTH, or more than
+    TAG_MAX_COUNT of them, is refused."""
     require(actor, Capability.WRITE)
     clean = sorted({t.strip().lower() for t in tags if t.strip()})
+    if len(clean) > TAG_MAX_COUNT:
+        raise VerificationError(_(Msg.TOO_MANY_TAGS).format(limit=TAG_MAX_COUNT), field="tags")
+    too_long = [t for t in clean if len(t) > TAG_MAX_LENGTH]
+    if too_long:
+        message = _(Msg.TAG_TOO_LONG).format(tag=too_long[0][:60], limit=TAG_MAX_LENGTH)
+        raise VerificationError(message, field="tags")
     with transaction.atomic():
         device.tags = clean
         device.needs_evaluation = True

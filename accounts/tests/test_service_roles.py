@@ -627,6 +627,7 @@ MATRIX: dict[str, Roles | NoRole] = {
     "verification.services.inventory_from_document": PURE,
     "verification.services.file_device_guid": PURE,
     "verification.services.token_digest": PURE,
+    "verification.services.report_fingerprint": PURE,
     # reports: delivering a report records an anchor (a write); snapshots are the
     # worker's or cron's
     "reports.services.report_deliver": _write(

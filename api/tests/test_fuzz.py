@@ -11,6 +11,7 @@ prints each distinct finding with the request that reproduces it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections import Counter
@@ -28,6 +29,8 @@ from api.tests.support import drive
 from followup.services.tickets import ticket_open_or_update
 from recommendations.choices import Status
 from recommendations.services import recommendation_create
+from verification.services import ReportRefused, enrollment_token_create
+from verification.tests.test_verify_pass import report
 
 SCHEMA = settings.BASE_DIR / "docs" / "openapi.yaml"
 # Per operation, for the fuzzing phase; the coverage phase adds its own boundary cases.
@@ -78,7 +81,8 @@ def _config(token: str, base_url: str) -> schemathesis.Config:
 @pytest.fixture
 def used_database(admin, technician, client_a, client_b, contact_a, contact_b, template_mfa):
     """What a technician of client A meets on a working day: recommendations of both
-    clients in several states, an open ticket, an inbound e-mail waiting for review."""
+    clients in several states, an open ticket, an inbound e-mail waiting for review,
+    devices, an enrollment token and a refused endpoint report."""
     now = timezone.now()
 
     def rec(client, contact, status, title):
@@ -105,6 +109,13 @@ def used_database(admin, technician, client_a, client_b, contact_a, contact_b, t
         b"Message-ID: <fuzz-1@acme-dental.example>\r\n\r\nYes, go ahead.\r\n"
     )
     inbound_receive(raw=raw, now=now)
+    # Verification: a device of each client, an enrollment token, and a report of A
+    # refused because B already enrolled its MachineGuid (in A's review queue).
+    report(client_a, 0, 5073724, now=now, name="ACME-RECEPTION", tags=["workstations"])
+    report(client_b, 1, 5073724, now=now, name="BRAVO-WS")
+    with contextlib.suppress(ReportRefused):
+        report(client_a, 1, 5072653, now=now, name="ACME-CLONE")
+    enrollment_token_create(client=client_a, name="NinjaOne", actor=admin, now=now)
     _, token = token_create(user=technician, name="fuzz", now=now)
     return token
 

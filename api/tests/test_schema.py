@@ -79,7 +79,16 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("POST", "/api/v1/endpoint-reports"),
         ("GET", "/api/v1/devices/"),
         ("GET", "/api/v1/devices/{id}/"),
+        ("POST", "/api/v1/devices/{id}/tags/"),
         ("GET", "/api/v1/recommendations/{recommendation_id}/devices/"),
+        ("GET", "/api/v1/clients/{client_id}/device-compliance/"),
+        ("GET", "/api/v1/enrollment-tokens/"),
+        ("POST", "/api/v1/enrollment-tokens/"),
+        ("GET", "/api/v1/enrollment-tokens/{id}/"),
+        ("POST", "/api/v1/enrollment-tokens/{id}/revoke/"),
+        ("GET", "/api/v1/device-reviews/"),
+        ("GET", "/api/v1/device-reviews/{id}/"),
+        ("POST", "/api/v1/device-reviews/{id}/resolve/"),
     }
     withdraw = schema["paths"]["/api/v1/recommendations/{id}/withdraw/"]["post"]
     assert set(withdraw["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415"}

@@ -22,6 +22,10 @@ router.register("answer-links", answers_api.AnswerLinkViewSet, basename="answer-
 router.register("inbound", answers_api.InboundViewSet, basename="inbound")
 router.register("meetings", answers_api.MeetingViewSet, basename="meeting")
 router.register("devices", verification_api.DeviceViewSet, basename="device")
+router.register(
+    "enrollment-tokens", verification_api.EnrollmentTokenViewSet, basename="enrollment-token"
+)
+router.register("device-reviews", verification_api.DeviceReviewViewSet, basename="device-review")
 
 urlpatterns = [
     *router.urls,
@@ -34,6 +38,11 @@ urlpatterns = [
         "recommendations/<int:recommendation_id>/devices/",
         verification_api.RecommendationComplianceView.as_view(),
         name="recommendation-devices",
+    ),
+    path(
+        "clients/<int:client_id>/device-compliance/",
+        verification_api.ClientDeviceScoreView.as_view(),
+        name="client-device-compliance",
     ),
     path(
         "clients/<int:client_id>/ledger/events/",

@@ -1,7 +1,11 @@
 """REST endpoints of verification (routed in ``urls.py`` beside it): the collector's
-signed report upload, the devices of the clients a user may see, and the devices
-behind a recommendation's verification. Reads go through ``verification.selectors``
-(another client's device is a 404); writes through ``verification.services``."""
+signed report upload; what the staff pages show — the devices of the clients a user
+may see (with their hotfixes, tags and state under each rule), the devices behind a
+recommendation's verification, a client's device compliance — and what they do:
+enrollment tokens (the new token shown once, revoking), device tags, and the queue of
+refused reports. Reads go through ``verification.selectors`` (another client's object
+is a 404, like a missing one); writes through ``verification.services``, which check
+the actor's role."""
 
 from __future__ import annotations
 
@@ -13,20 +17,45 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from accounts.securityevents import request_event
+from api.v1.ids import IdLookupMixin, id_integer_field
 from api.v1.pagination import CursorByIdPagination
 from api.v1.schema import ErrorDocumentingAutoSchema, ErrorsSerializer
+from api.v1.serializers import QueryParamsSerializer, ScopedPrimaryKeyRelatedField
+from clients.models import Client
+from clients.selectors import client_get_for, client_list_for
 from recommendations.selectors import recommendation_get_for
 from verification import selectors
 from verification.choices import ReportSource
+from verification.compliance import stale_after
 from verification.jsonschema_lite import report_errors
-from verification.models import Device, DeviceCompliance, RecommendationCompliance
-from verification.services import ReportRefused, inventory_from_document, inventory_record
+from verification.models import (
+    Device,
+    DeviceCompliance,
+    DeviceRename,
+    EnrollmentToken,
+    InstalledHotfix,
+    RecommendationCompliance,
+    ReviewItem,
+)
+from verification.services import (
+    TAG_MAX_COUNT,
+    TAG_MAX_LENGTH,
+    ReportRefused,
+    device_tags_set,
+    enrollment_token_create,
+    enrollment_token_revoke,
+    inventory_from_document,
+    inventory_record,
+    report_fingerprint,
+    review_item_resolve,
+)
 from verification.signing import SignatureError, signature_check
 
 
@@ -34,6 +63,19 @@ class Msg:
     TOO_LARGE = "The report is larger than {limit} bytes."
     LENGTH_REQUIRED = "Send Content-Length with the report."
     NOT_JSON = "The body is not UTF-8 JSON: {error}"
+
+
+def _valid(
+    serializer_class: type[serializers.Serializer], data: Any, request: Request | None = None
+) -> dict[str, Any]:
+    serializer = serializer_class(data=data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class _ViewSet(IdLookupMixin, viewsets.GenericViewSet):
+    schema = ErrorDocumentingAutoSchema()
+    pagination_class = CursorByIdPagination
 
 
 def _error(http_status: int, code: str, message: str, field: str | None = None) -> ApiResponse:
@@ -143,6 +185,7 @@ class EndpointReportView(APIView):
                 now=now,
                 token=token,
                 document=document,
+                inventory_hash=report_fingerprint(body),
             )
         except ReportRefused as exc:
             return _error(409, exc.code, exc.message, field=exc.field)
@@ -158,6 +201,10 @@ class EndpointReportView(APIView):
 
 class DeviceSerializer(serializers.ModelSerializer):
     hotfix_count = serializers.IntegerField(read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    stale = serializers.SerializerMethodField(
+        help_text="No report for HEEDED_VERIFY_STALE_DAYS days: its rules count as stale."
+    )
 
     class Meta:
         model = Device
@@ -171,35 +218,113 @@ class DeviceSerializer(serializers.ModelSerializer):
             "tags",
             "first_seen",
             "last_seen",
+            "stale",
             "bitlocker_on",
             "smb1_enabled",
             "defender_rtp_on",
             "hotfix_count",
         ]
 
+    def get_stale(self, device: Device) -> bool:
+        return device.is_stale(self.context["now"], stale_after())
 
-class DeviceFilterSerializer(serializers.Serializer):
-    client = serializers.IntegerField(required=False)
+
+class HotfixSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: a derived field takes its maximum from the
+    # database in use, which would make the OpenAPI document differ between SQLite
+    # and PostgreSQL.
+    kb = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The KB number; null for ids like File 1."
+    )
+
+    class Meta:
+        model = InstalledHotfix
+        fields = [
+            "hotfix_id",
+            "kb",
+            "flagged",
+            "description",
+            "installed_by",
+            "installed_on_raw",
+            "installed_on",
+            "first_seen",
+        ]
 
 
-class DeviceViewSet(viewsets.GenericViewSet):
-    """Devices of the clients you may see, with their last report."""
+class RenameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeviceRename
+        fields = ["at", "old_name", "new_name"]
 
-    schema = ErrorDocumentingAutoSchema()
-    pagination_class = CursorByIdPagination
+
+class DeviceRuleStateSerializer(serializers.ModelSerializer):
+    title = serializers.CharField(source="recommendation.title", read_only=True)
+
+    class Meta:
+        model = DeviceCompliance
+        fields = ["recommendation", "title", "state", "detail", "evaluated_at"]
+
+
+class DeviceDetailSerializer(DeviceSerializer):
+    """A device as its staff page shows it: every hotfix, its renames, and its state
+    under each recommendation whose rule covers it."""
+
+    firewall = serializers.DictField(child=serializers.BooleanField(allow_null=True))
+    hotfixes = HotfixSerializer(many=True, read_only=True)
+    renames = RenameSerializer(many=True, read_only=True)
+    compliance = DeviceRuleStateSerializer(many=True, read_only=True)
+
+    class Meta(DeviceSerializer.Meta):
+        fields = [*DeviceSerializer.Meta.fields, "firewall", "hotfixes", "renames", "compliance"]
+
+
+class DeviceFilterSerializer(QueryParamsSerializer):
+    client = id_integer_field(required=False, help_text="Only the devices of this client.")
+
+
+class DeviceTagsSerializer(serializers.Serializer):
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX_LENGTH, allow_blank=True),
+        max_length=TAG_MAX_COUNT,
+        help_text="The device's tags, replacing the ones it has: trimmed and lower-cased; "
+        "blank ones are dropped. Rules scoped with `on devices tagged x` read them.",
+    )
+
+
+def _now_context() -> dict[str, Any]:
+    return {"now": timezone.now()}
+
+
+class DeviceViewSet(_ViewSet):
+    """Devices of the clients you may see, with their last report (the client's
+    devices page); one device with its hotfixes and its state under each rule."""
+
     queryset = Device.objects.none()
     serializer_class = DeviceSerializer
 
     @extend_schema(parameters=[DeviceFilterSerializer])
     def list(self, request: Request) -> ApiResponse:
-        filters = DeviceFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = selectors.device_list_for(request.user, client_id=filters.validated_data.get("client"))
+        filters = _valid(DeviceFilterSerializer, request.query_params)
+        qs = selectors.device_list_for(request.user, client_id=filters.get("client"))
         page = self.paginate_queryset(qs)
-        return self.get_paginated_response(DeviceSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            DeviceSerializer(page, many=True, context=_now_context()).data
+        )
 
+    @extend_schema(responses=DeviceDetailSerializer)
     def retrieve(self, request: Request, pk: str) -> ApiResponse:
-        return ApiResponse(DeviceSerializer(selectors.device_get_for(request.user, pk)).data)
+        device = selectors.device_detail_for(request.user, pk)
+        return ApiResponse(DeviceDetailSerializer(device, context=_now_context()).data)
+
+    @extend_schema(request=DeviceTagsSerializer, responses=DeviceDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def tags(self, request: Request, pk: str) -> ApiResponse:
+        """Set the device's tags (the next verify pass applies them)."""
+        device = selectors.device_get_for(request.user, pk)
+        data = _valid(DeviceTagsSerializer, request.data)
+        device_tags_set(device=device, tags=data["tags"], actor=request.user, now=timezone.now())
+        device = selectors.device_detail_for(request.user, pk)
+        return ApiResponse(DeviceDetailSerializer(device, context=_now_context()).data)
 
 
 class DeviceStateSerializer(serializers.ModelSerializer):
@@ -258,6 +383,205 @@ class RecommendationComplianceView(APIView):
                     "verification_rule": rec.verification_rule,
                     "summary": summary,
                     "devices": list(devices),
+                }
+            ).data
+        )
+
+
+# --- enrollment tokens -------------------------------------------------------------
+
+
+class EnrollmentTokenSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = EnrollmentToken
+        fields = [
+            "id",
+            "client",
+            "name",
+            "key_id",
+            "active",
+            "created_at",
+            "created_by",
+            "revoked_at",
+            "last_used_at",
+        ]
+
+
+class EnrollmentTokenCreatedSerializer(EnrollmentTokenSerializer):
+    token = serializers.CharField(
+        read_only=True,
+        help_text="The token the collector signs with (`-Token`). Shown in this answer "
+        "only: Heeded keeps its SHA-256 and cannot show it again.",
+    )
+
+    class Meta(EnrollmentTokenSerializer.Meta):
+        fields = [*EnrollmentTokenSerializer.Meta.fields, "token"]
+
+
+class EnrollmentTokenCreateSerializer(serializers.Serializer):
+    client = ScopedPrimaryKeyRelatedField(scope=client_list_for, model=Client)
+    name = serializers.CharField(
+        max_length=100, help_text="The RMM or site that will use it, e.g. NinjaOne."
+    )
+
+
+class ClientFilterSerializer(QueryParamsSerializer):
+    client = id_integer_field(required=False, help_text="Only this client's.")
+
+
+class EnrollmentTokenViewSet(_ViewSet):
+    """Collector enrollment tokens of the clients you may see (docs/collector.md).
+    Creating one answers with the token once; revoking ends it."""
+
+    queryset = EnrollmentToken.objects.none()
+    serializer_class = EnrollmentTokenSerializer
+
+    @extend_schema(parameters=[ClientFilterSerializer])
+    def list(self, request: Request) -> ApiResponse:
+        filters = _valid(ClientFilterSerializer, request.query_params)
+        qs = selectors.token_list_for(request.user, client_id=filters.get("client"))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(EnrollmentTokenSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> ApiResponse:
+        token = selectors.token_get_for(request.user, pk)
+        return ApiResponse(EnrollmentTokenSerializer(token).data)
+
+    @extend_schema(
+        request=EnrollmentTokenCreateSerializer, responses={201: EnrollmentTokenCreatedSerializer}
+    )
+    def create(self, request: Request) -> ApiResponse:
+        """Create a token for a client; the answer is the only time it is shown."""
+        data = _valid(EnrollmentTokenCreateSerializer, request.data, request)
+        token, raw = enrollment_token_create(
+            client=data["client"], name=data["name"], actor=request.user, now=timezone.now()
+        )
+        # Serialised as listed, plus the raw token: only this answer ever carries it.
+        body = {**EnrollmentTokenSerializer(token).data, "token": raw}
+        answer = ApiResponse(body, status=status.HTTP_201_CREATED)
+        answer["Cache-Control"] = "no-store"
+        return answer
+
+    @extend_schema(request=None, responses=EnrollmentTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> ApiResponse:
+        """Revoke the token: reports signed with it are refused from now on (401)."""
+        token = selectors.token_get_for(request.user, pk)
+        token = enrollment_token_revoke(token=token, actor=request.user, now=timezone.now())
+        return ApiResponse(EnrollmentTokenSerializer(token).data)
+
+
+# --- refused reports to review -----------------------------------------------------
+
+
+class ReviewItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewItem
+        fields = [
+            "id",
+            "client",
+            "machine_guid",
+            "computer_name",
+            "reason",
+            "detail",
+            "received_at",
+            "resolved_at",
+        ]
+
+
+class ReviewItemDetailSerializer(ReviewItemSerializer):
+    document = serializers.JSONField(
+        read_only=True, help_text="The refused report, as it was received."
+    )
+
+    class Meta(ReviewItemSerializer.Meta):
+        fields = [*ReviewItemSerializer.Meta.fields, "document"]
+
+
+class ReviewFilterSerializer(ClientFilterSerializer):
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Include the reports already closed."
+    )
+
+
+class ReviewResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        allow_blank=True,
+        max_length=1000,
+        help_text="What was decided (e.g. the cloned machine was re-imaged); it goes on "
+        "the ledger as verification.review_resolved.",
+    )
+
+
+class DeviceReviewViewSet(_ViewSet):
+    """Reports refused because their identity clashes (a MachineGuid claimed by another
+    client, or by a name it was renamed away from): nothing of them was stored. Staff
+    judge each and close it with a note."""
+
+    queryset = ReviewItem.objects.none()
+    serializer_class = ReviewItemSerializer
+
+    @extend_schema(parameters=[ReviewFilterSerializer])
+    def list(self, request: Request) -> ApiResponse:
+        filters = _valid(ReviewFilterSerializer, request.query_params)
+        qs = selectors.review_list_for(
+            request.user, client_id=filters.get("client"), include_resolved=filters["all"]
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
+
+    @extend_schema(responses=ReviewItemDetailSerializer)
+    def retrieve(self, request: Request, pk: str) -> ApiResponse:
+        item = selectors.review_get_for(request.user, pk)
+        return ApiResponse(ReviewItemDetailSerializer(item).data)
+
+    @extend_schema(request=ReviewResolveSerializer, responses=ReviewItemSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> ApiResponse:
+        """Close the refused report with a note of what was decided (409 once closed)."""
+        item = selectors.review_get_for(request.user, pk)
+        data = _valid(ReviewResolveSerializer, request.data)
+        item = review_item_resolve(
+            item=item, note=data["note"], actor=request.user, now=timezone.now()
+        )
+        return ApiResponse(ReviewItemSerializer(item).data)
+
+
+# --- a client's device compliance --------------------------------------------------
+
+
+class DeviceScoreSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    compliant = serializers.IntegerField(
+        help_text="(device, rule) pairs the last verify pass found compliant."
+    )
+    evaluated = serializers.IntegerField(
+        help_text="(device, rule) pairs it evaluated; unknown and stale ones count."
+    )
+    percent = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, coerce_to_string=False
+    )
+
+
+class ClientDeviceScoreView(APIView):
+    """The client's device compliance, as on its devices page: of the (device, rule)
+    pairs the last verify pass evaluated, the share that comply."""
+
+    schema = ErrorDocumentingAutoSchema()
+
+    @extend_schema(responses=DeviceScoreSerializer)
+    def get(self, request: Request, client_id: int) -> ApiResponse:
+        client = client_get_for(request.user, client_id)
+        score = selectors.device_score_for(request.user, client_id=client.pk)
+        return ApiResponse(
+            DeviceScoreSerializer(
+                {
+                    "client": client.pk,
+                    "compliant": score.compliant,
+                    "evaluated": score.evaluated,
+                    "percent": score.percent,
                 }
             ).data
         )

@@ -61,6 +61,8 @@ SEGMENT_KINDS = {
     "webhooks": "webhook",
     "tokens": "enrollment_token",
     "reviews": "review_item",
+    "enrollment-tokens": "enrollment_token",
+    "device-reviews": "review_item",
 }
 NAME_KINDS = {
     "client_pk": "client",

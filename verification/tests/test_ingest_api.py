@@ -362,3 +362,168 @@ def test_a_key_header_cannot_forge_a_log_line(post, token_a, security_events):
     line = record.getMessage()
     assert "\r" not in line and "\n" not in line
     assert 'key="k\\"\\r\\n2026-03-02 INFO heeded.security: login_succeeded' in line
+
+
+def _home_edition(doc):
+    # BitLocker, SMB and Defender cmdlets missing or failing: each check is null.
+    doc["checks"] = {
+        "bitlocker_os_volume": None,
+        "smb1_enabled": None,
+        "defender_realtime": None,
+        "firewall": None,
+    }
+
+
+def _no_ubr(doc):
+    doc["device"]["os_build"] = "10.0.19045"
+
+
+def _no_hotfixes(doc):
+    doc["hotfixes"] = []
+
+
+def _one_hotfix_without_a_date(doc):
+    doc["hotfixes"] = [hotfix("KB5075912", None, description="Security Update")]
+
+
+def _tags_and_a_public_firewall_off(doc):
+    doc["device"]["tags"] = ["workstations", "Sala-D'Attesa"]
+    doc["checks"]["firewall"]["Public"] = False
+
+
+SHAPES = {
+    "every check null (Home edition)": (
+        _home_edition,
+        {"bitlocker_on": None, "smb1_enabled": None, "defender_rtp_on": None, "firewall": {}},
+    ),
+    "a build without UBR": (_no_ubr, {"os_build": "10.0.19045"}),
+    "no hotfixes at all": (_no_hotfixes, {"hotfix_ids": []}),
+    "one hotfix with a blank InstalledOn": (
+        _one_hotfix_without_a_date,
+        {"hotfix_ids": ["KB5075912"], "installed_on": [None]},
+    ),
+    "tags and a firewall profile off": (
+        _tags_and_a_public_firewall_off,
+        {
+            "tags": ["sala-d'attesa", "workstations"],
+            "firewall": {"Domain": True, "Private": True, "Public": False},
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("writer", ["PowerShell 7", "Windows PowerShell 5.1"])
+def test_every_shape_the_collector_can_send_is_stored_as_sent(post, token_a, shape, writer):
+    import json
+
+    change, expected = SHAPES[shape]
+    doc = document(kbs=("KB5073724", "KB5072653"))
+    doc["hotfixes"][0]["installed_by"] = "STUDIO\\Nicolò.D'Amico"
+    change(doc)
+    if writer == "PowerShell 7":
+        body = body_of(doc)
+    else:
+        # 5.1's ConvertTo-Json -Compress (JavaScriptSerializer) writes ' < > & as \u0027
+        # \u003c \u003e \u0026; non-ASCII may come escaped too.
+        body = (
+            json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+            .replace("'", "\\u0027")
+            .encode("ascii")
+        )
+
+    response = post(token_a[1], body)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "accepted"
+    device = Device.objects.get(machine_guid=GUID_RECEPTION)
+    rows = list(device.hotfixes.order_by("hotfix_id"))
+    found = {
+        "bitlocker_on": device.bitlocker_on,
+        "smb1_enabled": device.smb1_enabled,
+        "defender_rtp_on": device.defender_rtp_on,
+        "firewall": device.firewall,
+        "os_build": device.os_build,
+        "tags": device.tags,
+        "hotfix_ids": [h.hotfix_id for h in rows],
+        "installed_on": [h.installed_on for h in rows],
+    }
+    assert {key: found[key] for key in expected} == expected
+    assert response.json()["hotfixes"] == len(doc["hotfixes"])
+    by = {h.hotfix_id: h.installed_by for h in rows}
+    if "KB5073724" in by:
+        assert by["KB5073724"] == "STUDIO\\Nicolò.D'Amico"
+
+
+def test_the_fingerprint_of_a_report_leaves_out_only_when_it_was_collected():
+    import json
+
+    from verification.services import report_fingerprint
+
+    monday = document(collected_at="2026-03-02T08:59:12.4817365+01:00")
+    tuesday = document(collected_at="2026-03-03T08:58:01.0000001+01:00")
+    patched = document(collected_at="2026-03-03T08:58:01.0000001+01:00", kbs=("KB5077181",))
+    # Windows PowerShell 5.1 pretty-prints with two spaces after the colon.
+    spaced = body_of(tuesday).replace(b'"collected_at": "', b'"collected_at":  "')
+
+    assert report_fingerprint(body_of(monday)) == report_fingerprint(body_of(tuesday))
+    assert report_fingerprint(body_of(monday)) != report_fingerprint(body_of(patched))
+    assert report_fingerprint(spaced) is not None
+    # A tag that reads like the member, placed before it, is a value: it counts.
+    tagged = {"device": {**monday["device"], "tags": ["collected_at"]}}
+    tagged.update({k: v for k, v in monday.items() if k != "device"})
+    retagged = json.loads(json.dumps(tagged))
+    retagged["device"]["tags"] = ["collected-at"]
+    assert next(iter(tagged)) == "device"
+    assert report_fingerprint(body_of(tagged)) != report_fingerprint(body_of(retagged))
+    assert report_fingerprint(b'{"schema": "heeded.endpoint-report/1"}') is None
+
+
+def test_a_report_collected_later_with_one_more_hotfix_is_stored(post, token_a, now):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    later = document(
+        collected_at="2026-03-02T09:02:00.0000001+01:00",
+        kbs=("KB5073724", "KB5072653", "KB5077181"),
+    )
+
+    response = post(raw, body_of(later))
+
+    assert response.json()["outcome"] == "accepted"
+    assert sorted(InstalledHotfix.objects.values_list("hotfix_id", flat=True)) == [
+        "KB5072653",
+        "KB5073724",
+        "KB5077181",
+    ]
+
+
+def test_a_file_after_the_collector_is_compared_by_its_own_digest(post, token_a, client_a, now):
+    from verification.services import Hotfix, Inventory, inventory_record
+
+    post(token_a[1], body_of(document(kbs=("KB5073724",))))
+    device = Device.objects.get()
+    same_but_from_a_file = Inventory(
+        machine_guid=device.machine_guid,
+        computer_name="ACME-RECEPTION",
+        hotfixes=[Hotfix("KB5073724", "Security Update", "NT AUTHORITY\\SYSTEM", "1/13/2026")],
+    )
+
+    result = inventory_record(
+        client=client_a,
+        inventory=same_but_from_a_file,
+        document_hash="file-1",
+        source="file",
+        now=now,
+    )
+
+    # Another form of digest: written once (nothing to change in the rows), then equal.
+    assert result.outcome == "accepted"
+    assert list(InstalledHotfix.objects.values_list("hotfix_id", flat=True)) == ["KB5073724"]
+    again = inventory_record(
+        client=client_a,
+        inventory=same_but_from_a_file,
+        document_hash="file-2",
+        source="file",
+        now=now,
+    )
+    assert again.outcome == "unchanged"
