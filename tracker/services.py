@@ -378,7 +378,7 @@ class _Importer:
             self.stored = stored_rows(self.keys(rows))
         total = len(rows)
         for done, row in enumerate(rows, 1):
-            if self.progress is not None and (done % 500 == 0 or done == total):
+            if self.progress is not None and (done % 100 == 0 or done == total):
                 self.progress(done, total)
             key = (fold(row.client), row.external_id)
             if key in seen:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
+from lib.progress import Progress
 from tracker.columns import parse_mappings
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
@@ -63,6 +64,8 @@ class Command(BaseCommand):
         except ValueError as exc:
             self.stderr.write(f"heeded import: {exc}")
             sys.exit(2)
+        # On a terminal: rows done, rate and time left; nothing when piped or logged.
+        progress = Progress(sys.stdout, "import")
         try:
             report = tracker_import(
                 source=options["file"],
@@ -73,6 +76,7 @@ class Command(BaseCommand):
                 create_missing=options["create_missing"],
                 sheet=options["sheet"],
                 mapping=mapping,
+                progress=progress.update,
             )
         except UnreadableFile as exc:
             self.stderr.write(f"heeded import: {options['file']}: {exc}")
@@ -80,6 +84,8 @@ class Command(BaseCommand):
         except PermissionDenied as exc:
             self.stderr.write(f"heeded import: {exc}")
             sys.exit(2)
+        finally:
+            progress.finish()
         for note in report.notes:
             self.stdout.write(note)
         for row, line in report.defaults:
