@@ -55,8 +55,15 @@ def _snapshot(admin_pk: int) -> dict[str, Any]:
     def name(rec_id: int | None) -> str | None:
         return f"{recs[rec_id].client.name}/{recs[rec_id].external_id}" if rec_id else None
 
+    def data(event: Event) -> dict[str, Any]:
+        # A contact the import adds has another id each time (PostgreSQL's sequences
+        # are not rolled back).
+        if event.kind == "contact.added":
+            return {**event.data, "contact": "(the new contact)"}
+        return event.data
+
     events = [
-        (e.client.name, e.seq, e.kind, e.actor, e.at, name(e.recommendation_id), e.data)
+        (e.client.name, e.seq, e.kind, e.actor, e.at, name(e.recommendation_id), data(e))
         for e in Event.objects.select_related("client").order_by("client__name", "seq")
     ]
     rows = sorted(
