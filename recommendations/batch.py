@@ -37,7 +37,7 @@ from clients.models import Client, Contact
 from clients.policy import Policy, policy_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event, Head
-from ledger.services import event_append
+from ledger.services import LedgerError, NewEvent, event_append_many
 from recommendations import steps
 from recommendations.choices import STAFF_CHANNELS
 from recommendations.decisions import decision_action
@@ -340,23 +340,33 @@ class Batch:
 
 
 def _append(entries: list[_Entry]) -> list[Event]:
-    """Append one client's events, in order; the ledger write is this one call."""
-    events: list[Event] = []
-    head_seq: int | None = None
+    """Append one client's events, in order, with one call to the ledger."""
+    client = entries[0].client
+    seq = 0
+    if any(entry.head_key is not None for entry in entries):
+        # The head is locked before the events' data is final, so no other
+        # transaction appends in between: a recorded head seq is the chain's.
+        seq = (
+            Head.objects.select_for_update()
+            .filter(client_id=client.pk)
+            .values_list("seq", flat=True)
+            .first()
+        ) or 0
+    new = []
     for entry in entries:
         if entry.head_key is not None:
-            if head_seq is None:
-                head = Head.objects.filter(client=entry.client).first()
-                head_seq = head.seq if head else 0
-            entry.data[entry.head_key] = head_seq
-        event = event_append(
-            client=entry.client,
-            kind=entry.kind,
-            actor=actor_label(entry.actor),
-            at=entry.at,
-            recommendation_id=entry.rec.pk if entry.rec is not None else None,
-            data=entry.data,
+            entry.data[entry.head_key] = seq
+        seq += 1
+        new.append(
+            NewEvent(
+                kind=entry.kind,
+                actor=actor_label(entry.actor),
+                at=entry.at,
+                data=entry.data,
+                recommendation_id=entry.rec.pk if entry.rec is not None else None,
+            )
         )
-        head_seq = event.seq
-        events.append(event)
+    events = event_append_many(client=client, events=new)
+    if events[-1].seq != seq:
+        raise LedgerError(f"the chain of client {client.pk} moved while a batch was appended")
     return events
