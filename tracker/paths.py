@@ -124,14 +124,14 @@ def stored_rows(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Stored
     ]
     latest: dict[int, tuple[str, str, dt.date | None, dt.date | None]] = {}
     for start in range(0, len(answered), CHUNK):
-        for rec_id, *answer in (
+        for rec_id, decision, justification, planned, deferred in (
             Response.objects.filter(recommendation_id__in=answered[start : start + CHUNK])
             .order_by("recommendation_id", "-recorded_at", "-id")
             .values_list(
                 "recommendation_id", "decision", "justification", "planned_for", "deferred_until"
             )
         ):
-            latest.setdefault(rec_id, (answer[0], answer[1], answer[2], answer[3]))
+            latest.setdefault(rec_id, (decision, justification, planned, deferred))
     return {
         key: (pk, status, reason, latest.get(pk)) for key, (pk, status, reason) in found.items()
     }

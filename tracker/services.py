@@ -836,12 +836,12 @@ def sheet_state(rec: Recommendation) -> State:
     if rec.status in (Status.IGNORED, Status.WITHDRAWN):
         return _state(rec.status, rec.close_reason, None)
     latest = rec.responses.order_by("-recorded_at", "-id").first()
-    return _state(
-        rec.status,
-        rec.close_reason,
-        latest
-        and (latest.decision, latest.justification, latest.planned_for, latest.deferred_until),
+    answer = (
+        (latest.decision, latest.justification, latest.planned_for, latest.deferred_until)
+        if latest is not None
+        else None
     )
+    return _state(rec.status, rec.close_reason, answer)
 
 
 def _state(
