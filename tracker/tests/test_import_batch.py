@@ -121,8 +121,15 @@ def _snapshot(admin_pk: int) -> dict[str, Any]:
         "recommendations": rows,
         "responses": responses,
         "outbox": outbox,
-        "tallies": tallies.stored(),
+        "tallies": _tallies(),
     }
+
+
+def _tallies() -> tuple[dict[Any, int], dict[Any, int]]:
+    """The stored counters, clients by name (a client the import adds gets a new id)."""
+    names = dict(Client.objects.values_list("pk", "name"))
+    by_client, by_day = tallies.stored()
+    return {(names[c], s, sev): n for (c, s, sev), n in by_client.items()}, by_day
 
 
 def _import_both_ways(sheet: bytes, admin: Any, now: dt.datetime, **options: Any) -> list[Any]:
