@@ -363,14 +363,17 @@ class _Importer:
         self.note_unnamed_columns()
         self.warn_unmapped_decisions()
         rows: list[_Row] = []
-        for number, cells in self.data_rows:
+        # Each row's raw cells are let go once it is parsed, so a large sheet is not
+        # held twice (cells and parsed rows) at once.
+        pending, self.data_rows = self.data_rows[::-1], []
+        while pending:
+            number, cells = pending.pop()
             self.report.rows += 1
             row = self.parse(number, cells)
             if row is None:
                 self.report.refused += 1
             else:
                 rows.append(row)
-        self.data_rows = []  # the parsed rows replace the raw cells
         seen: dict[tuple[str, str], int] = {}
         # Oldest first, so each client's chain tells the imported history in order.
         rows.sort(key=lambda r: (r.date_made, r.number))
