@@ -254,7 +254,7 @@ class Command(BaseCommand):
         # The baseline: SHA-256 of the very bytes the chain hashes, already in memory.
         rows = Event.objects.filter(client=client).order_by("seq")
         inputs = [
-            prev.encode("ascii") + bytes(body)
+            prev.encode("ascii") + bytes(body or b"")
             for prev, body in rows.values_list("prev_hash", "body_bytes").iterator(5000)
         ]
         assert len(inputs) == total
