@@ -32,6 +32,10 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
             "10",
             "--recommendations",
             "200",
+            "--verify-events",
+            "30",
+            "--writer-appends",
+            "10",
         ],
         env=env,
         capture_output=True,
@@ -49,6 +53,9 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "unchanged re-ingest, reports/s",
         "dashboard page p95, ms (vs live GROUP BY p95)",
         "unfiltered list page, ms (all vs a tenth)",
+        "verify, events/s (vs plain SHA-256 of the bytes)",
+        "ledger verify vs plain SHA-256: target >= 0.30 of the baseline: ",
+        "ledger-append (8 writers",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout
