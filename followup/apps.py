@@ -10,13 +10,20 @@ class FollowupConfig(AppConfig):
         from followup.psa import outbox  # noqa: F401
         from followup.subscribers import (
             note_decision_on_ticket,
+            note_decisions_on_tickets,
             publish_webhooks,
+            publish_webhooks_many,
             ticket_on_verification,
         )
         from recommendations.events import subscribe
         from recommendations.lifecycle import DECISION_ACTIONS, Action
 
         # After the presentation e-mail (order 10, answers), before ticket notes.
-        subscribe(publish_webhooks, order=20)
-        subscribe(note_decision_on_ticket, actions=DECISION_ACTIONS.values(), order=30)
+        subscribe(publish_webhooks, order=20, many=publish_webhooks_many)
+        subscribe(
+            note_decision_on_ticket,
+            actions=DECISION_ACTIONS.values(),
+            order=30,
+            many=note_decisions_on_tickets,
+        )
         subscribe(ticket_on_verification, actions=[Action.MARK_VERIFIED, Action.DRIFT], order=30)

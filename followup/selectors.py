@@ -145,6 +145,25 @@ def open_ticket_of(recommendation_id: int) -> Ticket | None:
     )
 
 
+def active_endpoints() -> list[WebhookEndpoint]:
+    """The webhook endpoints events are published to. Not scoped to a user: the
+    publishing service asks it."""
+    return list(WebhookEndpoint.objects.filter(is_active=True))
+
+
+def with_open_ticket(recommendation_ids: list[int]) -> set[int]:
+    """Those of ``recommendation_ids`` that have a ticket not closed (one query per
+    thousand ids)."""
+    found: set[int] = set()
+    for start in range(0, len(recommendation_ids), 1000):
+        found.update(
+            Ticket.objects.filter(recommendation_id__in=recommendation_ids[start : start + 1000])
+            .exclude(status=TicketStatus.CLOSED)
+            .values_list("recommendation_id", flat=True)
+        )
+    return found
+
+
 def webhook_list_for(user: User) -> QuerySet[WebhookEndpoint]:
     """Webhook endpoints (they receive every client's events), for staff who see every
     client; nobody else sees any. Active ones first."""

@@ -5,7 +5,9 @@ verification closes the ticket (verified) or reopens and escalates it (drift).""
 
 from __future__ import annotations
 
-from followup.selectors import open_ticket_of
+from collections.abc import Sequence
+
+from followup.selectors import active_endpoints, open_ticket_of, with_open_ticket
 from followup.services.tickets import (
     ticket_close,
     ticket_on_response,
@@ -22,10 +24,29 @@ def publish_webhooks(event: Transitioned) -> None:
     webhook_publish(event.ledger_event, severity=rec.severity, title=rec.title)
 
 
+def publish_webhooks_many(events: Sequence[Transitioned]) -> None:
+    """``publish_webhooks`` for a batch of transitions: the endpoints are read once."""
+    endpoints = active_endpoints()
+    for event in events:
+        rec = event.recommendation
+        webhook_publish(
+            event.ledger_event, severity=rec.severity, title=rec.title, endpoints=endpoints
+        )
+
+
 def note_decision_on_ticket(event: Transitioned) -> None:
     """Note a client's decision on the open follow-up ticket and move the ticket on."""
     if event.response is not None:
         ticket_on_response(event.response)
+
+
+def note_decisions_on_tickets(events: Sequence[Transitioned]) -> None:
+    """``note_decision_on_ticket`` for a batch: only the recommendations that have an
+    open ticket (asked once for all) are looked at one by one."""
+    ticketed = with_open_ticket([event.recommendation.pk for event in events])
+    for event in events:
+        if event.recommendation.pk in ticketed:
+            note_decision_on_ticket(event)
 
 
 def ticket_on_verification(event: Transitioned) -> None:

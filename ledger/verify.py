@@ -24,18 +24,24 @@ Only the first bad event of a chain is reported: after it, nothing can be truste
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db import DataError, connection, transaction
+from django.utils.dateparse import parse_datetime
 
 from clients.models import Client
-from ledger.models import GENESIS_HASH, Anchor, Event, Head
-from lib.canonical import NotCanonical
+from ledger.models import FORMAT_VERSION, GENESIS_HASH, Anchor, Event, Head
+from lib.canonical import NotCanonical, canonical_json, utc_timestamp
 
 DEFAULT_CHUNK_SIZE = 2000
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -202,6 +208,153 @@ def _read_scope() -> Iterator[None]:
         yield
 
 
+# --- the canonical bytes of a row, without model instances -------------------------
+#
+# Each event row is read as a tuple (seq, prev_hash, hash, ..., head_seq, head_hash)
+# and turned into the bytes its hash covers by a ``Body`` function. The fast way uses
+# the copy of the canonical body stored at append time (``body_bytes``), but only once
+# it is known to say what the columns say: on PostgreSQL the query compares the two
+# as jsonb values; on SQLite, where ``data`` is stored as its canonical text, the body
+# is rebuilt around that text by string formatting and compared with the copy. Any
+# row where they disagree (or with no copy: events from before it existed) is
+# re-encoded from its columns, the slow way, as the specification says.
+
+Row = tuple[Any, ...]
+Body = Callable[[Row], bytes]
+_UTC_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+# body_bytes, then the columns it is rebuilt from: NULL where the body can be trusted.
+_PG_EVENTS = f"""
+SELECT e.seq, e.prev_hash, e.hash,
+       CASE WHEN e.agrees THEN e.body_bytes END,
+       CASE WHEN e.agrees THEN NULL ELSE e.kind END,
+       CASE WHEN e.agrees THEN NULL ELSE e.at_text END,
+       CASE WHEN e.agrees THEN NULL ELSE e.actor END,
+       CASE WHEN e.agrees THEN NULL ELSE e.recommendation_id END,
+       CASE WHEN e.agrees THEN NULL ELSE e.data::text END,
+       (SELECT h.seq FROM ledger_head h WHERE h.client_id = %(client)s),
+       (SELECT h.hash FROM ledger_head h WHERE h.client_id = %(client)s)
+FROM (
+    SELECT ev.*, {{agrees}} AS agrees,
+           to_char(ev.at AT TIME ZONE 'UTC', '{_UTC_FORMAT}') AS at_text
+    FROM ledger_event ev
+    WHERE ev.client_id = %(client)s
+    ORDER BY ev.seq
+    OFFSET 0
+) e
+ORDER BY e.seq
+"""
+_PG_AGREES = f"""(ev.body_bytes IS NOT NULL AND convert_from(ev.body_bytes, 'UTF8')::jsonb
+    = jsonb_build_object(
+        'actor', ev.actor,
+        'at', to_char(ev.at AT TIME ZONE 'UTC', '{_UTC_FORMAT}'),
+        'client', %(uuid)s::text,
+        'data', ev.data,
+        'kind', ev.kind,
+        'recommendation', ev.recommendation_id,
+        'seq', ev.seq,
+        'v', {FORMAT_VERSION}
+    ))"""
+# The CAST keeps Django's converter from turning the stored text into a datetime.
+_SQLITE_EVENTS = """
+SELECT e.seq, e.prev_hash, e.hash, e.body_bytes, e.kind, CAST(e.at AS TEXT), e.actor,
+       e.recommendation_id, e.data,
+       (SELECT h.seq FROM ledger_head h WHERE h.client_id = %(client)s),
+       (SELECT h.hash FROM ledger_head h WHERE h.client_id = %(client)s)
+FROM ledger_event e
+WHERE e.client_id = %(client)s
+ORDER BY e.seq
+"""
+_ROW_BODY = (
+    '{"actor":%s,"at":"%s","client":"%s","data":%s,"kind":%s,"recommendation":%s,'
+    f'"seq":%d,"v":{FORMAT_VERSION}}}'
+)
+
+
+def _timestamp(text: str) -> str:
+    """The canonical form of a timestamp read as text from the database: PostgreSQL's
+    to_char above gives it already; SQLite stores ``YYYY-MM-DD HH:MM:SS[.ffffff]`` in
+    UTC."""
+    if len(text) == 27 and text[10] == "T":
+        return text
+    if len(text) == 26 and text[10] == " ":
+        return f"{text[:10]}T{text[11:]}Z"
+    if len(text) == 19 and text[10] == " ":
+        return f"{text[:10]}T{text[11:]}.000000Z"
+    moment = parse_datetime(text)
+    if moment is None:
+        raise ValueError(f"at: {text!r} is not a timestamp")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return utc_timestamp(moment)
+
+
+def _columns_body(client_uuid: str) -> Callable[[Row], bytes]:
+    """Encode a row's body from its columns (seq, ..., kind, at, actor, rec, data text)
+    the slow, specified way: parse the data, check it, serialise it canonically."""
+
+    def encode(row: Row) -> bytes:
+        seq, kind, at, actor, recommendation, data = row[0], *row[4:9]
+        body = {
+            "v": FORMAT_VERSION,
+            "client": client_uuid,
+            "seq": seq,
+            "kind": kind,
+            "at": _timestamp(at),
+            "actor": actor,
+            "recommendation": recommendation,
+            "data": json.loads(data),
+        }
+        return canonical_json(body)
+
+    return encode
+
+
+def _pg_body(client_uuid: str) -> Body:
+    from_columns = _columns_body(client_uuid)
+
+    def body(row: Row) -> bytes:
+        stored = row[3]
+        return stored if stored is not None else from_columns(row)
+
+    return body
+
+
+def _sqlite_body(client_uuid: str) -> Body:
+    from_columns = _columns_body(client_uuid)
+
+    def body(row: Row) -> bytes:
+        seq, _, _, stored, kind, at, actor, recommendation, data = row[:9]
+        if stored is not None:
+            rebuilt = _ROW_BODY % (
+                encode_basestring(actor),
+                _timestamp(at),
+                client_uuid,
+                data,
+                encode_basestring(kind),
+                "null" if recommendation is None else recommendation,
+                seq,
+            )
+            if rebuilt.encode("utf-8") == stored:
+                return stored
+        return from_columns(row)
+
+    return body
+
+
+def _event_rows(client: Client, *, trust_stored: bool, chunk_size: int) -> Iterator[Row]:
+    """The client's event rows in seq order, ``chunk_size`` at a time, each carrying
+    the head's (seq, hash), read in the same statement."""
+    params = {"client": client.pk, "uuid": str(client.uuid)}
+    if connection.vendor == "postgresql":
+        sql = _PG_EVENTS.format(agrees=_PG_AGREES if trust_stored else "FALSE")
+    else:
+        sql = _SQLITE_EVENTS
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield from chunk
+
+
 def verify_client(
     client: Client,
     *,
@@ -210,29 +363,46 @@ def verify_client(
 ) -> ChainReport:
     """Verify one client's chain against its head row, its stored anchors and
     ``extra_anchors``; return a ChainReport naming the first bad event, if any."""
+    client_uuid = str(client.uuid)
     with _read_scope():
         # Anchors are read before the events: every anchor read here points at a
         # head that was committed before, so the events read next include it.
         claims, anchor_count = _claims_by_seq(client, extra_anchors)
         head_before = Head.objects.filter(client_id=client.pk).values_list("seq", "hash").first()
+
         # The head travels with every event row, from one statement and so from one
         # snapshot: an append committed while we read cannot make the head and the
         # chain disagree. The subqueries do not depend on the row, so each database
         # evaluates them once.
-        head = Head.objects.filter(client_id=client.pk)
-        rows = (
-            Event.objects.filter(client_id=client.pk)
-            .order_by("seq")
-            .annotate(
-                head_seq=Subquery(head.values("seq")[:1]),
-                head_hash=Subquery(head.values("hash")[:1]),
-            )
-            .iterator(chunk_size=chunk_size)
-        )
+        def walk(rows: Iterator[Row], body_of: Body) -> ChainReport:
+            return _walk_rows(client, rows, body_of, claims, anchor_count, head_before)
+
+        if connection.vendor != "postgresql":
+            return _walk_events(client, _sqlite_body(client_uuid), True, chunk_size, walk)
         try:
-            return _walk(client, rows, claims, anchor_count, head_before)
-        finally:
-            rows.close()
+            # A stored body that is not UTF-8 JSON (a forgery) makes PostgreSQL refuse
+            # the comparison: then every row is re-encoded from its columns.
+            with transaction.atomic():
+                return _walk_events(client, _pg_body(client_uuid), True, chunk_size, walk)
+        except DataError:
+            return _walk_events(client, _pg_body(client_uuid), False, chunk_size, walk)
+
+
+def _walk_events(
+    client: Client,
+    body_of: Body,
+    trust_stored: bool,
+    chunk_size: int,
+    walk: Callable[[Iterator[Row], Body], ChainReport],
+) -> ChainReport:
+    rows = _event_rows(client, trust_stored=trust_stored, chunk_size=chunk_size)
+    try:
+        return walk(rows, body_of)
+    finally:
+        # Close the cursor now, not whenever the generator is collected: a server-side
+        # cursor closed by the garbage collector in the middle of another query would
+        # wait for the connection that runs it.
+        rows.close()
 
 
 def _walk(
@@ -242,19 +412,41 @@ def _walk(
     anchor_count: int,
     head_before: tuple[int, str] | None,
 ) -> ChainReport:
+    """The walk over model instances that carry ``head_seq`` and ``head_hash`` (rows of
+    a backup archive): each body is encoded from the instance's fields."""
     client_uuid = str(client.uuid)
+    tuples = ((e.seq, e.prev_hash, e.hash, e, e.head_seq, e.head_hash) for e in rows)  # type: ignore[attr-defined]
+    return _walk_rows(
+        client,
+        tuples,
+        lambda row: canonical_json(row[3].body(client_uuid)),
+        claims,
+        anchor_count,
+        head_before,
+    )
+
+
+def _walk_rows(
+    client: Client,
+    rows: Iterator[Row],
+    body_of: Body,
+    claims: Mapping[int, list[AnchorClaim]],
+    anchor_count: int,
+    head_before: tuple[int, str] | None,
+) -> ChainReport:
     head: tuple[int, str] | None = None
-    head_known = False
     expected = 1
     prev_hash = GENESIS_HASH
-    checked = 0
+    sha256 = hashlib.sha256
 
-    def report(bad_seq: int | None = None, reason: Reason | None = None, detail: str = ""):
+    def report(
+        bad_seq: int | None = None, reason: Reason | None = None, detail: str = ""
+    ) -> ChainReport:
         seq, digest = head if head is not None else (0, GENESIS_HASH)
         return ChainReport(
             client_id=client.pk,
             client_name=client.name,
-            events=checked,
+            events=expected - 1,
             anchors=anchor_count,
             head_seq=seq,
             head_hash=digest,
@@ -269,49 +461,51 @@ def _walk(
             head = head_before
             return report(0, Reason.DIFFERS_FROM_ANCHOR, _differs(claim, GENESIS_HASH))
 
-    for event in rows:
-        if not head_known:
-            head_known = True
-            if event.head_seq is None:
-                return report(
-                    event.seq, Reason.HEAD_MISSING, "the chain has events but no head row"
-                )
-            head = (event.head_seq, event.head_hash)
-        seq = event.seq
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        head = head_before
+    else:
+        if first[-2] is None:
+            return report(first[0], Reason.HEAD_MISSING, "the chain has events but no head row")
+        head = (first[-2], first[-1])
+        rows = itertools.chain((first,), rows)
+    head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
+
+    for row in rows:
+        seq = row[0]
         if seq != expected:
             if seq > expected:
                 detail = f"event {expected} is missing (the next stored event is {seq})"
                 return report(expected, Reason.GAP, detail)
             detail = f"found seq {seq} where {expected} was expected"
             return report(seq, Reason.OUT_OF_ORDER, detail)
-        if event.prev_hash != prev_hash:
+        if row[1] != prev_hash:
             if seq == 1:
                 detail = "the first event's prev_hash is not the genesis hash"
             else:
                 detail = f"prev_hash is not the hash of event {seq - 1}"
             return report(seq, Reason.BROKEN_LINK, detail)
         try:
-            computed = event.compute_hash(client_uuid)
+            computed = sha256(prev_hash.encode("ascii") + body_of(row)).hexdigest()
         except (NotCanonical, TypeError, ValueError) as exc:
             return report(seq, Reason.HASH_MISMATCH, f"the event cannot be hashed ({exc})")
-        if computed != event.hash:
+        prev_hash = row[2]
+        if computed != prev_hash:
             return report(seq, Reason.HASH_MISMATCH, "stored hash differs from the recomputed hash")
-        head_seq, head_hash = head
-        if seq == head_seq and event.hash != head_hash:
-            return report(seq, Reason.HEAD_DIFFERS, f"the head at seq {seq} has another hash")
-        if seq == head_seq + 1:
-            detail = f"the head is at seq {head_seq} but the chain continues"
-            return report(seq, Reason.BEYOND_HEAD, detail)
-        for claim in claims.get(seq, ()):
-            if claim.hash != event.hash:
-                return report(seq, Reason.DIFFERS_FROM_ANCHOR, _differs(claim, event.hash))
-        prev_hash = event.hash
+        if seq >= head_seq:
+            if seq == head_seq and prev_hash != head_hash:
+                return report(seq, Reason.HEAD_DIFFERS, f"the head at seq {seq} has another hash")
+            if seq == head_seq + 1:
+                detail = f"the head is at seq {head_seq} but the chain continues"
+                return report(seq, Reason.BEYOND_HEAD, detail)
+        if seq in claims:
+            for claim in claims[seq]:
+                if claim.hash != prev_hash:
+                    return report(seq, Reason.DIFFERS_FROM_ANCHOR, _differs(claim, prev_hash))
         expected += 1
-        checked += 1
 
     last = expected - 1
-    if not head_known:
-        head = head_before
     if head is not None and head[0] > last:
         detail = f"the head is at seq {head[0]} but the last event is {last}"
         return report(last + 1, Reason.SHORTER_THAN_HEAD, detail)

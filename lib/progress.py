@@ -93,6 +93,12 @@ class Progress:
         if self._shown_at is None or now - self._shown_at >= self._interval:
             self._draw(now)
 
+    def update(self, done: int, total: int) -> None:
+        """Set how much is done of how much (for work that counts for itself, such as
+        the tracker import's ``progress(done, total)`` callback)."""
+        self.total = total
+        self.advance(done - self.done)
+
     def close(self) -> None:
         """Draw the final figures and end the line."""
         if self._stream is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from recommendations.lifecycle import Action
@@ -58,25 +58,32 @@ class _Registration:
     name: str
     actions: frozenset[Action]
     handler: Subscriber
+    many: Callable[[Sequence[Transitioned]], None] | None = None
 
 
 _registry: list[_Registration] = []
 
 
 def subscribe(
-    handler: Subscriber, *, actions: Iterable[Action] | None = None, order: int
+    handler: Subscriber,
+    *,
+    actions: Iterable[Action] | None = None,
+    order: int,
+    many: Callable[[Sequence[Transitioned]], None] | None = None,
 ) -> Subscriber:
     """Run ``handler`` after every transition of ``actions`` (all when None).
 
     ``order`` fixes when it runs among the others (lower first), whatever the order
     in which apps become ready. Subscribing the same handler twice is a no-op, so a
-    ``ready()`` that runs again does not double every side effect.
+    ``ready()`` that runs again does not double every side effect. ``many``, when
+    given, does what ``handler`` does for many transitions at once (a batch of the
+    lifecycle, ``announce_many``), with set-based reads.
     """
     name = f"{handler.__module__}.{handler.__qualname__}"
     if any(r.name == name for r in _registry):
         return handler
     wanted = frozenset(actions) if actions is not None else frozenset(Action)
-    _registry.append(_Registration(order, name, wanted, handler))
+    _registry.append(_Registration(order, name, wanted, handler, many))
     _registry.sort(key=lambda r: (r.order, r.name))
     return handler
 
@@ -86,6 +93,21 @@ def announce(event: Transitioned) -> None:
     for registration in _registry:
         if event.action in registration.actions:
             registration.handler(event)
+
+
+def announce_many(events: Sequence[Transitioned]) -> None:
+    """Hand each of ``events`` (a batch, in the order written) to its subscribers, in
+    the caller's transaction: subscriber by subscriber, each getting all of its
+    events at once (its ``many`` handler) or one by one, in order."""
+    for registration in _registry:
+        wanted = [event for event in events if event.action in registration.actions]
+        if not wanted:
+            continue
+        if registration.many is not None:
+            registration.many(wanted)
+        else:
+            for event in wanted:
+                registration.handler(event)
 
 
 def subscriber_table() -> dict[Action, list[str]]:

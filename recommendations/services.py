@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import User
-from accounts.permissions import Capability, allows, require
-from catalog.choices import Category, Severity
-from catalog.fields import clean_definitions, clean_values
+from accounts.permissions import Capability, require
+from catalog.choices import Category
 from catalog.models import TemplateVersion
 from clients.models import Client, Contact
 from clients.policy import policy_for
@@ -24,10 +23,9 @@ from clients.selectors import client_list_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
-from lib.languages import Language
-from recommendations import deadlines
-from recommendations.choices import OPEN_STATUSES, STAFF_CHANNELS, Decision, Status
-from recommendations.decisions import decision_action, validate_decision
+from recommendations import deadlines, steps
+from recommendations.choices import OPEN_STATUSES, STAFF_CHANNELS, Status
+from recommendations.decisions import decision_action
 from recommendations.events import Transitioned, announce
 from recommendations.lifecycle import (
     Action,
@@ -38,18 +36,9 @@ from recommendations.lifecycle import (
     NotDraft,
     NotDue,
     TransitionConflict,
-    check_transition,
 )
 from recommendations.models import Recommendation, Response, snapshot_sha256
 from recommendations.tallies import key_of, track
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def _stamp(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.UTC).isoformat() if moment else None
 
 
 def _transition(
@@ -76,11 +65,7 @@ def _transition(
         )
         source = rec.status
         counted = key_of(rec)
-        target = check_transition(action, source)
-        data = apply(rec)
-        rec.status = target
-        rec.updated_at = now
-        rec.next_action_at = rec.compute_next_action_at(policy_for(rec.client), now)
+        data = steps.advance(rec, action, now=now, policy=policy_for(rec.client), apply=apply)
         rec.save()
         # The dashboard's counters move in this transaction (recommendations.tallies).
         track(counted, key_of(rec))
@@ -90,7 +75,7 @@ def _transition(
             actor=actor_label(actor),
             at=now,
             recommendation_id=rec.pk,
-            data={"from": source, "to": rec.status, **data},
+            data=data,
         )
         response = record(rec, event) if record is not None else None
         announce(
@@ -112,32 +97,6 @@ def _transition(
 
 
 # --- creation --------------------------------------------------------------------
-
-
-def _check_text(errors: dict[str, list[str]], *, title: str, body: str, severity: str) -> None:
-    """The rules every draft's text obeys, at creation and at each edit."""
-    if not title:
-        errors.setdefault("title", []).append("A recommendation needs a title.")
-    if not body:
-        errors.setdefault("body", []).append("A recommendation needs a body.")
-    if severity not in Severity.values:
-        errors.setdefault("severity", []).append(
-            f"Severity must be one of {', '.join(Severity.values)}."
-        )
-
-
-def _clean_tags(tags: list[str] | None) -> list[str]:
-    return sorted({t.strip().lower() for t in (tags or []) if t and t.strip()})
-
-
-def _owner_refusal(owner: User) -> str | None:
-    """Why ``owner`` may not own a follow-up, or None: the account must be active and
-    allowed to act (the role table's WRITE), since the owner is who does the work."""
-    if not owner.is_active:
-        return gettext(Msg.OWNER_DISABLED)
-    if not allows(owner, Capability.WRITE):
-        return gettext(Msg.OWNER_NOT_STAFF)
-    return None
 
 
 def recommendation_create(
@@ -171,85 +130,31 @@ def recommendation_create(
     missing or invalid.
     """
     require(actor, Capability.WRITE)
-    errors: dict[str, list[str]] = {}
-    if language and language not in Language.values:
-        errors["language"] = [
-            gettext("Language must be one of %(values)s.") % {"values": ", ".join(Language.values)}
-        ]
-        language = ""
-    if template_version is not None:
-        template = template_version.template
-        text = template_version.text(language or client.language)
-        if not (title or body or risk_if_ignored):
-            language = text.language
-        title = title or text.title
-        body = body or text.body
-        risk_if_ignored = risk_if_ignored or text.risk_if_ignored
-        severity = severity or template.default_severity
-        category = category or template.category
-        control_refs = control_refs if control_refs is not None else template_version.control_refs
-        custom_fields = (
-            custom_fields if custom_fields is not None else template_version.custom_fields
-        )
-        tags = tags if tags is not None else list(template.tags)
-        verification_rule = template_version.verification_rule
-    else:
-        verification_rule = ""
-    language = language or client.language
-    title, body = title.strip(), body.strip()
-    _check_text(errors, title=title, body=body, severity=severity)
-    if contact is not None and contact.client_id != client.pk:
-        errors.setdefault("contact", []).append(Msg.RESPONDER_OTHER_CLIENT)
-    if owner is not None and (refused := _owner_refusal(owner)):
-        errors.setdefault("owner", []).append(refused)
-    try:
-        definitions = clean_definitions(custom_fields)
-        values = clean_values(definitions, field_values)
-    except ValidationError as exc:
-        for key, messages in getattr(exc, "message_dict", {"field_values": exc.messages}).items():
-            errors.setdefault(
-                f"field_values.{key}" if key != "__all__" else "field_values", []
-            ).extend(messages)
-        definitions, values = [], {}
-    clean_tags = _clean_tags(tags)
-    external_id = external_id.strip()
-    if (
-        external_id
-        and Recommendation.objects.filter(client=client, external_id=external_id).exists()
-    ):
-        errors.setdefault("external_id", []).append(
-            f"This client already has a recommendation with external id {external_id!r}."
-        )
-    if errors:
-        raise ValidationError(errors)
-
+    rec, data = steps.draft(
+        client=client,
+        actor=actor,
+        now=now,
+        template_version=template_version,
+        title=title,
+        body=body,
+        risk_if_ignored=risk_if_ignored,
+        severity=severity,
+        category=category,
+        control_refs=control_refs,
+        custom_fields=custom_fields,
+        field_values=field_values,
+        tags=tags,
+        owner=owner,
+        contact=contact,
+        scope=scope,
+        external_id=external_id,
+        language=language,
+        external_id_taken=lambda wanted: Recommendation.objects.filter(
+            client=client, external_id=wanted
+        ).exists(),
+    )
     with transaction.atomic():
-        rec = Recommendation.objects.create(
-            client=client,
-            template_version=template_version,
-            title=title,
-            body=body,
-            risk_if_ignored=risk_if_ignored.strip(),
-            text_sha256=snapshot_sha256(
-                title=title, body=body, risk_if_ignored=risk_if_ignored.strip()
-            ),
-            language=language,
-            category=category,
-            control_refs=list(control_refs or []),
-            verification_rule=verification_rule,
-            custom_fields=definitions,
-            field_values=values,
-            severity=severity,
-            tags=clean_tags,
-            scope=scope.strip(),
-            owner=owner,
-            contact=contact,
-            external_id=external_id,
-            status=Status.DRAFT,
-            created_at=now,
-            created_by=actor if isinstance(actor, User) else None,
-            updated_at=now,
-        )
+        rec.save(force_insert=True)
         track(None, key_of(rec))
         event_append(
             client=client,
@@ -257,18 +162,7 @@ def recommendation_create(
             actor=actor_label(actor),
             at=now,
             recommendation_id=rec.pk,
-            data={
-                "title": rec.title,
-                "text_sha256": rec.text_sha256,
-                "language": rec.language,
-                "severity": rec.severity,
-                "template_version": template_version.pk if template_version else None,
-                "owner": owner.get_username() if owner else None,
-                "contact": contact.pk if contact else None,
-                "tags": rec.tags,
-                "field_values": values,
-                "external_id": rec.external_id or None,
-            },
+            data=data,
         )
     return rec
 
@@ -294,30 +188,18 @@ def recommendation_present(
     recipients: list[Contact] = []
 
     def apply(rec: Recommendation) -> dict[str, Any]:
-        if not rec.title or not rec.body:
-            raise InvalidValue(Msg.NOT_PRESENTABLE)
         recipients.extend(
             Contact.objects.filter(
                 client=rec.client, is_decision_maker=True, is_active=True
             ).order_by("pk")
         )
-        if not recipients:
-            raise MissingField(Msg.NO_DECISION_MAKERS, field="contact")
-        rec.text_sha256 = snapshot_sha256(
-            title=rec.title, body=rec.body, risk_if_ignored=rec.risk_if_ignored
+        step = steps.present(
+            now=now,
+            policy=policy_for(rec.client),
+            recipients=recipients,
+            notify_client=notify_client,
         )
-        rec.presented_at = now
-        rec.response_due_at = deadlines.response_due_at(
-            policy=policy_for(rec.client), severity=rec.severity, presented_at=now, tz=rec.client.tz
-        )
-        data: dict[str, Any] = {
-            "text_sha256": rec.text_sha256,
-            "response_due_at": _stamp(rec.response_due_at),
-            "recipients": sorted(c.email for c in recipients),
-        }
-        if not notify_client:
-            data["notified"] = False
-        return data
+        return step(rec)
 
     rec, _, _ = _transition(
         recommendation,
@@ -358,50 +240,22 @@ def response_record(
     responder_name = (responder_name or (responder.name if responder else "")).strip()
 
     def apply(rec: Recommendation) -> dict[str, Any]:
-        validate_decision(
-            recommendation=rec,
+        step = steps.decide(
             decision=decision,
-            today=now.astimezone(rec.client.tz).date(),
-            planned_for=planned_for,
-            deferred_until=deferred_until,
-            justification=justification,
             channel=channel,
-            attendees=attendees,
+            now=now,
+            policy=policy_for(rec.client),
+            recorded_by=recorded_by,
             responder=responder,
             responder_name=responder_name,
+            justification=justification,
+            planned_for=planned_for,
+            deferred_until=deferred_until,
+            attendees=attendees,
             shown_text_sha256=shown_text_sha256,
+            evidence_ref=evidence_ref,
         )
-        if decision == Decision.ACCEPTED:
-            rec.planned_for = planned_for
-            rec.planned_date_lapsed_on = None
-            rec.deferred_until = None
-            rec.review_at = None
-        elif decision == Decision.DEFERRED:
-            rec.deferred_until = deferred_until
-            rec.deferral_count += 1
-            rec.review_at = None
-        else:
-            rec.review_at = deadlines.rejection_review_at(
-                policy=policy_for(rec.client),
-                decided_at=now,
-                tz=rec.client.tz,
-                qbr_cadence_months=int(rec.client.qbr_cadence_months),
-            )
-            rec.deferred_until = None
-        rec.decided_at = now
-        return {
-            "decision": decision,
-            "justification": justification,
-            "planned_for": _iso(planned_for if decision == Decision.ACCEPTED else None),
-            "deferred_until": _iso(deferred_until if decision == Decision.DEFERRED else None),
-            "responder": responder.email if responder else None,
-            "responder_name": responder_name,
-            "channel": channel,
-            "recorded_by": recorded_by.get_username() if recorded_by else None,
-            "attendees": attendees.strip(),
-            "shown_text_sha256": shown_text_sha256 or rec.text_sha256,
-            "evidence_ref": evidence_ref,
-        }
+        return step(rec)
 
     actor: Actor = recorded_by if recorded_by is not None else (responder or "answers")
     if recorded_by is None and channel in STAFF_CHANNELS:
@@ -413,23 +267,18 @@ def response_record(
     def record(rec: Recommendation, event: Event) -> Response:
         # Written in the transaction of the state and the event, before subscribers
         # (a ticket note, a webhook) hear of the decision.
-        data = event.data
-        return Response.objects.create(
-            recommendation=rec,
-            decision=decision,
-            justification=data["justification"],
-            planned_for=planned_for if decision == Decision.ACCEPTED else None,
-            deferred_until=deferred_until if decision == Decision.DEFERRED else None,
-            responder=responder,
-            responder_name=responder_name,
-            channel=channel,
+        response = steps.response_of(
+            rec,
+            event.data,
+            seq=event.seq,
+            now=now,
             recorded_by=recorded_by,
-            attendees=data["attendees"],
-            shown_text_sha256=data["shown_text_sha256"],
-            evidence_ref=evidence_ref,
-            recorded_at=now,
-            ledger_seq=event.seq,
+            responder=responder,
+            planned_for=planned_for,
+            deferred_until=deferred_until,
         )
+        response.save(force_insert=True)
+        return response
 
     _, _, response = _transition(
         recommendation, action, actor=actor, now=now, apply=apply, record=record
@@ -515,13 +364,7 @@ def recommendation_withdraw(
 ) -> Recommendation:
     """The MSP takes the recommendation back (superseded, no longer relevant, ...)."""
 
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        if not reason.strip():
-            raise MissingField(Msg.WITHDRAW_REASON_REQUIRED, field="reason")
-        rec.closed_at = now
-        rec.close_reason = reason.strip()
-        return {"reason": reason.strip()}
-
+    apply = steps.withdraw(now=now, reason=reason)
     rec, _, _ = _transition(recommendation, Action.WITHDRAW, actor=actor, now=now, apply=apply)
     return rec
 
@@ -545,9 +388,9 @@ def recommendation_expire_deferral(
             policy=policy_for(rec.client), severity=rec.severity, presented_at=now, tz=rec.client.tz
         )
         return {
-            "deferred_until": _iso(lapsed),
+            "deferred_until": steps.iso(lapsed),
             "deferral_count": rec.deferral_count,
-            "response_due_at": _stamp(rec.response_due_at),
+            "response_due_at": steps.stamp(rec.response_due_at),
         }
 
     rec, _, _ = _transition(
@@ -564,15 +407,7 @@ def recommendation_expire_planned_date(
     The status stays; the event is what the escalation ladder and reports build on.
     """
 
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        if rec.planned_date_lapsed_on is not None and rec.planned_date_lapsed_on == rec.planned_for:
-            raise NotDue(Msg.PLANNED_DATE_ALREADY_LAPSED)
-        if rec.planned_for is None or now < deadlines.planned_date_lapses_at(
-            rec.planned_for, rec.client.tz
-        ):
-            raise NotDue(Msg.PLANNED_DATE_NOT_DUE)
-        rec.planned_date_lapsed_on = rec.planned_for
-        return {"planned_for": _iso(rec.planned_for)}
+    apply = steps.expire_planned_date(now=now)
 
     rec, _, _ = _transition(
         recommendation, Action.EXPIRE_PLANNED_DATE, actor=actor, now=now, apply=apply
@@ -586,9 +421,7 @@ def recommendation_mark_ignored(
     """No answer came after the whole escalation ladder: the item is ignored
     (counted as rejected in adoption figures, shown apart)."""
 
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        rec.decided_at = now
-        return {"reason": reason.strip() or "no response after the escalation ladder"}
+    apply = steps.mark_ignored(now=now, reason=reason)
 
     rec, _, _ = _transition(recommendation, Action.MARK_IGNORED, actor=actor, now=now, apply=apply)
     return rec
@@ -639,11 +472,13 @@ def recommendation_edit(
             ),
             "severity": severity if severity is not None else rec.severity,
             "category": category if category is not None else rec.category,
-            "tags": _clean_tags(tags) if tags is not None else list(rec.tags),
+            "tags": steps.clean_tags(tags) if tags is not None else list(rec.tags),
             "scope": scope.strip() if scope is not None else rec.scope,
         }
         errors: dict[str, list[str]] = {}
-        _check_text(errors, title=wanted["title"], body=wanted["body"], severity=wanted["severity"])
+        steps.check_text(
+            errors, title=wanted["title"], body=wanted["body"], severity=wanted["severity"]
+        )
         if wanted["category"] and wanted["category"] not in Category.values:
             errors.setdefault("category", []).append(
                 f"Category must be one of {', '.join(Category.values)}."
@@ -720,7 +555,7 @@ def recommendation_set_owner(
     ``recommendation.owner_changed`` holds the old and the new owner's username."""
 
     def change(rec: Recommendation) -> dict[str, Any]:
-        if owner is not None and (refused := _owner_refusal(owner)):
+        if owner is not None and (refused := steps.owner_refusal(owner)):
             raise InvalidValue(refused, field="owner")
         if rec.owner_id == (owner.pk if owner else None):
             raise InvalidValue(gettext(Msg.OWNER_UNCHANGED), field="owner")

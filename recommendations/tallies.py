@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -66,24 +67,41 @@ def track(before: TallyKey | None, after: TallyKey | None) -> None:
     Runs in the caller's transaction; a key that did not change writes nothing."""
     if before == after:
         return
+    track_many([(before, after)])
+
+
+# Rows per upsert statement: well under SQLite's and PostgreSQL's bound parameters.
+_CHUNK = 500
+
+
+def track_many(moves: Iterable[tuple[TallyKey | None, TallyKey | None]]) -> None:
+    """``track`` for many recommendations at once (a batch of the lifecycle): the
+    moves are summed per counter first, so each counter row is written once."""
     status_rows: Counter[tuple[Any, ...]] = Counter()
     presented_rows: Counter[tuple[Any, ...]] = Counter()
-    for key, delta in ((before, -1), (after, 1)):
-        if key is None:
+    for before, after in moves:
+        if before == after:
             continue
-        status_rows[(key.client_id, key.status, key.severity)] += delta
-        if key.presented_on is not None:
-            presented_rows[(key.status, key.severity, key.presented_on)] += delta
-    _upsert(
-        StatusTally._meta.db_table,
-        ["client_id", "status", "severity"],
-        [(*k, d) for k, d in status_rows.items() if d],
-    )
-    _upsert(
-        PresentedTally._meta.db_table,
-        ["status", "severity", "presented_on"],
-        [(*k, d) for k, d in presented_rows.items() if d],
-    )
+        for key, delta in ((before, -1), (after, 1)):
+            if key is None:
+                continue
+            status_rows[(key.client_id, key.status, key.severity)] += delta
+            if key.presented_on is not None:
+                presented_rows[(key.status, key.severity, key.presented_on)] += delta
+    status = [(*k, d) for k, d in status_rows.items() if d]
+    presented = [(*k, d) for k, d in presented_rows.items() if d]
+    for start in range(0, len(status), _CHUNK):
+        _upsert(
+            StatusTally._meta.db_table,
+            ["client_id", "status", "severity"],
+            status[start : start + _CHUNK],
+        )
+    for start in range(0, len(presented), _CHUNK):
+        _upsert(
+            PresentedTally._meta.db_table,
+            ["status", "severity", "presented_on"],
+            presented[start : start + _CHUNK],
+        )
 
 
 def recount() -> tuple[dict[tuple[int, str, str], int], dict[tuple[str, str, dt.date], int]]:

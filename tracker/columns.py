@@ -5,6 +5,7 @@ that is not a letter or a digit dropped ("Follow-up owner" == "followupowner")."
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -179,8 +180,10 @@ class Rank(enum.IntEnum):
     LOOSE = 3
 
 
+@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
-    """Lower case, no accents, letters and digits only."""
+    """Lower case, no accents, letters and digits only. Cached: a sheet repeats its
+    few client names, categories and severities on every row."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[\W_]+", "", plain.casefold())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,25 +29,16 @@ from clients.models import Client
 from clients.policy import policy_for
 from clients.selectors import client_list_for
 from clients.services import client_create, contact_create
-from ledger.actors import actor_label
-from ledger.models import Head
-from ledger.services import event_append
 from lib.errors import ServiceError
 from recommendations import deadlines
+from recommendations.batch import Batch
 from recommendations.choices import Channel, Decision, Status
 from recommendations.lifecycle import LifecycleError
 from recommendations.models import Recommendation
-from recommendations.services import (
-    recommendation_create,
-    recommendation_expire_planned_date,
-    recommendation_mark_ignored,
-    recommendation_present,
-    recommendation_withdraw,
-    response_record,
-)
 from tracker.columns import Column, fold, label, recognise
 from tracker.identity import DerivedIds, stable_external_id
 from tracker.layout import Layout, Mapping, locate
+from tracker.paths import OneByOne, Stored, stored_rows
 from tracker.reader import Sheet, UnreadableFile, read_sheet
 from tracker.values import (
     AWAITING,
@@ -63,6 +55,8 @@ from tracker.values import (
 RESPONDER_NAME = "Client (imported spreadsheet)"
 PLACEHOLDER_CONTACT = "Imported decision maker"
 TITLE_MAX = 200
+# Rows the batch holds before it writes them (memory stays flat on a large sheet).
+BATCH_ROWS = 2000
 
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
@@ -171,6 +165,8 @@ def tracker_import(
     create_missing: bool = False,
     sheet: str | None = None,
     mapping: Mapping | None = None,
+    batched: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV or XLSX tracker sheet given as bytes or as a path (str or Path).
 
@@ -182,6 +178,13 @@ def tracker_import(
     transaction is rolled back. Raise UnreadableFile when the file as a whole cannot be
     read (no header, a required column missing, not CSV/XLSX), and PermissionDenied for
     a read-only account.
+
+    The rows that create recommendations go through ``recommendations.batch``: each is
+    checked in memory by the lifecycle's own steps, and written set-based every
+    ``BATCH_ROWS`` rows. ``batched=False`` runs every row through the services one by
+    one instead: the same outcome, refusals and ledger events, much slower (the
+    reference the batch is tested against). ``progress(done, total)`` is called as
+    rows are done.
     """
     require(actor, Capability.WRITE)
     if isinstance(source, str | Path):
@@ -197,7 +200,15 @@ def tracker_import(
         filename=filename or "upload", file_sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run
     )
     importer = _Importer(
-        parsed, report, actor=actor, now=now, create_missing=create_missing, mapping=mapping
+        parsed,
+        report,
+        actor=actor,
+        now=now,
+        create_missing=create_missing,
+        mapping=mapping,
+        batched=batched,
+        discard=lambda: dry_run or (not skip_invalid and report.refused > 0),
+        progress=progress,
     )
     with transaction.atomic():
         importer.run()
@@ -235,8 +246,18 @@ class _Importer:
         now: dt.datetime,
         create_missing: bool,
         mapping: Mapping | None = None,
+        batched: bool = True,
+        discard: Callable[[], bool] = lambda: False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.report = report
+        self.one_by_one = OneByOne(actor=actor)
+        self.batch = Batch(actor=actor) if batched else None
+        # Whether what the batch holds will be rolled back anyway (a dry run, or a
+        # refused row without skip_invalid): then it is not written at all.
+        self.discard = discard
+        self.progress = progress
+        self.stored: dict[tuple[int, str], Stored] = {}
         self.actor = actor
         self.now = now
         self.create_missing = create_missing
@@ -342,17 +363,26 @@ class _Importer:
         self.note_unnamed_columns()
         self.warn_unmapped_decisions()
         rows: list[_Row] = []
-        for number, cells in self.data_rows:
+        # Each row's raw cells are let go once it is parsed, so a large sheet is not
+        # held twice (cells and parsed rows) at once.
+        pending, self.data_rows = self.data_rows[::-1], []
+        while pending:
+            number, cells = pending.pop()
             self.report.rows += 1
             row = self.parse(number, cells)
             if row is None:
                 self.report.refused += 1
             else:
                 rows.append(row)
-        self.data_rows = []  # the parsed rows replace the raw cells
         seen: dict[tuple[str, str], int] = {}
         # Oldest first, so each client's chain tells the imported history in order.
-        for row in sorted(rows, key=lambda r: (r.date_made, r.number)):
+        rows.sort(key=lambda r: (r.date_made, r.number))
+        if self.batch is not None:
+            self.stored = stored_rows(self.keys(rows))
+        total = len(rows)
+        for done, row in enumerate(rows, 1):
+            if self.progress is not None and (done % 100 == 0 or done == total):
+                self.progress(done, total)
             key = (fold(row.client), row.external_id)
             if key in seen:
                 self.refuse(
@@ -368,8 +398,13 @@ class _Importer:
             self.added: list[tuple[dict[str, Any], str]] = []
             self.row_defaults: list[str] = []
             try:
-                with transaction.atomic():
-                    outcome = self.apply(row)
+                outcome = self.batched(row) if self.batch is not None else None
+                if outcome is None:
+                    # The one-by-one path writes now: what the batch holds goes first,
+                    # so each client's chain keeps the sheet's order.
+                    self.flush()
+                    with transaction.atomic():
+                        outcome = self.apply(row, self.one_by_one, self.find)
             except _Refused as exc:
                 # What this row created was rolled back with its savepoint.
                 for cache, cached in self.added:
@@ -380,9 +415,56 @@ class _Importer:
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
             self.report.outcomes.append((row.number, outcome, row.external_id))
             self.report.defaults += [(row.number, line) for line in self.row_defaults]
+            if self.batch is not None and len(self.batch) >= BATCH_ROWS * 4:
+                self.flush()
+        self.flush()
         self.report.errors.sort(key=lambda e: e.row)
         self.report.outcomes.sort()
         self.report.defaults.sort()
+
+    # --- the batch --------------------------------------------------------------------
+
+    def keys(self, rows: list[_Row]) -> list[tuple[int, str]]:
+        """(client id, external id) of every row whose client exists."""
+        keys = []
+        for row in rows:
+            client = self.clients.get(fold(row.client))
+            if client is not None:
+                keys.append((client.pk, row.external_id))
+        return keys
+
+    def batched(self, row: _Row) -> str | None:
+        """The row's outcome through the batch, or None when it takes the one-by-one
+        path (it adds a client or an owner, or changes a stored recommendation).
+        Raises _Refused, and then the batch holds nothing of the row."""
+        assert self.batch is not None
+        client = self.clients.get(fold(row.client))
+        if client is None:
+            return None
+        if row.owner and self.known_owner(row.owner) is None:
+            return None
+        stored = self.stored.get((client.pk, row.external_id))
+        if stored is not None:
+            _, status, reason, latest = stored
+            if _matches(_state(status, reason, latest), row):
+                return "unchanged"
+            return None
+        if row.external_id.startswith("sheet-") and row.external_id in self.derived_ids(client):
+            return None
+        mark = self.batch.mark()
+        try:
+            return self.apply(row, self.batch, lambda client, external_id: None)
+        except _Refused:
+            self.batch.rollback(mark)
+            raise
+
+    def flush(self) -> None:
+        if self.batch is None:
+            return
+        if self.discard():
+            self.batch.rollback((0, 0))
+        else:
+            self.batch.write()
 
     # --- reading a row ---------------------------------------------------------------
 
@@ -467,20 +549,25 @@ class _Importer:
 
     # --- writing a row ---------------------------------------------------------------
 
-    def apply(self, row: _Row) -> str:
+    def apply(
+        self,
+        row: _Row,
+        ops: Batch | OneByOne,
+        find: Callable[[Client, str], Recommendation | None],
+    ) -> str:
         self.defaulted: dict[str, str] = {}
         client = self.client_for(row)
         owner = self.owner_for(row)
-        existing = self.find(client, row.external_id)
+        existing = find(client, row.external_id)
         try:
             if existing is None:
-                rec = self.create(row, client, owner)
+                rec = self.create(row, client, owner, ops)
                 outcome = "created"
             else:
                 rec = existing
                 if _matches(sheet_state(rec), row):
                     return "unchanged"
-                self.answer(rec, row, at=self.now)
+                self.answer(rec, row, ops, at=self.now)
                 outcome = "updated"
         except LifecycleError as exc:
             raise _Refused(
@@ -490,36 +577,33 @@ class _Importer:
             field_name, messages = next(iter(_error_dict(exc).items()))
             column = _FIELD_COLUMNS.get(field_name, Column.RECOMMENDATION)
             raise _Refused(column, " ".join(messages)) from None
-        head = Head.objects.get(client=client)
         data: dict[str, object] = {
             "file_sha256": self.report.file_sha256,
             "filename": self.report.filename,
             "row": row.number,
             "external_id": row.external_id,
             "outcome": outcome,
-            "through_seq": head.seq,
         }
         if self.defaulted:
             # The dates the import chose because the row left them blank, so the
             # ledger tells a client's own date from the policy's.
             data["defaulted_by_import"] = dict(self.defaulted)
-        event_append(
-            client=client,
-            kind="tracker.imported",
-            actor=actor_label(self.actor),
-            at=self.now,
-            recommendation_id=rec.pk,
-            data=data,
-        )
+        # "through_seq": the client's head once the row's own events are appended.
+        ops.note(rec, kind="tracker.imported", at=self.now, data=data, head_key="through_seq")
         return outcome
 
     def find(self, client: Client, external_id: str) -> Recommendation | None:
         rec = Recommendation.objects.filter(client=client, external_id=external_id).first()
         if rec is not None or not external_id.startswith("sheet-"):
             return rec
-        # A recommendation made in Heeded has no external id; its exported row carries
-        # the derived one, which finds it here, so re-importing an export creates
-        # nothing. Ordered as export orders them, so "-2" ids match too.
+        pk = self.derived_ids(client).get(external_id)
+        return Recommendation.objects.get(pk=pk) if pk is not None else None
+
+    def derived_ids(self, client: Client) -> dict[str, int]:
+        """{derived id: pk} of the client's recommendations made in Heeded (no external
+        id): their exported rows carry the derived id, which finds them here, so
+        re-importing an export creates nothing. Ordered as export orders them, so
+        "-2" ids match too."""
         if client.pk not in self.derived:
             ids = DerivedIds()
             self.derived[client.pk] = {
@@ -535,8 +619,7 @@ class _Importer:
                 .order_by("created_at", "id")
                 .values_list("pk", "title", "created_at")
             }
-        pk = self.derived[client.pk].get(external_id)
-        return Recommendation.objects.get(pk=pk) if pk is not None else None
+        return self.derived[client.pk]
 
     def client_for(self, row: _Row) -> Client:
         client = self.clients.get(fold(row.client))
@@ -570,10 +653,13 @@ class _Importer:
         self.added.append((self.clients, fold(client.name)))
         return client
 
+    def known_owner(self, name: str) -> User | None:
+        return self.users_exact.get(name.casefold()) or self.users_loose.get(fold(name))
+
     def owner_for(self, row: _Row) -> User | None:
         if not row.owner:
             return None
-        user = self.users_exact.get(row.owner.casefold()) or self.users_loose.get(fold(row.owner))
+        user = self.known_owner(row.owner)
         if user is not None:
             return user
         if not self.create_missing:
@@ -615,12 +701,14 @@ class _Importer:
         self.added.append((self.users_exact, row.owner.casefold()))
         return user
 
-    def create(self, row: _Row, client: Client, owner: User | None) -> Recommendation:
+    def create(
+        self, row: _Row, client: Client, owner: User | None, ops: Batch | OneByOne
+    ) -> Recommendation:
         made_at = dt.datetime.combine(row.date_made, dt.time(12), tzinfo=client.tz)
-        rec = recommendation_create(
+        rec = ops.create(
             client=client,
-            actor=self.actor,
             now=made_at,
+            external_id_taken=lambda wanted: (client.pk, wanted) in self.stored,
             title=row.title,
             body=row.body,
             severity=row.severity,
@@ -630,9 +718,7 @@ class _Importer:
         )
         # The client was told back then: presenting imported history must not e-mail
         # them now, years later, nor make signed answer links.
-        rec = recommendation_present(
-            recommendation=rec, actor=self.actor, now=made_at, notify_client=False
-        )
+        rec = ops.present(rec, now=made_at, notify_client=False)
         if row.category:
             # Answered on the decision date when the sheet has one, else (as the
             # seven-column template cannot say) on the date made.
@@ -641,10 +727,12 @@ class _Importer:
                 if row.decided_on
                 else made_at
             )
-            rec = self.answer(rec, row, at=decided_at)
+            rec = self.answer(rec, row, ops, at=decided_at)
         return rec
 
-    def answer(self, rec: Recommendation, row: _Row, *, at: dt.datetime) -> Recommendation:
+    def answer(
+        self, rec: Recommendation, row: _Row, ops: Batch | OneByOne, *, at: dt.datetime
+    ) -> Recommendation:
         if row.category == AWAITING:
             raise _Refused(
                 Column.CATEGORY,
@@ -652,14 +740,11 @@ class _Importer:
                 "an answer cannot be taken back, only replaced by a new one.",
             )
         if row.category == IGNORED:
-            return recommendation_mark_ignored(
-                recommendation=rec, now=at, actor=self.actor, reason="imported spreadsheet"
-            )
+            return ops.mark_ignored(rec, now=at, reason="imported spreadsheet")
         if row.category == WITHDRAWN:
             # The MSP took it back; the sheet's justification is why.
-            return recommendation_withdraw(
-                recommendation=rec,
-                actor=self.actor,
+            return ops.withdraw(
+                rec,
                 now=at,
                 reason=row.justification or "withdrawn, as the imported spreadsheet says",
             )
@@ -668,8 +753,8 @@ class _Importer:
             planned = self.default_date(rec, row, at=at, field="planned_for")
         elif row.category == Decision.DEFERRED and deferred_until is None:
             deferred_until = self.default_date(rec, row, at=at, field="deferred_until")
-        response_record(
-            recommendation=rec,
+        ops.decide(
+            rec,
             decision=row.category,
             channel=Channel.IMPORT,
             now=at,
@@ -684,9 +769,7 @@ class _Importer:
             # The planned date passed long ago: record its lapse as of the day after.
             lapse_at = deadlines.planned_date_lapses_at(planned, rec.client.tz)
             if lapse_at <= self.now:
-                rec = recommendation_expire_planned_date(
-                    recommendation=rec, now=lapse_at, actor=self.actor
-                )
+                rec = ops.expire_planned_date(rec, now=lapse_at)
         return rec
 
     def default_date(
@@ -753,14 +836,29 @@ State = tuple[str, str, dt.date | None, dt.date | None]
 def sheet_state(rec: Recommendation) -> State:
     """What the sheet says about a recommendation's answer: (category, justification,
     planned date, deferred-until date), from its latest response."""
-    if rec.status == Status.IGNORED:
-        return (IGNORED, "", None, None)
-    if rec.status == Status.WITHDRAWN:
-        return (WITHDRAWN, rec.close_reason, None, None)
+    if rec.status in (Status.IGNORED, Status.WITHDRAWN):
+        return _state(rec.status, rec.close_reason, None)
     latest = rec.responses.order_by("-recorded_at", "-id").first()
+    answer = (
+        (latest.decision, latest.justification, latest.planned_for, latest.deferred_until)
+        if latest is not None
+        else None
+    )
+    return _state(rec.status, rec.close_reason, answer)
+
+
+def _state(
+    status: str, close_reason: str, latest: tuple[str, str, dt.date | None, dt.date | None] | None
+) -> State:
+    """``sheet_state`` of a recommendation with ``status`` and ``close_reason`` whose
+    latest response is ``latest`` (decision, justification, planned, deferred until)."""
+    if status == Status.IGNORED:
+        return (IGNORED, "", None, None)
+    if status == Status.WITHDRAWN:
+        return (WITHDRAWN, close_reason, None, None)
     if latest is None:
         return (AWAITING, "", None, None)
-    return (latest.decision, latest.justification, latest.planned_for, latest.deferred_until)
+    return latest
 
 
 def _matches(state: State, row: _Row) -> bool:

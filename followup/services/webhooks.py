@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts.permissions import Capability, require
 from followup.choices import OutboxKind
 from followup.models import OutboxMessage, WebhookEndpoint, WebhookKind
+from followup.selectors import active_endpoints
 from followup.services.outbox import outbox_enqueue
 from followup.webhooks import Msg, new_secret, secret_key
 from ledger.actors import Actor
@@ -99,12 +100,21 @@ def _chat_text(event: Event, title: str, client_name: str) -> str:
     return f"[Heeded] CRITICAL · {client_name}: {title} ({what})"
 
 
-def webhook_publish(event: Event, *, severity: str = "", title: str = "") -> list[OutboxMessage]:
+def webhook_publish(
+    event: Event,
+    *,
+    severity: str = "",
+    title: str = "",
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> list[OutboxMessage]:
     """Queue ``event`` for every active endpoint that wants it, in the caller's
-    transaction (the event and its deliveries commit or roll back together)."""
+    transaction (the event and its deliveries commit or roll back together).
+    ``endpoints``: the active endpoints, when the caller publishes many events and
+    has read them once (``active_endpoints``)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhook_publish must run inside the transaction of its event")
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+    if endpoints is None:
+        endpoints = active_endpoints()
     queued = []
     for endpoint in endpoints:
         if not _wanted(endpoint, event, severity):

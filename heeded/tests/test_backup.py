@@ -316,7 +316,14 @@ def test_backup_leaves_no_archive_when_a_blob_would_lose_a_byte(live, monkeypatc
 
     stored = inbound_receive(raw="From: someone@elsewhere.example\r\n\r\nsì\r\n".encode(), now=LIVE)
     encode, decode = CODECS["binary"]
-    monkeypatch.setitem(CODECS, "binary", (lambda v: encode(bytes(v)[:-1]), decode))
+
+    def lossy(value: bytes) -> str:
+        # The ledger's copies of event bodies are binary too: leave them whole, so the
+        # message names the encrypted evidence.
+        value = bytes(value)
+        return encode(value if value.startswith(b'{"actor":') else value[:-1])
+
+    monkeypatch.setitem(CODECS, "binary", (lossy, decode))
     path = tmp_path / "lossy.tar.gz"
     status, _, err = _run("backup", str(path))
     assert status == 1 and err.count("\n") == 1 and len(err) < 400

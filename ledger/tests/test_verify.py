@@ -4,6 +4,7 @@ altered by someone with write access to the database (docs/ledger.md §7)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tracemalloc
 
 import pytest
@@ -29,6 +30,7 @@ from ledger.verify import (
     verify_all,
     verify_client,
 )
+from lib.canonical import canonical_json
 
 
 @pytest.fixture
@@ -302,3 +304,58 @@ def test_a_malformed_anchor_is_refused_with_a_clear_message(text, message):
 
 def test_an_anchor_text_names_client_seq_and_lower_cased_hash():
     assert parse_anchor("Studio: Rossi & C:12:" + "AB" * 32) == ("Studio: Rossi & C", 12, "ab" * 32)
+
+
+def set_body_bytes(client, seq: int, body: bytes | None) -> None:
+    tamper(
+        "UPDATE ledger_event SET body_bytes = %s WHERE client_id = %s AND seq = %s",
+        [body, client.pk, seq],
+    )
+
+
+def test_the_stored_copy_of_the_body_does_not_outvote_the_columns(chain):
+    # A forger rewrites an event's columns and leaves the stored copy of its body (and
+    # its hash) as they were: the columns are what the chain is checked on.
+    original = bytes(event(chain, 3).body_bytes)
+    set_data(chain, 3, {"n": 1, "note": "l'importo è cambiato"})
+    assert bytes(event(chain, 3).body_bytes) == original
+
+    report = verify_client(chain)
+
+    assert (report.bad_seq, report.reason) == (3, Reason.HASH_MISMATCH)
+    assert report.detail == "stored hash differs from the recomputed hash"
+
+
+def test_a_forged_copy_of_the_body_with_its_hash_is_a_hash_mismatch(chain):
+    forged = event(chain, 3)
+    forged.data = {"n": 1, "note": "l'importo è cambiato"}
+    body = canonical_json(forged.body(str(chain.uuid)))
+    digest = hashlib.sha256(forged.prev_hash.encode() + body).hexdigest()
+    tamper(
+        "UPDATE ledger_event SET body_bytes = %s, hash = %s WHERE client_id = %s AND seq = 3",
+        [body, digest, chain.pk],
+    )
+
+    report = verify_client(chain)
+
+    assert (report.bad_seq, report.reason) == (3, Reason.HASH_MISMATCH)
+
+
+@pytest.mark.parametrize("body", [None, b"\xff\xfe not UTF-8", b"{not json", b'{"v":1}'])
+def test_events_without_a_usable_copy_of_their_body_are_encoded_from_their_columns(chain, body):
+    set_body_bytes(chain, 2, body)
+    set_body_bytes(chain, 4, body)
+
+    assert verify_client(chain).ok
+
+    set_data(chain, 4, {"n": 2, "note": "Caffè Ñandú (edited)"})
+    report = verify_client(chain)
+    assert (report.bad_seq, report.reason) == (4, Reason.HASH_MISMATCH)
+
+
+def test_an_event_at_a_whole_second_verifies(client_a, now):
+    # SQLite stores such a time without its fractional digits.
+    append(client_a, 2, now=now.replace(microsecond=0))
+    append(client_a, 1, now=now.replace(microsecond=123456))
+
+    assert verify_client(client_a).ok

@@ -89,3 +89,14 @@ def test_the_line_is_ended_when_the_work_fails() -> None:
         progress.advance()
         raise RuntimeError("boom")
     assert out.getvalue().endswith("\n")
+
+
+def test_work_that_counts_for_itself_sets_done_and_total() -> None:
+    out, clock = Terminal(), Clock()
+    with Progress(out, "import", clock=clock, interval=0) as progress:
+        clock.now += 2
+        progress.update(2_500, 10_000)
+        assert (progress.done, progress.total) == (2_500, 10_000)
+        progress.update(10_000, 10_000)
+    assert "import: 2,500/10,000 (25%), 1,250 rows/s, 6s left" in out.getvalue()
+    assert "import: 10,000/10,000 (100%)" in out.getvalue()

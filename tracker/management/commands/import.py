@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
+from lib.progress import Progress
 from tracker.columns import parse_mappings
 from tracker.reader import UnreadableFile
 from tracker.services import tracker_import
@@ -63,23 +64,29 @@ class Command(BaseCommand):
         except ValueError as exc:
             self.stderr.write(f"heeded import: {exc}")
             sys.exit(2)
-        try:
-            report = tracker_import(
-                source=options["file"],
-                actor=user,
-                now=timezone.now(),
-                dry_run=options["dry_run"],
-                skip_invalid=options["skip_invalid"],
-                create_missing=options["create_missing"],
-                sheet=options["sheet"],
-                mapping=mapping,
-            )
-        except UnreadableFile as exc:
-            self.stderr.write(f"heeded import: {options['file']}: {exc}")
-            sys.exit(2)
-        except PermissionDenied as exc:
-            self.stderr.write(f"heeded import: {exc}")
-            sys.exit(2)
+        # On a terminal: rows done, rate and time left (on standard error, beside the
+        # refusals); nothing when piped or logged.
+        with Progress(self.stderr, "import") as progress:
+            try:
+                report = tracker_import(
+                    source=options["file"],
+                    actor=user,
+                    now=timezone.now(),
+                    dry_run=options["dry_run"],
+                    skip_invalid=options["skip_invalid"],
+                    create_missing=options["create_missing"],
+                    sheet=options["sheet"],
+                    mapping=mapping,
+                    progress=progress.update,
+                )
+            except UnreadableFile as exc:
+                progress.close()
+                self.stderr.write(f"heeded import: {options['file']}: {exc}")
+                sys.exit(2)
+            except PermissionDenied as exc:
+                progress.close()
+                self.stderr.write(f"heeded import: {exc}")
+                sys.exit(2)
         for note in report.notes:
             self.stdout.write(note)
         for row, line in report.defaults:
