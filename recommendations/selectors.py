@@ -10,9 +10,10 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import models
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
@@ -21,6 +22,9 @@ from accounts.models import User
 from clients.selectors import client_list_for
 from recommendations.choices import Status
 from recommendations.models import PresentedTally, Recommendation, Response, StatusTally
+
+# Any model a filter helper narrows (recommendations, their counters).
+_M = TypeVar("_M", bound=models.Model)
 
 
 def recommendation_list_for(
@@ -59,9 +63,7 @@ def recommendation_list_for(
     return qs
 
 
-def _one_or_many(
-    qs: QuerySet[Recommendation], field: str, value: Iterable[str] | str | None
-) -> QuerySet[Recommendation]:
+def _one_or_many(qs: QuerySet[_M], field: str, value: Iterable[str] | str | None) -> QuerySet[_M]:
     if not value:
         return qs
     values = [value] if isinstance(value, str) else list(value)
@@ -212,6 +214,29 @@ def tally_rows_for(
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
     return list(qs.order_by().values_list("client_id", "status", "severity", "n"))
+
+
+def tally_count_for(
+    user: User | AnonymousUser,
+    *,
+    client_id: int | None = None,
+    status: Iterable[str] | str | None = None,
+    severity: Iterable[str] | str | None = None,
+) -> int:
+    """How many recommendations the user may see with this client, status(es) and
+    severity(-ies), read from the maintained counters: what ``recommendation_list_for(...)
+    .count()`` says for those filters, at the cost of the clients' counter rows rather
+    than of every recommendation."""
+    if not (user.is_authenticated and user.is_active):
+        return 0
+    qs = StatusTally.objects.all()
+    if not user.sees_all_clients:
+        qs = qs.filter(client__in=client_list_for(user))
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    qs = _one_or_many(qs, "status", status)
+    qs = _one_or_many(qs, "severity", severity)
+    return int(qs.aggregate(total=Sum("n"))["total"] or 0)
 
 
 def tally_matrix_sql_for(user: User | AnonymousUser) -> dict[tuple[str, str], int]:

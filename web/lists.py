@@ -14,12 +14,27 @@ import csv
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.functional import cached_property
 
 from tracker.export import neutralise
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its total (from maintained counters) instead of counting the
+    rows: a list of a million recommendations costs its page, not a COUNT over all."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def page_size(request: HttpRequest) -> int:

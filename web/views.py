@@ -58,6 +58,7 @@ from recommendations.selectors import (
     recommendation_list_for,
     response_list_for,
     summary_rows,
+    tally_count_for,
 )
 from web import dashboard as dashboard_data
 from web import lists
@@ -319,7 +320,17 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     if lists.wants_csv(request):
         return _recommendation_csv(recommendations, now)
     per_page = lists.page_size(request)
-    page = Paginator(recommendations, per_page).get_page(request.GET.get("page"))
+    paginator = Paginator(recommendations, per_page)
+    if not (overdue or filters["owner_id"] or filters["tag"] or filters["search"]):
+        # Filtered at most by client, status and severity: the counters know the total.
+        total = tally_count_for(
+            request.user,
+            client_id=filters["client_id"],
+            status=filters["status"],
+            severity=filters["severity"],
+        )
+        paginator = lists.CountedPaginator(recommendations, per_page, count=total)
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,

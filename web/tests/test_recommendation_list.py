@@ -134,3 +134,49 @@ def test_a_technician_lists_only_the_recommendations_of_assigned_clients(login, 
 
     assert titles(response) == {r.title for r in mixed["a_presented"]}
     assert b"Bravo Legal" not in response.content
+
+
+def _counted_rows(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if "COUNT(" in q["sql"].upper() and '"recommendations_recommendation"' in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "status=awaiting_response", "status=draft&status=awaiting_response&severity=critical"],
+)
+def test_the_total_comes_from_the_counters_not_a_count_of_every_row(
+    login, manager, mixed, client_b, query
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = login(manager)
+    for q in (query, f"{query}&client={client_b.pk}"):
+        with CaptureQueriesContext(connection) as seen:
+            response = browser.get(f"/recommendations/?{q}")
+        rows = response.context["page"].object_list
+        shown = response.context["page"].paginator.count
+        # The total is the one a COUNT would give, and no COUNT over the table was run.
+        assert shown == len(rows)
+        assert _counted_rows(seen.captured_queries) == []
+
+
+@pytest.mark.parametrize("query", ["q=Bravo", "tag=batch1", "overdue=on"])
+def test_filters_the_counters_do_not_know_count_the_matching_rows(login, manager, mixed, query):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        response = login(manager).get(f"/recommendations/?{query}")
+    assert response.context["page"].paginator.count == len(response.context["page"].object_list)
+    assert len(_counted_rows(seen.captured_queries)) == 1
+
+
+def test_a_technicians_total_counts_only_their_clients(login, technician, mixed):
+    response = login(technician).get("/recommendations/")
+    page = response.context["page"]
+    assert page.paginator.count == len(page.object_list) == 2
