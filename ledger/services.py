@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from clients.models import Client
 from ledger.models import FORMAT_VERSION, GENESIS_HASH, Anchor, Event, Head
+from lib.bulk import insert_rows
 from lib.canonical import CanonicalJSONEncoder, canonical_json, utc_timestamp
 
 # The canonical body ends with its two last keys in code-point order, "seq" then "v":
@@ -121,7 +122,7 @@ def event_append_many(*, client: Client, events: Sequence[NewEvent]) -> list[Eve
     if connection.vendor == "postgresql" and len(rows) <= _INSERT_BATCH:
         _insert_and_move_head(client, rows)
     else:
-        Event.objects.bulk_create(rows, batch_size=_INSERT_BATCH)
+        insert_rows(rows, returning_ids=True)
         Head.objects.filter(client_id=client.pk).update(seq=rows[-1].seq, hash=prev_hash)
     return rows
 

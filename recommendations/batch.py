@@ -38,6 +38,7 @@ from clients.policy import Policy, policy_for
 from ledger.actors import Actor, actor_label
 from ledger.models import Event, Head
 from ledger.services import LedgerError, NewEvent, event_append_many
+from lib.bulk import insert_rows
 from recommendations import steps
 from recommendations.choices import STAFF_CHANNELS
 from recommendations.decisions import decision_action
@@ -287,7 +288,7 @@ class Batch:
             return
         with transaction.atomic():
             for start in range(0, len(self.new), BULK_SIZE):
-                Recommendation.objects.bulk_create(self.new[start : start + BULK_SIZE])
+                insert_rows(self.new[start : start + BULK_SIZE], returning_ids=True)
             by_client: dict[int, list[_Entry]] = {}
             for entry in self.entries:
                 by_client.setdefault(entry.client.pk, []).append(entry)
@@ -330,7 +331,7 @@ class Batch:
                     )
                 )
             for start in range(0, len(responses), BULK_SIZE):
-                Response.objects.bulk_create(responses[start : start + BULK_SIZE])
+                insert_rows(responses[start : start + BULK_SIZE], returning_ids=True)
             moves: list[tuple[TallyKey | None, TallyKey | None]] = [
                 (None, key_of(rec)) for rec in self.new
             ]
