@@ -38,6 +38,15 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from clients.models import Client, Contact
 from clients.policy import policy_for
+from followup.digest import (
+    DIGEST_HEADER,
+    STALE_DAYS,
+    Digest,
+    digest_close,
+    digest_context,
+    digest_open,
+    digests_owed,
+)
 from followup.models import FollowupStep, NoticeItem, OutboxMessage
 from followup.services.outbox import outbox_enqueue_email
 from followup.services.tickets import ticket_open_or_update
@@ -340,8 +349,11 @@ def plan(*, now: dt.datetime) -> int:
 
 def notify(*, now: dt.datetime, report: Report = None) -> list[Action]:
     """Phase 2: plan the steps not yet planned, then send each person with open items
-    at most one notice today (including items a killed worker left behind)."""
+    at most one notice today (including items a killed worker left behind). When this
+    week's digest is open, an owner who has not had it gets it in that notice, or
+    alone when there is no notice for them today."""
     plan(now=now)
+    run, owed = digests_owed(now)
     people = (
         NoticeItem.objects.filter(message__isnull=True)
         .order_by("audience", "contact_id", "user_id")
@@ -355,27 +367,66 @@ def notify(*, now: dt.datetime, report: Report = None) -> list[Action]:
         if person in seen or person[1] is None:
             continue
         seen.add(person)
-        done = _notify_person(audience, person[1], now=now)
+        digest = owed.pop(person[1], None) if audience == STAFF else None
+        done = _notify_person(audience, person[1], now=now, digest=digest)
+        if digest is not None and not done:
+            owed[person[1]] = digest
         actions.extend(done)
         for action in done if report else ():
             report(action)
+    if run is not None:
+        actions.extend(_send_digests(run, owed, now=now, report=report))
     return actions
+
+
+def _send_digests(
+    run: Any, owed: dict[int, Digest], *, now: dt.datetime, report: Report
+) -> list[Action]:
+    """Send the digests still owed (each with the owner's open notice items, if any);
+    close the week's run once nobody is left waiting."""
+    actions: list[Action] = []
+    left = 0
+    for user_id, digest in owed.items():
+        done = _notify_person(STAFF, user_id, now=now, digest=digest)
+        left += not done
+        actions.extend(done)
+        for action in done if report else ():
+            report(action)
+    if not left:
+        digest_close(run, now=now)
+    return actions
+
+
+def digest_send(*, now: dt.datetime, stale_days: int = STALE_DAYS) -> list[Action]:
+    """``heeded digest``: open this week's digest and send it now to every owner not
+    yet told today, inside one e-mail with their open notice items; an owner already
+    told today gets it in the next day's e-mail (the sweep's notify phase). Running it
+    twice sends nothing more."""
+    run = digest_open(now=now, stale_days=stale_days)
+    if run.finished_at is not None:
+        return []
+    run, owed = digests_owed(now)
+    if run is None:
+        return []
+    return _send_digests(run, owed, now=now, report=None)
 
 
 class _Raced(Exception):
     """Another sweep queued this person's notice of the day first: undo ours."""
 
 
-def _notify_person(audience: str, person_id: int, *, now: dt.datetime) -> list[Action]:
+def _notify_person(
+    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
+) -> list[Action]:
     try:
         with transaction.atomic():
-            return _notify_person_in_transaction(audience, person_id, now=now)
+            return _notify_person_in_transaction(audience, person_id, now=now, digest=digest)
     except _Raced:
         return []
 
 
 def _notify_person_in_transaction(
-    audience: str, person_id: int, *, now: dt.datetime
+    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
 ) -> list[Action]:
     qs = NoticeItem.objects.filter(message__isnull=True, audience=audience).select_related(
         "client",
@@ -389,7 +440,7 @@ def _notify_person_in_transaction(
     if connection.vendor != "sqlite":
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     items = list(qs)
-    if not items:
+    if not items and digest is None:
         return []
     if audience == CLIENT:
         client = items[0].client
@@ -403,14 +454,19 @@ def _notify_person_in_transaction(
     else:
         day = now.astimezone(timezone.get_default_timezone()).date()
         key = f"followup:{STAFF}:{person_id}:{day}"
-    if not items or OutboxMessage.objects.filter(idempotency_key=key).exists():
+    if (not items and digest is None) or OutboxMessage.objects.filter(idempotency_key=key).exists():
         # Nothing to say today, or this person was told today already: what is left
         # goes in the next notice.
         return []
     if audience == CLIENT:
         message, recipients = _client_notice(items, key=key, now=now)
+    elif not items:
+        assert digest is not None
+        recipients = [digest.owner.email.lower()]
+        _digest_notice(digest, key=key, now=now)
+        return [Action(now, f"notice to {audience} {recipients[0]}: weekly digest")]
     else:
-        message, recipients = _staff_notice(items, key=key, now=now)
+        message, recipients = _staff_notice(items, key=key, now=now, digest=digest)
     NoticeItem.objects.filter(pk__in=[i.pk for i in items]).update(message=message)
     steps = {i.step_id: i.step for i in items}
     for step in steps.values():
@@ -421,10 +477,11 @@ def _notify_person_in_transaction(
         .values_list("pk", flat=True)
     )
     FollowupStep.objects.filter(pk__in=list(done)).update(notified_at=now)
+    extra = " and weekly digest" if digest is not None else ""
     return [
         Action(
             now,
-            f"notice to {audience} {', '.join(recipients)}: {len(items)} item(s)",
+            f"notice to {audience} {', '.join(recipients)}: {len(items)} item(s){extra}",
         )
     ]
 
@@ -547,15 +604,20 @@ def _client_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tu
     return message, recipients
 
 
-def _staff_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tuple[Any, list[str]]:
+def _staff_notice(
+    items: list[NoticeItem], *, key: str, now: dt.datetime, digest: Digest | None
+) -> tuple[Any, list[str]]:
     user = items[0].user
     assert user is not None
     language = mail.staff_language(user)
     recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
+    context: dict[str, Any] = {}
     with translation.override(language):
         entries = _entries(items)
+        if digest is not None:
+            context.update(digest_context(digest))
     clients = {i.client_id: i.client for i in items}
-    context = {
+    context |= {
         "user": user,
         "groups": _by_severity(entries),
         "count": len(recs),
@@ -565,7 +627,15 @@ def _staff_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tup
     }
     email = mail.render_email("followup_staff", context, language=language)
     recipients = [user.email.lower()]
-    message = _enqueue(key, recipients, email, now=now, client=None, recs=recs)
+    message = _enqueue(
+        key,
+        recipients,
+        email,
+        now=now,
+        client=None,
+        recs=recs,
+        extra_headers={DIGEST_HEADER: digest.week} if digest is not None else None,
+    )
     for client_id, client in clients.items():
         mine = [i for i in items if i.client_id == client_id]
         _record(client, message, email, mine, recipients, audience=STAFF, now=now, head=None)
@@ -580,6 +650,7 @@ def _enqueue(
     now: dt.datetime,
     client: Client | None,
     recs: list[Recommendation],
+    extra_headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     message = outbox_enqueue_email(
         key=key,
@@ -590,7 +661,28 @@ def _enqueue(
         now=now,
         client=client,
         recommendation_id=recs[0].pk if len(recs) == 1 else None,
-        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))},
+        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))}
+        | (extra_headers or {}),
+    )
+    if message.payload.get("text") != email.text:
+        raise _Raced(key)
+    return message
+
+
+def _digest_notice(digest: Digest, *, key: str, now: dt.datetime) -> OutboxMessage:
+    """The digest alone: the owner's one e-mail of a day with no notice items."""
+    language = mail.staff_language(digest.owner)
+    with translation.override(language):
+        context = digest_context(digest)
+    email = mail.render_email("followup_digest", context | {"now": now}, language=language)
+    message = outbox_enqueue_email(
+        key=key,
+        to=[digest.owner.email.lower()],
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        now=now,
+        headers={DIGEST_HEADER: digest.week},
     )
     if message.payload.get("text") != email.text:
         raise _Raced(key)
