@@ -16,7 +16,13 @@ ratios are what to watch:
   run on the same rows, and the unfiltered newest-first list page at a tenth of the
   rows and at all of them.
 
-``--only dashboard`` (or any comma-separated list of ledger, due, ingest, dashboard)
+- the follow-up sweep of ``--sweep-due`` due recommendations (three in four past their
+  deadline: a ticket, a ledger event each and a notice to both sides; the others a
+  reminder) over 20 clients: seconds and queries per due item, against plain bulk
+  inserts of the step and ticket rows it must write (target: 10,000 due in 10 s or
+  less, at most 4 queries per due item).
+
+``--only dashboard`` (or any comma-separated list of ledger, due, ingest, dashboard, sweep)
 runs some of them. ``--database-url`` runs them in another database (an empty
 PostgreSQL one you can throw away) instead of a temporary SQLite file.
 """
@@ -38,8 +44,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 CHILD_FLAG = "HEEDED_BENCH_CHILD"
-SCENARIOS = ("ledger", "due", "ingest", "dashboard")
-SIZES = ("appends", "stored", "due", "devices", "kbs", "clients", "recommendations")
+SCENARIOS = ("ledger", "due", "ingest", "dashboard", "sweep")
+SIZES = (
+    "appends",
+    "stored",
+    "due",
+    "devices",
+    "kbs",
+    "clients",
+    "recommendations",
+    "sweep_due",
+)
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
 
@@ -76,6 +91,12 @@ class Command(BaseCommand):
             help="Recommendations of the dashboard scenario.",
         )
         parser.add_argument(
+            "--sweep-due",
+            type=int,
+            default=1000,
+            help="Recommendations due in the sweep scenario.",
+        )
+        parser.add_argument(
             "--only",
             default=",".join(SCENARIOS),
             help=f"Comma-separated scenarios to run, of {', '.join(SCENARIOS)}.",
@@ -89,7 +110,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for name in SIZES:
             if options[name] < 10:
-                raise CommandError(f"--{name} must be at least 10")
+                raise CommandError(f"--{name.replace('_', '-')} must be at least 10")
         only = [name.strip() for name in options["only"].split(",") if name.strip()]
         unknown = sorted(set(only) - set(SCENARIOS))
         if unknown or not only:
@@ -107,6 +128,8 @@ class Command(BaseCommand):
             self._bench_ingest(options["devices"], options["kbs"])
         if "dashboard" in only:
             self._bench_dashboard(options["clients"], options["recommendations"])
+        if "sweep" in only:
+            self._bench_sweep(options["sweep_due"])
 
     def _spawn(self, options: dict[str, Any]) -> None:
         # A fresh database every run, never the configured one.
@@ -117,7 +140,7 @@ class Command(BaseCommand):
                 env["DATABASE_URL"] = options["database_url"]
             argv = [sys.executable, "-m", "heeded.cli", "bench", "--only", options["only"]]
             for name in SIZES:
-                argv += [f"--{name}", str(options[name])]
+                argv += [f"--{name.replace('_', '-')}", str(options[name])]
             result = subprocess.run(argv, env=env, check=False)  # noqa: S603
             if result.returncode:
                 raise CommandError(f"benchmark failed (exit {result.returncode})")
@@ -575,3 +598,122 @@ class Command(BaseCommand):
         wrong = tallies.differences()
         if wrong:
             raise CommandError(f"the counters differ from a recount: {wrong[:3]}")
+
+    def _bench_sweep(self, due: int) -> None:
+        from django.test.utils import CaptureQueriesContext
+
+        from accounts.models import User
+        from clients.services import client_create, contact_create
+        from followup.models import FollowupStep, Ticket
+        from followup.sweep import sweep
+        from recommendations.choices import Status
+        from recommendations.models import Recommendation
+
+        admin = User.objects.create_user("sweep-bench", role="admin", email="ops@msp.example")
+        owners = [
+            User.objects.create_user(
+                f"sweep-owner-{i}", role="account_manager", email=f"owner{i}@msp.example"
+            )
+            for i in range(5)
+        ]
+        clients = []
+        for i in range(20):
+            client = client_create(
+                name=f"Sweep client {i:02d}", actor=admin, now=NOW, account_owner=admin
+            )
+            contact = contact_create(
+                client=client,
+                name=f"Decision Maker {i}",
+                email=f"dm{i}@sweep-{i}.example",
+                is_decision_maker=True,
+                actor=admin,
+                now=NOW,
+            )
+            clients.append((client, contact))
+        rows = []
+        for i in range(due):
+            client, contact = clients[i % len(clients)]
+            late = i % 4 != 3
+            presented = NOW - dt.timedelta(days=30 if late else 20, minutes=i)
+            rows.append(
+                Recommendation(
+                    client=client,
+                    title=f"Sweep item {i}: rotate the VPN appliance's keys",
+                    body="Body",
+                    text_sha256="0" * 64,
+                    severity=("critical", "high", "medium", "low")[i % 4],
+                    status=Status.AWAITING_RESPONSE,
+                    created_at=presented,
+                    updated_at=presented,
+                    presented_at=presented,
+                    response_due_at=presented + dt.timedelta(days=14 if late else 30),
+                    owner=owners[i % len(owners)],
+                    contact=contact,
+                    next_action_at=NOW - dt.timedelta(minutes=1 + i),
+                )
+            )
+        Recommendation.objects.bulk_create(rows, batch_size=2000)
+
+        # The baseline: plain bulk inserts of the step and ticket rows the sweep writes,
+        # rolled back.
+        recs = list(Recommendation.objects.filter(title__startswith="Sweep item "))
+        start = time.perf_counter()
+        with transaction.atomic():
+            FollowupStep.objects.bulk_create(
+                [
+                    FollowupStep(
+                        recommendation=r,
+                        client_id=r.client_id,
+                        key=f"bench-{r.pk}",
+                        cycle="bench",
+                        name="escalation-1",
+                        level=1,
+                        due_at=NOW,
+                        acted_at=NOW,
+                    )
+                    for r in recs
+                ],
+                batch_size=2000,
+            )
+            Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        recommendation=r,
+                        client_id=r.client_id,
+                        title=f"Follow up: {r.title}",
+                        status="open",
+                        escalation_level=1,
+                        opened_at=NOW,
+                        updated_at=NOW,
+                    )
+                    for r in recs
+                ],
+                batch_size=2000,
+            )
+            transaction.set_rollback(True)
+        baseline = time.perf_counter() - start
+
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            actions = sweep(now=NOW, worker="bench")
+            took = time.perf_counter() - start
+        acted = FollowupStep.objects.filter(worker="bench").count()
+        if acted != due:
+            raise CommandError(f"the sweep acted on {acted} of {due} due items")
+        notices = sum(1 for a in actions if a.text.startswith("notice"))
+        per_item = len(queries) / due
+        self._header(f"follow-up sweep ({due:,} due, 20 clients, {notices} notices)")
+        self._row(
+            "sweep, s (vs bulk insert of its steps+tickets)",
+            f"{took:.2f}",
+            f"{baseline:.3f}",
+            took / baseline,
+        )
+        self._row("sweep, queries per due item", f"{per_item:.2f}", "4.00", per_item / 4)
+        at_10k = took * 10_000 / due
+        verdict = "PASS" if at_10k <= 10 and per_item <= 4 else "FAIL"
+        self.stdout.write(
+            f"sweep: {due / took:,.0f} due items/s, {at_10k:.1f} s per 10,000 due "
+            f"(extrapolated), {per_item:.2f} queries per due item; "
+            f"target: 10,000 due <= 10 s and <= 4 queries per item: {verdict}"
+        )
