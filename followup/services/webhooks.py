@@ -7,6 +7,7 @@ its event; the worker delivers it (``followup.webhooks.deliver_webhook``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -99,12 +100,20 @@ def _chat_text(event: Event, title: str, client_name: str) -> str:
     return f"[Heeded] CRITICAL · {client_name}: {title} ({what})"
 
 
-def webhook_publish(event: Event, *, severity: str = "", title: str = "") -> list[OutboxMessage]:
+def webhook_publish(
+    event: Event,
+    *,
+    severity: str = "",
+    title: str = "",
+    endpoints: Sequence[WebhookEndpoint] | None = None,
+) -> list[OutboxMessage]:
     """Queue ``event`` for every active endpoint that wants it, in the caller's
-    transaction (the event and its deliveries commit or roll back together)."""
+    transaction (the event and its deliveries commit or roll back together). A caller
+    publishing many events reads the active ``endpoints`` once and passes them."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhook_publish must run inside the transaction of its event")
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+    if endpoints is None:
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
     queued = []
     for endpoint in endpoints:
         if not _wanted(endpoint, event, severity):
