@@ -12,7 +12,7 @@ export HEEDED_PORT
 
 help:
 	@echo "make demo    install, migrate, load demo data, serve web + worker on http://127.0.0.1:$(HEEDED_PORT)"
-	@echo "make test    install and run the whole suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
+	@echo "make test    install and run the whole suite (SQLite; PostgreSQL beside it if TEST_POSTGRES_URL is set)"
 	@echo "make lint    ruff check, ruff format --check, the layer contract (lint-imports) and mypy"
 	@echo "make serve   serve the web app and its worker without loading demo data"
 	@echo "make worker  run only the background worker"
@@ -85,9 +85,23 @@ test: $(STAMP) chromium poppler gettext
 	$(BIN)/mypy
 	$(BIN)/heeded makemigrations --check --dry-run
 	$(MAKE) --no-print-directory check-deploy
-	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
-	else echo "TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; fi
+	@# With PostgreSQL the two engines run side by side (each is one process, mostly on one
+	@# core); the PostgreSQL run's output is kept in a log and printed when both are done.
+	@# HEEDED_TEST_SERIAL=1 runs them one after the other.
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then \
+		echo "TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; \
+		$(MAKE) --no-print-directory test-sqlite; \
+	elif [ -n "$$HEEDED_TEST_SERIAL" ]; then \
+		$(MAKE) --no-print-directory test-sqlite && $(MAKE) --no-print-directory test-postgres; \
+	else \
+		mkdir -p var; log=$(CURDIR)/var/test-postgres.log; \
+		echo "== PostgreSQL run started beside SQLite (output: $$log, printed at the end)"; \
+		$(MAKE) --no-print-directory test-postgres >$$log 2>&1 & pg=$$!; \
+		$(MAKE) --no-print-directory test-sqlite; sq=$$?; \
+		wait $$pg; pgrc=$$?; cat $$log; \
+		echo "== SQLite run: exit $$sq; PostgreSQL run: exit $$pgrc"; \
+		[ $$sq = 0 ] && [ $$pgrc = 0 ]; \
+	fi
 
 # Production settings must pass Django's deployment checks (throw-away secret and data dir).
 check-deploy: $(STAMP)
@@ -97,11 +111,17 @@ check-deploy: $(STAMP)
 
 test-sqlite: $(STAMP)
 	@echo "== test suite on SQLite"
-	env -u DATABASE_URL HEEDED_REQUIRE_PDF_TOOLS=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@# Its own data directory (files, the test database), so it can run beside PostgreSQL's.
+	rm -rf var/test-sqlite && mkdir -p var/test-sqlite
+	env -u DATABASE_URL HEEDED_DATA_DIR=$(CURDIR)/var/test-sqlite HEEDED_REQUIRE_PDF_TOOLS=1 \
+	  $(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
 	@echo "== test suite on PostgreSQL"
-	DATABASE_URL="$$TEST_POSTGRES_URL" HEEDED_REQUIRE_PDF_TOOLS=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@# Its own data directory, so it can run beside the SQLite run.
+	rm -rf var/test-postgres && mkdir -p var/test-postgres
+	DATABASE_URL="$$TEST_POSTGRES_URL" HEEDED_DATA_DIR=$(CURDIR)/var/test-postgres HEEDED_REQUIRE_PDF_TOOLS=1 \
+	  $(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -113,12 +133,19 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every scenario on SQLite and, when TEST_POSTGRES_URL is set, again on PostgreSQL (in a
+# throw-away database created on that server and dropped after); the rows also go to
+# var/bench-<engine>.json. BENCH_ARGS passes sizes, e.g. BENCH_ARGS="--only dashboard".
 bench: $(STAMP)
-	$(BIN)/heeded bench
+	@mkdir -p var
+	$(BIN)/heeded bench --json var/bench-sqlite.json $(BENCH_ARGS)
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		$(BIN)/heeded bench --throwaway-postgres "$$TEST_POSTGRES_URL" --json var/bench-postgresql.json $(BENCH_ARGS); \
+	else echo "TEST_POSTGRES_URL is not set: benchmarks ran on SQLite only"; fi
 
 # Known-vulnerable dependencies (needs the network; says NOT RUN, exit 0, without it).
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache var/test*.sqlite3*
+	rm -rf $(VENV) .mypy_cache var/test*.sqlite3* var/test-sqlite var/test-postgres var/test-postgres.log

@@ -47,6 +47,7 @@ from heeded.demo_history import (
     weekday_on_or_before,
 )
 from ledger.models import Event
+from lib.progress import Progress
 from recommendations import services
 from recommendations.choices import Channel, Decision
 from recommendations.models import Recommendation
@@ -109,7 +110,7 @@ def load_demo(*, now: dt.datetime, stdout: TextIO | None = None) -> DemoSummary:
         say("Demo data already present: nothing added.")
         return _summary(loaded=False, templates_added=0, started=started)
     with transaction.atomic():
-        builder = _Builder(now=now, say=say)
+        builder = _Builder(now=now, say=say, stream=stdout)
         templates_added = builder.build()
     summary = _summary(loaded=True, templates_added=templates_added, started=started)
     say(
@@ -139,9 +140,12 @@ def _summary(*, loaded: bool, templates_added: int, started: float) -> DemoSumma
 
 
 class _Builder:
-    def __init__(self, *, now: dt.datetime, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, *, now: dt.datetime, say: Callable[[str], None], stream: TextIO | None = None
+    ) -> None:
         self.now = now
         self.say = say
+        self.stream = stream  # where progress is drawn, when it is a terminal
         # Two streams: what each client is advised and how it ends does not depend on
         # ``now``; only the dates (and the draws they need) do.
         self.plan_rng = random.Random(SEED)
@@ -366,9 +370,11 @@ class _Builder:
                 for s_index, step in enumerate(plan.steps)
             ),
         )
-        for _, p_index, s_index in queue:
-            plan = plans[p_index]
-            self._apply(plan, plan.steps[s_index])
+        with Progress(self.stream, "history", total=len(queue), unit="steps") as progress:
+            for _, p_index, s_index in queue:
+                plan = plans[p_index]
+                self._apply(plan, plan.steps[s_index])
+                progress.advance()
         final = dict(
             Recommendation.objects.filter(pk__in=[p.rec.pk for p in plans if p.rec]).values_list(
                 "pk", "status"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from lib.canonical import canonical_json, sha256_hex, utc_timestamp
+from lib.canonical import CanonicalJSONEncoder, canonical_json, sha256_hex, utc_timestamp
 
 GENESIS_HASH = "0" * 64
 FORMAT_VERSION = 1
@@ -27,9 +27,15 @@ class Event(models.Model):
         on_delete=models.PROTECT,
         related_name="events",
     )
-    data = models.JSONField(default=dict)
+    # Stored as its canonical text where the database keeps JSON as text (SQLite), so
+    # the verifier can rebuild the body without parsing it.
+    data = models.JSONField(default=dict, encoder=CanonicalJSONEncoder)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # The canonical JSON bytes of ``body()``, as hashed when the event was appended; a
+    # copy the verifier hashes without re-encoding, after checking that it still says
+    # what the columns above say. Null for events appended before it existed.
+    body_bytes = models.BinaryField(null=True, editable=False)
 
     class Meta:
         ordering = ["client_id", "seq"]

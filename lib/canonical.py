@@ -43,6 +43,17 @@ def _check(value: Any, path: str) -> None:
     raise NotCanonical(f"{path}: {type(value).__name__} has no canonical JSON form")
 
 
+class CanonicalJSONEncoder(json.JSONEncoder):
+    """Writes JSON in the canonical text form (sorted keys, no whitespace, UTF-8 kept),
+    whatever options its caller passes; for a JSONField whose stored text should be the
+    same characters as its value's canonical JSON. It does not refuse floats: check the
+    value with ``canonical_json`` first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        super().__init__(**kwargs)
+
+
 def canonical_json(value: Any) -> bytes:
     _check(value, "$")
     return json.dumps(

@@ -565,6 +565,7 @@ MATRIX: dict[str, Roles | NoRole] = {
     "followup.services.callbacks.psa_callback_record": SYSTEM,
     # ledger: appended to by the services above, in their transaction
     "ledger.services.event_append": INTERNAL,
+    "ledger.services.event_append_many": INTERNAL,
     "ledger.services.anchor_record": INTERNAL,
     # answers
     "answers.services.authority.authority_set": _write(

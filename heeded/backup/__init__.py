@@ -77,6 +77,7 @@ from heeded.backup.rows import (
     identical,
     logical_dump,
 )
+from lib.progress import Progress, silent
 
 __all__ = [
     "SKIPPED",
@@ -174,7 +175,7 @@ def _snapshot() -> Iterator[str]:
             del connections[SNAPSHOT_ALIAS]
 
 
-def _dump_table(table: Table, path: Path) -> int:
+def _dump_table(table: Table, path: Path, progress: Progress) -> int:
     """Write the table's rows; prove each line decodes to exactly what was read."""
     count = 0
     rows = table.model._base_manager.using(table.alias)
@@ -196,6 +197,7 @@ def _dump_table(table: Table, path: Path) -> int:
                     )
             handle.write(line + "\n")
             count += 1
+            progress.advance()
     return count
 
 
@@ -205,14 +207,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def create_backup(out: Path, *, now: dt.datetime) -> dict[str, Any]:
+def create_backup(
+    out: Path, *, now: dt.datetime, progress: Progress | None = None
+) -> dict[str, Any]:
     """Write the archive to ``out`` (atomically: a temporary file renamed into place,
-    removed on any failure); return its manifest."""
+    removed on any failure); return its manifest. ``progress`` counts the rows written."""
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
     try:
         with tempfile.TemporaryDirectory(prefix="heeded-backup-") as tmp:
-            manifest = _stage(Path(tmp), now=now)
+            manifest = _stage(Path(tmp), now=now, progress=progress or silent())
             with tarfile.open(partial, "w:gz") as archive:
                 archive.add(Path(tmp) / MANIFEST, arcname=MANIFEST)
                 for name in manifest["members"]:
@@ -226,7 +230,7 @@ def create_backup(out: Path, *, now: dt.datetime) -> dict[str, Any]:
     return manifest
 
 
-def _stage(staging: Path, *, now: dt.datetime) -> dict[str, Any]:
+def _stage(staging: Path, *, now: dt.datetime, progress: Progress) -> dict[str, Any]:
     """Write the tables and the manifest into ``staging``; return the manifest."""
     from clients.models import Client
     from ledger.models import Head
@@ -237,10 +241,15 @@ def _stage(staging: Path, *, now: dt.datetime) -> dict[str, Any]:
     heads: dict[str, dict[str, object]] = {}
     with _snapshot() as alias:
         schema = applied_schema(alias)
-        for model in backed_up_models():
+        models_ = backed_up_models()
+        if progress.shown:  # a COUNT per table, only when someone watches
+            progress.add_total(sum(m._base_manager.using(alias).count() for m in models_))
+        for model in models_:
             table = Table(model, alias)
             columns[table.label] = table.columns
-            counts[table.label] = _dump_table(table, staging / "db" / f"{table.label}.jsonl")
+            counts[table.label] = _dump_table(
+                table, staging / "db" / f"{table.label}.jsonl", progress
+            )
         names = dict(Client.objects.using(alias).values_list("pk", "uuid"))
         for head in Head.objects.using(alias).order_by("pk"):
             heads[str(names[head.client_id])] = {"seq": head.seq, "hash": head.hash}
@@ -388,14 +397,20 @@ def nonempty_tables(alias: str) -> list[str]:
 
 
 def restore_archive(
-    archive_path: Path, *, using: str = DEFAULT_DB_ALIAS, evidence_in_place: bool = False
+    archive_path: Path,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    evidence_in_place: bool = False,
+    progress: Progress | None = None,
 ) -> RestoreResult:
     """Restore ``archive_path`` into the empty database ``using``; raise BackupError and
     change nothing if the archive, the database or the restored ledger fails a check.
 
     With ``evidence_in_place`` the evidence files are not copied: they must already be
     in the evidence folder, identical (a move of the database beside the same files).
+    ``progress`` counts the rows inserted.
     """
+    progress = progress or silent()
     with tempfile.TemporaryDirectory(prefix="heeded-restore-") as tmp:
         root = Path(tmp)
         manifest = _unpack(Path(archive_path), root)
@@ -430,8 +445,9 @@ def restore_archive(
                 if manifest["version"] == 1:
                     _load_v1(root, tables, using)
                 else:
+                    progress.add_total(sum(manifest["counts"].get(t.label, 0) for t in tables))
                     for table in tables:
-                        _insert(table, root, using)
+                        _insert(table, root, using, progress)
                 _reset_sequences(using, [t.model for t in tables])
                 _check_counts(tables, manifest["counts"])
                 report = _restored_ledger(using, manifest)
@@ -508,7 +524,7 @@ def _load_v1(root: Path, tables: list[Table], using: str) -> None:
         obj.save_deferred_fields(using=using)
 
 
-def _insert(table: Table, root: Path, using: str) -> None:
+def _insert(table: Table, root: Path, using: str, progress: Progress) -> None:
     """Insert the archived rows of one table, many per statement."""
     fields = table.model._meta.local_concrete_fields
     manager = table.model._base_manager.using(using)
@@ -519,6 +535,7 @@ def _insert(table: Table, root: Path, using: str) -> None:
         # columns keep their archived values. bulk_create would overwrite them, and
         # one save() per row spends most of a restore building SQL.
         manager._insert(batch, fields=fields, using=using, raw=True)
+        progress.advance(len(batch))
 
 
 def _reset_sequences(using: str, loaded: list[type[models.Model]]) -> None:

@@ -674,3 +674,35 @@ def test_a_backup_of_the_demo_after_one_live_action_restores_and_verifies(
     assert (status, err) == (0, "")
     assert _verify_exit() == 0
     assert logical_dump() == before
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_backup_and_restore_show_their_rows_on_a_terminal_only(
+    data_dir, admin, manager, contact_a, contact_b, now, tmp_path
+):
+    report = tracker_import(source=SHEET, actor=admin, now=now)
+    assert report.created == 3, report.errors
+    path = tmp_path / "progress.tar.gz"
+    screen = _Terminal()
+    with heeded.backup.Progress(screen, "backup") as progress:
+        manifest = create_backup(path, now=now, progress=progress)
+    rows = sum(manifest["counts"].values())
+    # The total is counted before the rows are written, and every row is counted once.
+    assert progress.total == progress.done == rows
+    assert f"backup: {rows:,}/{rows:,} (100%)" in screen.getvalue()
+    # Not a terminal (a cron job, a pipe): the command's output is its one result line.
+    _wipe_database()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("restore", str(path), stdout=out, stderr=err)
+    assert err.getvalue() == ""
+    assert out.getvalue().startswith("restored ")
+    _wipe_database()
+    screen = _Terminal()
+    with heeded.backup.Progress(screen, "restore") as progress:
+        restore_archive(path, progress=progress)
+    assert progress.total == progress.done == rows
+    assert f"restore: {rows:,}/{rows:,} (100%)" in screen.getvalue()

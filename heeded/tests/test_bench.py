@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
+from django.db import connection
+
+from followup.tests.support import database_url_of_this_run
+from heeded.testing import requires_postgres
 
 
 def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured_database(
@@ -32,6 +39,10 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
             "10",
             "--recommendations",
             "200",
+            "--sweep-due",
+            "12",
+            "--json",
+            str(tmp_path / "bench.json"),
         ],
         env=env,
         capture_output=True,
@@ -49,10 +60,22 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "unchanged re-ingest, reports/s",
         "dashboard page p95, ms (vs live GROUP BY p95)",
         "unfiltered list page, ms (all vs a tenth)",
+        "sweep, s (vs bulk insert of its steps+tickets)",
+        "sweep, queries per due item (vs target 4)",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout
     assert not (tmp_path / "heeded.sqlite3").exists()
+    # Every row is also written as JSON; rows with a target say PASS or FAIL.
+    rows = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    assert {r["database"] for r in rows} == {"sqlite"}
+    judged = [r for r in rows if r["target"]]
+    assert judged and all(r["verdict"] in ("PASS", "FAIL") for r in judged)
+    assert all(r["verdict"] == "" for r in rows if not r["target"])
+    assert any(r["measure"].startswith("unchanged re-ingest") for r in judged)
+    passed = sum(r["verdict"] == "PASS" for r in rows)
+    failed = sum(r["verdict"] == "FAIL" for r in rows)
+    assert f"sqlite: {passed} PASS, {failed} FAIL" in result.stdout
 
 
 def test_the_benchmark_refuses_sizes_too_small_to_mean_anything(tmp_path):
@@ -83,3 +106,32 @@ def test_the_benchmark_refuses_an_unknown_scenario(tmp_path):
     )
     assert result.returncode == 1
     assert "--only: unknown scenario dashbord" in result.stderr
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_benchmark_runs_in_a_throwaway_postgresql_database_and_drops_it(tmp_path):
+    server = database_url_of_this_run()
+    env = {**os.environ, "HEEDED_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            *[sys.executable, "-m", "heeded.cli", "bench", "--only", "due"],
+            *["--appends", "10", "--stored", "300", "--due", "10"],
+            *["--throwaway-postgres", server, "--json", str(tmp_path / "pg.json")],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "database: postgresql" in result.stdout
+    assert "Index Scan using rec_next_action_due" in result.stdout
+    rows = json.loads((tmp_path / "pg.json").read_text(encoding="utf-8"))
+    assert {r["database"] for r in rows} == {"postgresql"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'heeded_bench_%%'")
+        assert cursor.fetchone()[0] == 0

@@ -31,6 +31,13 @@ from recommendations.models import Recommendation, Response
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
+class _Terminal(io.StringIO):
+    """Output that claims to be a terminal, so the load draws its progress line."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for this module into an empty test database, and rolled
@@ -38,7 +45,7 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         assert not Client.objects.exists()
         with transaction.atomic():
-            out = io.StringIO()
+            out = _Terminal()
             summary = load_demo(now=NOW, stdout=out)
             yield summary, out.getvalue()
             transaction.set_rollback(True)
@@ -177,6 +184,15 @@ def test_the_year_of_presentation_mail_is_recorded_as_already_delivered(demo):
     assert messages.count() >= Recommendation.objects.exclude(presented_at=None).count()
     assert not messages.exclude(status=OutboxStatus.SENT).exists()
     assert all(m.attempt_log.get().ok for m in messages[:20])
+
+
+@pytest.mark.django_db
+def test_the_load_shows_its_progress_on_a_terminal(demo):
+    _, out = demo
+    steps = re.findall(r"history: ([\d,]+)/([\d,]+) \(100%\)", out)
+    assert steps, out[-500:]
+    done, total = steps[-1]
+    assert done == total and int(total.replace(",", "")) > 1_000
 
 
 @pytest.mark.django_db

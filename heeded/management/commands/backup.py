@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from heeded.backup import BackupError, archive_name, create_backup, rotate
+from lib.progress import Progress
 
 
 class Command(BaseCommand):
@@ -41,7 +42,8 @@ class Command(BaseCommand):
         else:
             target = out
         try:
-            manifest = create_backup(target, now=now)
+            with Progress(self.stderr, "backup", unit="rows") as progress:
+                manifest = create_backup(target, now=now, progress=progress)
         except BackupError as exc:
             self.stderr.write(f"heeded backup: failed, no archive written: {exc}")
             sys.exit(1)

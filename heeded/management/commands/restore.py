@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
 from heeded.backup import BackupError, check_archive, restore_archive
+from lib.progress import Progress
 
 
 class Command(BaseCommand):
@@ -47,7 +48,8 @@ class Command(BaseCommand):
             )
             return
         try:
-            result = restore_archive(archive)
+            with Progress(self.stderr, "restore", unit="rows") as progress:
+                result = restore_archive(archive, progress=progress)
         except BackupError as exc:
             self.stderr.write(f"heeded restore: refused: {exc}")
             sys.exit(1)
