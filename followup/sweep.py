@@ -56,7 +56,7 @@ from followup.services.tickets import (
     tickets_open_or_update_many,
 )
 from followup.services.webhooks import webhook_publish
-from ledger.services import event_append
+from ledger.services import NewEvent, event_append, event_append_many
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import deadlines, mail
 from recommendations import services as lifecycle
@@ -383,15 +383,20 @@ def _act_batch(
             changed.append(rec)
         Recommendation.objects.bulk_update(changed, ["next_action_at"])
     endpoints = list(WebhookEndpoint.objects.filter(is_active=True)) if rows else []
-    for (rec, step), row in zip(todo, rows, strict=True):
-        event = event_append(
-            client=rec.client,
-            kind="followup.step",
-            actor=f"system:{ACTOR}",
-            at=now,
-            recommendation_id=rec.pk,
-            data={"step": step.name, "key": step.key, "level": step.level, **row.data},
-        )
+    events = event_append_many(
+        client=recs[0].client,
+        events=[
+            NewEvent(
+                kind="followup.step",
+                actor=f"system:{ACTOR}",
+                at=now,
+                recommendation_id=rec.pk,
+                data={"step": step.name, "key": step.key, "level": step.level, **row.data},
+            )
+            for (rec, step), row in zip(todo, rows, strict=True)
+        ],
+    )
+    for (rec, _step), event in zip(todo, events, strict=True):
         webhook_publish(event, severity=rec.severity, title=rec.title, endpoints=endpoints)
     actions = [
         Action(now, f"{step.name} recommendation #{rec.pk} ({rec.client.name}): {text}")

@@ -36,7 +36,7 @@ from followup.ticket_lifecycle import (
     check_ticket_transition,
 )
 from ledger.actors import Actor, actor_label
-from ledger.services import event_append
+from ledger.services import NewEvent, event_append, event_append_many
 from recommendations.choices import Decision
 from recommendations.models import Recommendation, Response
 
@@ -196,16 +196,32 @@ def tickets_open_or_update_many(
                 for r in requests
             ]
         )
+        by_client: dict[int, list[tuple[Ticket, str, str]]] = {}
         for request in requests:
             ticket = current[request.recommendation.pk]
-            _event(
-                ticket,
-                "opened" if ticket.recommendation_id in opened else "updated",
-                actor=actor,
-                now=now,
-                escalation_level=ticket.escalation_level,
-                note=request.note,
+            kind = "opened" if ticket.recommendation_id in opened else "updated"
+            by_client.setdefault(ticket.client_id, []).append((ticket, kind, request.note))
+        for batch in by_client.values():
+            events = event_append_many(
+                client=batch[0][0].client,
+                events=[
+                    NewEvent(
+                        kind=f"ticket.{kind}",
+                        actor=actor_label(actor),
+                        at=now,
+                        recommendation_id=ticket.recommendation_id,
+                        data={
+                            "ticket": ticket.pk,
+                            "status": ticket.status,
+                            "escalation_level": ticket.escalation_level,
+                            "note": note,
+                        },
+                    )
+                    for ticket, kind, note in batch
+                ],
             )
+            for (ticket, kind, note), event in zip(batch, events, strict=True):
+                psa_outbox.psa_enqueue(ticket=ticket, event=kind, note=note, seq=event.seq, now=now)
     return {rec_id: (current[rec_id], rec_id in opened) for rec_id in rec_ids}
 
 
