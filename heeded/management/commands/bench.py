@@ -751,6 +751,10 @@ class Command(BaseCommand):
                 )
             )
         Recommendation.objects.bulk_create(rows, batch_size=2000)
+        # Only this scenario's rows are due (the other scenarios' rows may be).
+        Recommendation.objects.exclude(title__startswith="Sweep item ").filter(
+            next_action_at__isnull=False
+        ).update(next_action_at=None)
 
         # The baseline: plain bulk inserts of the step and ticket rows the sweep writes,
         # rolled back.
