@@ -822,6 +822,7 @@ class Command(BaseCommand):
             per_item <= 4,
         )
         self.stdout.write(
-            f"sweep: {due / took:,.0f} due items/s, {took * 10_000 / due:.1f} s per 10,000 due "
-            f"(extrapolated from {due:,}), {per_item:.2f} queries per due item"
+            f"sweep: {due / took:,.0f} due items/s, {took * 10_000 / due:.1f} s per 10,000 due"
+            f"{'' if due == 10_000 else f' (extrapolated from {due:,})'}, "
+            f"{per_item:.2f} queries per due item"
         )
