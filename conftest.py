@@ -192,22 +192,24 @@ def security_events():
 
 @pytest.fixture(scope="session", autouse=True)
 def _pending_email_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Compile the Italian of the e-mails (``locale/pending/notices.po``) for the tests
-    until it is folded into the project's catalog (``locale/it``), which wins over it:
-    it is added last to LOCALE_PATHS. Does nothing once the fragment is gone."""
+    """Compile the pending Italian fragments (``locale/pending/*.po``) for the tests
+    until they are folded into the project's catalog (``locale/it``), which wins over
+    them: they are added last to LOCALE_PATHS. Does nothing once no fragment is left."""
     import subprocess
     from pathlib import Path
 
     from django.conf import settings
     from django.utils.translation import trans_real
 
-    source = Path(settings.BASE_DIR) / "locale" / "pending" / "notices.po"
-    if not source.exists():
+    sources = sorted(str(p) for p in (Path(settings.BASE_DIR) / "locale" / "pending").glob("*.po"))
+    if not sources:
         return
     folder = tmp_path_factory.mktemp("pending-locale")
     target = folder / "it" / "LC_MESSAGES" / "django.mo"
     target.parent.mkdir(parents=True)
-    subprocess.run(["msgfmt", "-o", str(target), str(source)], check=True)  # noqa: S603, S607
+    merged = folder / "pending.po"
+    subprocess.run(["msgcat", "--use-first", "-o", str(merged), *sources], check=True)  # noqa: S603, S607
+    subprocess.run(["msgfmt", "-o", str(target), str(merged)], check=True)  # noqa: S603, S607
     settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, str(folder)]
     trans_real._translations = {}  # type: ignore[attr-defined]
     trans_real._default = None  # type: ignore[attr-defined]

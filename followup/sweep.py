@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -38,11 +39,24 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from clients.models import Client, Contact
 from clients.policy import policy_for
-from followup.models import FollowupStep, NoticeItem, OutboxMessage
+from followup.digest import (
+    DIGEST_HEADER,
+    STALE_DAYS,
+    Digest,
+    digest_close,
+    digest_context,
+    digest_open,
+    digests_owed,
+)
+from followup.models import FollowupStep, NoticeItem, OutboxMessage, WebhookEndpoint
 from followup.services.outbox import outbox_enqueue_email
-from followup.services.tickets import ticket_open_or_update
+from followup.services.tickets import (
+    TicketRequest,
+    ticket_open_or_update,
+    tickets_open_or_update_many,
+)
 from followup.services.webhooks import webhook_publish
-from ledger.services import event_append
+from ledger.services import NewEvent, event_append, event_append_many
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import deadlines, mail
 from recommendations import services as lifecycle
@@ -51,7 +65,7 @@ from recommendations.deadlines import SEVERITY_ORDER, PlannedStep, Step
 from recommendations.models import Recommendation
 
 ACTOR = "followup"
-BATCH = 100
+BATCH = 1000
 
 CLIENT, STAFF = "client", "staff"
 OVERDUE_STEPS = {
@@ -227,49 +241,189 @@ def _after(rec: Recommendation, step: PlannedStep, now: dt.datetime) -> dt.datet
 Report = Callable[[Action], None] | None
 
 
+# Steps acted on set-based, many recommendations of one client per transaction. The
+# others change the recommendation's state through the lifecycle's services and are
+# taken one by one (``act_on``), like any step whose batch met a conflict.
+BATCHED = {Step.REMINDER_1, Step.REMINDER_2, Step.ESCALATION_1, Step.ESCALATION_2, Step.RE_REVIEW}
+
+
 def act(
     *, now: dt.datetime, worker: str = "", batch: int = BATCH, report: Report = None
 ) -> list[Action]:
-    """Phase 1 until nothing due is left that this worker can take. ``report`` is
+    """Phase 1 until nothing due is left that this worker can take: each batch of due
+    recommendations is acted on per client, one transaction per client. ``report`` is
     called with each action as soon as its transaction has committed."""
     actions: list[Action] = []
     while True:
-        ids = due_ids(now, batch)
-        if not ids:
+        due = list(
+            Recommendation.objects.filter(next_action_at__lte=now)
+            .order_by("next_action_at", "id")
+            .values_list("id", "client_id")[:batch]
+        )
+        if not due:
             break
         before = len(actions)
-        progressed = False
-        for rec_id in ids:
-            done = act_on(rec_id, now=now, worker=worker)
+        by_client: dict[int, list[int]] = {}
+        for rec_id, client_id in due:
+            by_client.setdefault(client_id, []).append(rec_id)
+        for rec_ids in by_client.values():
+            done = act_on_many(rec_ids, now=now, worker=worker)
             actions.extend(done)
             for action in done if report else ():
                 report(action)
-            progressed = progressed or bool(done) or not _still_due(rec_id, now)
-        if not progressed and len(actions) == before:
+        if len(actions) == before and Recommendation.objects.filter(
+            pk__in=[rec_id for rec_id, _ in due], next_action_at__lte=now
+        ).count() == len(due):
             # Every due row is held by another worker: it will act on them.
             break
     return actions
 
 
-def _still_due(rec_id: int, now: dt.datetime) -> bool:
-    return Recommendation.objects.filter(pk=rec_id, next_action_at__lte=now).exists()
+def act_on_many(rec_ids: list[int], *, now: dt.datetime, worker: str = "") -> list[Action]:
+    """Act on the due steps of these recommendations (all of one client): the
+    batchable ones in one transaction, set-based; the others, and all of them if the
+    batch met a step or ticket another worker wrote meanwhile, one by one."""
+    try:
+        with transaction.atomic():
+            actions, one_by_one = _act_batch(rec_ids, now=now, worker=worker)
+    except IntegrityError:
+        actions, one_by_one = [], rec_ids
+    for rec_id in one_by_one:
+        actions.extend(act_on(rec_id, now=now, worker=worker))
+    return actions
+
+
+def _act_batch(
+    rec_ids: list[int], *, now: dt.datetime, worker: str
+) -> tuple[list[Action], list[int]]:
+    qs = Recommendation.objects.select_related(
+        "client", "client__followup_policy", "owner", "contact"
+    )
+    if connection.vendor != "sqlite":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    recs = list(qs.filter(pk__in=rec_ids, next_action_at__lte=now).order_by("next_action_at", "id"))
+    if not recs:
+        return [], []
+    lasts: dict[tuple[int, str], tuple[str, dt.datetime]] = {}
+    for rec_id, cycle, name, acted_at in (
+        FollowupStep.objects.filter(recommendation__in=recs)
+        .order_by("-acted_at", "-id")
+        .values_list("recommendation_id", "cycle", "name", "acted_at")
+    ):
+        lasts.setdefault((rec_id, cycle), (name, acted_at))
+    moves: dict[int, tuple[Recommendation, dt.datetime | None]] = {}
+    todo: list[tuple[Recommendation, PlannedStep]] = []
+    one_by_one: list[int] = []
+    for rec in recs:
+        policy = policy_for(rec.client)
+        first = deadlines.next_step(rec, policy, now=now)
+        if first is None:
+            moves[rec.pk] = (rec, None)
+            continue
+        last = lasts.get((rec.pk, first.cycle))
+        step = (
+            deadlines.next_step(rec, policy, last=last[0], last_at=last[1], now=now)
+            if last
+            else first
+        )
+        if step is None or step.at > now:
+            # Nothing due after all (the ladder is done, or the column was stale).
+            moves[rec.pk] = (rec, step.at if step else None)
+        elif step.name in BATCHED:
+            todo.append((rec, step))
+        else:
+            one_by_one.append(rec.pk)
+    tickets = tickets_open_or_update_many(
+        requests=[
+            TicketRequest(
+                recommendation=rec,
+                note=f"Escalation level {step.level}: no answer since the deadline.",
+                escalation_level=step.level,
+            )
+            for rec, step in todo
+            if step.name in (Step.ESCALATION_1, Step.ESCALATION_2)
+        ],
+        actor=ACTOR,
+        now=now,
+    )
+    rows: list[FollowupStep] = []
+    texts: list[str] = []
+    for rec, step in todo:
+        row = FollowupStep(
+            recommendation=rec,
+            client=rec.client,
+            key=step.key,
+            cycle=step.cycle,
+            name=step.name,
+            level=step.level,
+            due_at=step.at,
+            acted_at=now,
+            worker=worker[:100],
+        )
+        if step.name == Step.RE_REVIEW:
+            moves[rec.pk] = (rec, None)
+            texts.append("re-review asked")
+        else:
+            moves[rec.pk] = (rec, _after(rec, step, now))
+            if rec.pk in tickets:
+                ticket, opened = tickets[rec.pk]
+                row.data = {"ticket": ticket.pk}
+                texts.append(
+                    f"ticket #{ticket.pk} {'opened' if opened else 'updated'} at level {step.level}"
+                )
+            else:
+                texts.append("reminder")
+        rows.append(row)
+    with transaction.atomic():
+        FollowupStep.objects.bulk_create(rows)
+    # One UPDATE per new value (escalations acted on together share theirs): cheaper
+    # than a bulk_update's CASE over every row.
+    by_value: dict[dt.datetime | None, list[int]] = {}
+    for rec, at in moves.values():
+        rec.next_action_at = at
+        by_value.setdefault(at, []).append(rec.pk)
+    for at, ids in by_value.items():
+        Recommendation.objects.filter(pk__in=ids).update(next_action_at=at)
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True)) if rows else []
+    events = event_append_many(
+        client=recs[0].client,
+        events=[
+            NewEvent(
+                kind="followup.step",
+                actor=f"system:{ACTOR}",
+                at=now,
+                recommendation_id=rec.pk,
+                data={"step": step.name, "key": step.key, "level": step.level, **row.data},
+            )
+            for (rec, step), row in zip(todo, rows, strict=True)
+        ],
+    )
+    for (rec, _step), event in zip(todo, events, strict=True):
+        webhook_publish(event, severity=rec.severity, title=rec.title, endpoints=endpoints)
+    actions = [
+        Action(now, f"{step.name} recommendation #{rec.pk} ({rec.client.name}): {text}")
+        for (rec, step), text in zip(todo, texts, strict=True)
+    ]
+    return actions, one_by_one
 
 
 # --- phase 2: notify ----------------------------------------------------------------------
 
 
-def _client_contacts(client: Client, rec: Recommendation, level: int) -> list[Contact]:
+def _client_contacts(
+    rec: Recommendation, level: int, contacts_of_client: list[Contact]
+) -> list[Contact]:
     """Who at the client hears of a step: the item's point of contact (else the
-    decision makers), and from level 2 on the escalation contacts too."""
+    decision makers), and from level 2 on the escalation contacts too.
+    ``contacts_of_client`` are the client's active decision makers and escalation
+    contacts, in the contacts' order."""
     contacts: dict[int, Contact] = {}
     if rec.contact is not None and rec.contact.is_active:
         contacts[rec.contact.pk] = rec.contact
     else:
-        contacts = {c.pk: c for c in client.contacts.filter(is_active=True, is_decision_maker=True)}
+        contacts = {c.pk: c for c in contacts_of_client if c.is_decision_maker}
     if level >= 2:
-        contacts.update(
-            {c.pk: c for c in client.contacts.filter(is_active=True, is_escalation_contact=True)}
-        )
+        contacts.update({c.pk: c for c in contacts_of_client if c.is_escalation_contact})
     return [c for c in contacts.values() if c.email]
 
 
@@ -290,58 +444,85 @@ def _staff_users(client: Client, rec: Recommendation, step: FollowupStep) -> lis
     return [u for u in users.values() if u.email]
 
 
+PLAN_BATCH = 500
+
+
 def plan(*, now: dt.datetime) -> int:
     """Fix who hears of each step not yet planned: one ``NoticeItem`` per step and
-    person, written with the step's mark in one transaction. Returns the steps planned."""
+    person, written with the steps' marks in one transaction per batch of steps.
+    Returns the steps planned."""
     ids = list(
         FollowupStep.objects.filter(notified_at__isnull=True, notice_items__isnull=True)
         .order_by("id")
         .values_list("id", flat=True)
     )
     planned = 0
-    for step_id in ids:
+    for at in range(0, len(ids), PLAN_BATCH):
         with transaction.atomic():
-            qs = FollowupStep.objects.select_related(
-                "client",
-                "client__account_owner",
-                "recommendation",
-                "recommendation__owner",
-                "recommendation__contact",
-            )
-            if connection.vendor != "sqlite":
-                qs = qs.select_for_update(skip_locked=True, of=("self",))
-            step = qs.filter(pk=step_id, notified_at__isnull=True).first()
-            if step is None or step.notice_items.exists():
-                continue
-            rec, client = step.recommendation, step.client
-            items = [
-                NoticeItem(
-                    step=step,
-                    client=client,
-                    audience=CLIENT,
-                    recipient=c.email.lower(),
-                    contact=c,
-                )
-                for c in _client_contacts(client, rec, step.level)
-            ] + [
-                NoticeItem(
-                    step=step, client=client, audience=STAFF, recipient=u.email.lower(), user=u
-                )
-                for u in _staff_users(client, rec, step)
-            ]
-            if items:
-                NoticeItem.objects.bulk_create(items, ignore_conflicts=True)
-            else:
-                # Nobody to tell (no active contact, no staff for a reminder).
-                FollowupStep.objects.filter(pk=step.pk).update(notified_at=now)
-            planned += 1
+            planned += _plan_batch(ids[at : at + PLAN_BATCH], now=now)
     return planned
+
+
+def _plan_batch(ids: list[int], *, now: dt.datetime) -> int:
+    qs = FollowupStep.objects.select_related(
+        "client",
+        "client__account_owner",
+        "recommendation",
+        "recommendation__owner",
+        "recommendation__contact",
+    )
+    if connection.vendor != "sqlite":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    steps = list(qs.filter(pk__in=ids, notified_at__isnull=True).order_by("id"))
+    if not steps:
+        return 0
+    planned_already = set(
+        NoticeItem.objects.filter(step__in=steps).values_list("step_id", flat=True).distinct()
+    )
+    steps = [s for s in steps if s.pk not in planned_already]
+    contacts: dict[int, list[Contact]] = {}
+    for contact in Contact.objects.filter(
+        Q(is_decision_maker=True) | Q(is_escalation_contact=True),
+        client_id__in={s.client_id for s in steps},
+        is_active=True,
+    ):
+        contacts.setdefault(contact.client_id, []).append(contact)
+    items: list[NoticeItem] = []
+    nobody: list[int] = []
+    for step in steps:
+        rec, client = step.recommendation, step.client
+        mine = [
+            NoticeItem(
+                step=step,
+                client=client,
+                audience=CLIENT,
+                recipient=c.email.lower(),
+                contact=c,
+            )
+            for c in _client_contacts(rec, step.level, contacts.get(client.pk, []))
+        ] + [
+            NoticeItem(step=step, client=client, audience=STAFF, recipient=u.email.lower(), user=u)
+            for u in _staff_users(client, rec, step)
+        ]
+        if mine:
+            items.extend(mine)
+        else:
+            # Nobody to tell (no active contact, no staff for a reminder).
+            nobody.append(step.pk)
+    if items:
+        NoticeItem.objects.bulk_create(items, ignore_conflicts=True)
+    if nobody:
+        FollowupStep.objects.filter(pk__in=nobody).update(notified_at=now)
+    return len(steps)
 
 
 def notify(*, now: dt.datetime, report: Report = None) -> list[Action]:
     """Phase 2: plan the steps not yet planned, then send each person with open items
-    at most one notice today (including items a killed worker left behind)."""
+    at most one notice today (including items a killed worker left behind). When this
+    week's digest is open, an owner who has not had it gets it in that notice, or
+    alone when there is no notice for them today."""
     plan(now=now)
+    run, owed = digests_owed(now)
     people = (
         NoticeItem.objects.filter(message__isnull=True)
         .order_by("audience", "contact_id", "user_id")
@@ -355,27 +536,66 @@ def notify(*, now: dt.datetime, report: Report = None) -> list[Action]:
         if person in seen or person[1] is None:
             continue
         seen.add(person)
-        done = _notify_person(audience, person[1], now=now)
+        digest = owed.pop(person[1], None) if audience == STAFF else None
+        done = _notify_person(audience, person[1], now=now, digest=digest)
+        if digest is not None and not done:
+            owed[person[1]] = digest
         actions.extend(done)
         for action in done if report else ():
             report(action)
+    if run is not None:
+        actions.extend(_send_digests(run, owed, now=now, report=report))
     return actions
+
+
+def _send_digests(
+    run: Any, owed: dict[int, Digest], *, now: dt.datetime, report: Report
+) -> list[Action]:
+    """Send the digests still owed (each with the owner's open notice items, if any);
+    close the week's run once nobody is left waiting."""
+    actions: list[Action] = []
+    left = 0
+    for user_id, digest in owed.items():
+        done = _notify_person(STAFF, user_id, now=now, digest=digest)
+        left += not done
+        actions.extend(done)
+        for action in done if report else ():
+            report(action)
+    if not left:
+        digest_close(run, now=now)
+    return actions
+
+
+def digest_send(*, now: dt.datetime, stale_days: int = STALE_DAYS) -> list[Action]:
+    """``heeded digest``: open this week's digest and send it now to every owner not
+    yet told today, inside one e-mail with their open notice items; an owner already
+    told today gets it in the next day's e-mail (the sweep's notify phase). Running it
+    twice sends nothing more."""
+    run = digest_open(now=now, stale_days=stale_days)
+    if run.finished_at is not None:
+        return []
+    run, owed = digests_owed(now)
+    if run is None:
+        return []
+    return _send_digests(run, owed, now=now, report=None)
 
 
 class _Raced(Exception):
     """Another sweep queued this person's notice of the day first: undo ours."""
 
 
-def _notify_person(audience: str, person_id: int, *, now: dt.datetime) -> list[Action]:
+def _notify_person(
+    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
+) -> list[Action]:
     try:
         with transaction.atomic():
-            return _notify_person_in_transaction(audience, person_id, now=now)
+            return _notify_person_in_transaction(audience, person_id, now=now, digest=digest)
     except _Raced:
         return []
 
 
 def _notify_person_in_transaction(
-    audience: str, person_id: int, *, now: dt.datetime
+    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
 ) -> list[Action]:
     qs = NoticeItem.objects.filter(message__isnull=True, audience=audience).select_related(
         "client",
@@ -389,7 +609,7 @@ def _notify_person_in_transaction(
     if connection.vendor != "sqlite":
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     items = list(qs)
-    if not items:
+    if not items and digest is None:
         return []
     if audience == CLIENT:
         client = items[0].client
@@ -403,28 +623,39 @@ def _notify_person_in_transaction(
     else:
         day = now.astimezone(timezone.get_default_timezone()).date()
         key = f"followup:{STAFF}:{person_id}:{day}"
-    if not items or OutboxMessage.objects.filter(idempotency_key=key).exists():
+    if (not items and digest is None) or OutboxMessage.objects.filter(idempotency_key=key).exists():
         # Nothing to say today, or this person was told today already: what is left
         # goes in the next notice.
         return []
     if audience == CLIENT:
         message, recipients = _client_notice(items, key=key, now=now)
+    elif not items:
+        assert digest is not None
+        recipients = [digest.owner.email.lower()]
+        _digest_notice(digest, key=key, now=now)
+        return [Action(now, f"notice to {audience} {recipients[0]}: weekly digest")]
     else:
-        message, recipients = _staff_notice(items, key=key, now=now)
+        message, recipients = _staff_notice(items, key=key, now=now, digest=digest)
     NoticeItem.objects.filter(pk__in=[i.pk for i in items]).update(message=message)
     steps = {i.step_id: i.step for i in items}
-    for step in steps.values():
-        step.notices.add(message)
+    FollowupStep.notices.through.objects.bulk_create(
+        [
+            FollowupStep.notices.through(followupstep_id=step_id, outboxmessage_id=message.pk)
+            for step_id in steps
+        ],
+        ignore_conflicts=True,
+    )
     done = (
         FollowupStep.objects.filter(pk__in=steps, notified_at__isnull=True)
         .exclude(notice_items__message__isnull=True)
         .values_list("pk", flat=True)
     )
     FollowupStep.objects.filter(pk__in=list(done)).update(notified_at=now)
+    extra = " and weekly digest" if digest is not None else ""
     return [
         Action(
             now,
-            f"notice to {audience} {', '.join(recipients)}: {len(items)} item(s)",
+            f"notice to {audience} {', '.join(recipients)}: {len(items)} item(s){extra}",
         )
     ]
 
@@ -547,15 +778,20 @@ def _client_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tu
     return message, recipients
 
 
-def _staff_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tuple[Any, list[str]]:
+def _staff_notice(
+    items: list[NoticeItem], *, key: str, now: dt.datetime, digest: Digest | None
+) -> tuple[Any, list[str]]:
     user = items[0].user
     assert user is not None
     language = mail.staff_language(user)
     recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
+    context: dict[str, Any] = {}
     with translation.override(language):
         entries = _entries(items)
+        if digest is not None:
+            context.update(digest_context(digest))
     clients = {i.client_id: i.client for i in items}
-    context = {
+    context |= {
         "user": user,
         "groups": _by_severity(entries),
         "count": len(recs),
@@ -565,7 +801,15 @@ def _staff_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tup
     }
     email = mail.render_email("followup_staff", context, language=language)
     recipients = [user.email.lower()]
-    message = _enqueue(key, recipients, email, now=now, client=None, recs=recs)
+    message = _enqueue(
+        key,
+        recipients,
+        email,
+        now=now,
+        client=None,
+        recs=recs,
+        extra_headers={DIGEST_HEADER: digest.week} if digest is not None else None,
+    )
     for client_id, client in clients.items():
         mine = [i for i in items if i.client_id == client_id]
         _record(client, message, email, mine, recipients, audience=STAFF, now=now, head=None)
@@ -580,6 +824,7 @@ def _enqueue(
     now: dt.datetime,
     client: Client | None,
     recs: list[Recommendation],
+    extra_headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     message = outbox_enqueue_email(
         key=key,
@@ -590,7 +835,28 @@ def _enqueue(
         now=now,
         client=client,
         recommendation_id=recs[0].pk if len(recs) == 1 else None,
-        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))},
+        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))}
+        | (extra_headers or {}),
+    )
+    if message.payload.get("text") != email.text:
+        raise _Raced(key)
+    return message
+
+
+def _digest_notice(digest: Digest, *, key: str, now: dt.datetime) -> OutboxMessage:
+    """The digest alone: the owner's one e-mail of a day with no notice items."""
+    language = mail.staff_language(digest.owner)
+    with translation.override(language):
+        context = digest_context(digest)
+    email = mail.render_email("followup_digest", context | {"now": now}, language=language)
+    message = outbox_enqueue_email(
+        key=key,
+        to=[digest.owner.email.lower()],
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        now=now,
+        headers={DIGEST_HEADER: digest.week},
     )
     if message.payload.get("text") != email.text:
         raise _Raced(key)

@@ -169,6 +169,12 @@ def _ticket(world: dict[str, Any]) -> Any:
     return ticket
 
 
+def _ticket_request(world: dict[str, Any]) -> Any:
+    from followup.services.tickets import TicketRequest
+
+    return TicketRequest(recommendation=world["presented"], note="Called Bob.")
+
+
 def _colleague(world: dict[str, Any]) -> User:
     return User.objects.create(username="colleague", role=Role.TECHNICIAN)
 
@@ -519,6 +525,13 @@ MATRIX: dict[str, Roles | NoRole] = {
             "actor": actor,
             "now": w["now"],
             "note": "Called Alice.",
+        }
+    ),
+    "followup.services.tickets.tickets_open_or_update_many": _write(
+        lambda w, actor: {
+            "requests": [_ticket_request(w)],
+            "actor": actor,
+            "now": w["now"],
         }
     ),
     "followup.services.tickets.ticket_note_add": _write(

@@ -12,7 +12,9 @@ ticket lock after the ledger head (locked by the lifecycle) could only add deadl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
@@ -34,7 +36,7 @@ from followup.ticket_lifecycle import (
     check_ticket_transition,
 )
 from ledger.actors import Actor, actor_label
-from ledger.services import event_append
+from ledger.services import NewEvent, event_append, event_append_many
 from recommendations.choices import Decision
 from recommendations.models import Recommendation, Response
 
@@ -121,6 +123,106 @@ def ticket_open_or_update(
             note=note,
         )
     return ticket, opened
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketRequest:
+    """One ``ticket_open_or_update`` call of a batch."""
+
+    recommendation: Recommendation
+    note: str
+    escalation_level: int | None = None
+
+
+def tickets_open_or_update_many(
+    *, requests: Sequence[TicketRequest], actor: Actor, now: dt.datetime
+) -> dict[int, tuple[Ticket, bool]]:
+    """``ticket_open_or_update`` for many recommendations (at most one request each)
+    in one transaction, set-based: one read of their open tickets, one insert of the
+    new tickets, one update of the others, one insert of the notes, then the ledger
+    events (in request order) and their PSA twins. Returns (ticket, opened) by
+    recommendation id. A ticket another transaction opened meanwhile raises
+    IntegrityError (the caller retries one by one, which updates that ticket)."""
+    require(actor, Capability.WRITE)
+    if not requests:
+        return {}
+    with transaction.atomic():
+        rec_ids = [r.recommendation.pk for r in requests]
+        if len(set(rec_ids)) != len(rec_ids):
+            raise ValueError("one request per recommendation")
+        current = {
+            t.recommendation_id: t
+            for t in Ticket.objects.filter(recommendation_id__in=rec_ids)
+            .exclude(status=TicketStatus.CLOSED)
+            .select_related("client")
+        }
+        new: list[Ticket] = []
+        updated: list[Ticket] = []
+        for request in requests:
+            rec, level = request.recommendation, request.escalation_level
+            ticket = current.get(rec.pk)
+            if ticket is None:
+                ticket = Ticket(
+                    recommendation=rec,
+                    client=rec.client,
+                    title=f"Follow up: {rec.title}"[:250],
+                    status=check_ticket_transition(TicketAction.OPEN, NEW),
+                    escalation_level=level or 0,
+                    assignee=rec.owner,
+                    opened_at=now,
+                    updated_at=now,
+                )
+                new.append(ticket)
+                current[rec.pk] = ticket
+            else:
+                check_ticket_transition(TicketAction.UPDATE, ticket.status)
+                if level is not None and level > ticket.escalation_level:
+                    ticket.escalation_level = level
+                ticket.updated_at = now
+                updated.append(ticket)
+        with transaction.atomic():
+            Ticket.objects.bulk_create(new)
+        if updated:
+            Ticket.objects.bulk_update(updated, ["escalation_level", "updated_at"])
+        opened = {t.recommendation_id for t in new}
+        TicketNote.objects.bulk_create(
+            [
+                TicketNote(
+                    ticket=current[r.recommendation.pk],
+                    at=now,
+                    author=actor_label(actor),
+                    text=r.note,
+                )
+                for r in requests
+            ]
+        )
+        by_client: dict[int, list[tuple[Ticket, str, str]]] = {}
+        for request in requests:
+            ticket = current[request.recommendation.pk]
+            kind = "opened" if ticket.recommendation_id in opened else "updated"
+            by_client.setdefault(ticket.client_id, []).append((ticket, kind, request.note))
+        for batch in by_client.values():
+            events = event_append_many(
+                client=batch[0][0].client,
+                events=[
+                    NewEvent(
+                        kind=f"ticket.{kind}",
+                        actor=actor_label(actor),
+                        at=now,
+                        recommendation_id=ticket.recommendation_id,
+                        data={
+                            "ticket": ticket.pk,
+                            "status": ticket.status,
+                            "escalation_level": ticket.escalation_level,
+                            "note": note,
+                        },
+                    )
+                    for ticket, kind, note in batch
+                ],
+            )
+            for (ticket, kind, note), event in zip(batch, events, strict=True):
+                psa_outbox.psa_enqueue(ticket=ticket, event=kind, note=note, seq=event.seq, now=now)
+    return {rec_id: (current[rec_id], rec_id in opened) for rec_id in rec_ids}
 
 
 def ticket_note_add(*, ticket: Ticket, actor: Actor, text: str, now: dt.datetime) -> TicketNote:

@@ -14,9 +14,10 @@ from django.conf import settings
 from accounts.choices import Role
 from accounts.models import User
 from clients.models import Client
+from followup.digest import DIGEST_HEADER
 from followup.models import FollowupStep, NoticeItem, OutboxMessage
 from followup.services.policy import client_policy_set
-from followup.sweep import sweep
+from followup.sweep import digest_send, sweep
 from heeded.demo import load_demo
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,9 @@ def test_sixty_days_of_sweeps_tell_each_person_at_most_once_a_day():
     )
     for day in range(0, DAYS, every):
         sweep(now=START + day * DAY + dt.timedelta(minutes=day))
+        if (START + day * DAY).weekday() == 0:
+            # The weekly digest from cron, Mondays after the morning sweep.
+            digest_send(now=START + day * DAY + dt.timedelta(hours=1, seconds=day))
         sweep(now=START + day * DAY + dt.timedelta(hours=8, minutes=30, microseconds=day))
 
     # Every e-mail of the 60 days, whatever made it, counted per address and local day.
@@ -57,6 +61,12 @@ def test_sixty_days_of_sweeps_tell_each_person_at_most_once_a_day():
         per_day[(audience, address, m.created_at.astimezone(tz).date())] += 1
     assert per_day and max(per_day.values()) == 1
     assert {a for a, _, _ in per_day} == {"client", "staff"}
+    # The digest went out every week, alone or inside a day's notice, never beside one.
+    digests = [m for m in sent if DIGEST_HEADER in m.payload["headers"]]
+    assert {m.payload["headers"][DIGEST_HEADER] for m in digests} == {
+        f"2026-W{w:02d}" for w in range(10, 19)
+    }
+    assert any("X-Heeded-Followup" in m.payload["headers"] for m in digests)
 
     # Every step was planned, and every person it concerns was told within its window.
     steps = FollowupStep.objects.filter(acted_at__gte=START)

@@ -284,3 +284,42 @@ def test_the_sweep_command_refuses_a_bad_now(presented, value, message):
         call_command("sweep", "--now", value, stdout=io.StringIO())
     assert str(exc.value) == message
     assert FollowupStep.objects.count() == 0
+
+
+def test_the_sweep_costs_at_most_four_queries_per_due_item(
+    admin, client_a, client_b, contact_a, contact_b, now
+):
+    """Ten items of one client fall due, then forty of another: the thirty more cost
+    at most four queries each, acting, planning and telling included."""
+    for client in (client_a, client_b):
+        ClientPolicy.objects.create(client=client, tier="No reminders", reminders=False)
+    for i in range(10):
+        _rec(
+            client_a,
+            admin,
+            now,
+            title=f"Renew the firewall's licence {i}",
+            severity="critical",
+            contact=contact_a,
+        )
+    for i in range(40):
+        _rec(
+            client_b,
+            admin,
+            now + 2 * DAY,
+            title=f"Rinnovare l'antivirus n° {i}",
+            severity="critical",
+            contact=contact_b,
+        )
+    counts = []
+    for at, due in ((now + 8 * DAY, 10), (now + 10 * DAY, 40)):
+        with CaptureQueriesContext(connection) as queries:
+            actions = sweep(now=at)
+        assert [a.text.split(" ")[0] for a in actions].count("escalation-1") == due
+        assert [a.text.split(" ")[0] for a in actions].count("notice") == 2
+        counts.append(len(queries))
+    assert Ticket.objects.count() == 50
+    assert NoticeItem.objects.filter(message__isnull=True).count() == 0
+    per_item = (counts[1] - counts[0]) / 30
+    print(f"queries: {counts}, {per_item:.2f} per due item")
+    assert per_item <= 4

@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from followup.models import FollowupStep, OutboxMessage, Ticket
 from followup.sweep import sweep
@@ -23,7 +23,7 @@ from followup.tests.support import (
     stop,
 )
 from heeded.testing import requires_postgres
-from ledger.models import Event
+from ledger.models import Event, Head
 from recommendations.deadlines import Step
 from recommendations.services import recommendation_create, recommendation_present
 
@@ -106,10 +106,9 @@ def test_a_sweep_killed_mid_way_loses_no_step(client_a, client_b, contact_a, con
     second = _present(client_b, contact_b, admin, now + dt.timedelta(minutes=1), 2)
     env = child_env(DATABASE_URL=database_url_of_this_run())
     with transaction.atomic():
-        # Hold client B's ledger lock: the child acts on A, commits, then blocks
-        # inside B's transaction, where it is killed.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4845, client_b.pk])
+        # Hold client B's ledger lock (its head row): the child acts on A, commits,
+        # then blocks inside B's transaction, where it is killed.
+        assert Head.objects.select_for_update().filter(client=client_b).exists()
         child = start([*heeded(), "sweep", "--now", (now + 8 * DAY).isoformat()], env=env)
         try:
             child.wait_for(f"escalation-1 recommendation #{first.pk}")

@@ -41,6 +41,8 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
             "200",
             "--items",
             "20",
+            "--sweep-due",
+            "12",
             "--json",
             str(tmp_path / "bench.json"),
             "--verify-events",
@@ -70,6 +72,8 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         "verify, events/s (vs plain SHA-256 of the bytes)",
         ">= 30% of SHA-256",
         "ledger-append (8 writers",
+        "sweep, s (vs bulk insert of its steps+tickets)",
+        "sweep, queries per due item (vs target 4)",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout

@@ -1,4 +1,5 @@
-"""``heeded digest [--now ISO] [--stale-days N]``: queue the weekly follow-up digest."""
+"""``heeded digest [--now ISO] [--stale-days N]``: open and send the weekly follow-up
+digest, inside each owner's one e-mail of the day (``followup.digest``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from followup.digest import STALE_DAYS, digest_enqueue
+from followup.digest import STALE_DAYS
+from followup.sweep import digest_send
 
 from .sweep import parse_now
 
 
 class Command(BaseCommand):
-    help = "Queue one digest per follow-up owner: overdue items and stale tickets (weekly)."
+    help = (
+        "Send the weekly digest (overdue items, stale tickets) in each owner's one "
+        "e-mail of the day."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--now", default="", help="Run as if it were this moment (ISO 8601).")
@@ -28,5 +33,5 @@ class Command(BaseCommand):
         now = parse_now(options["now"]) if options["now"] else timezone.now()
         if options["stale_days"] < 1:
             raise CommandError("--stale-days must be at least 1.")
-        for message in digest_enqueue(now=now, stale_days=options["stale_days"]):
-            self.stdout.write(f"digest queued for {', '.join(message.payload['to'])}")
+        for action in digest_send(now=now, stale_days=options["stale_days"]):
+            self.stdout.write(action.line())

@@ -17,11 +17,18 @@ ratios are what to watch:
   rows and at all of them;
 - a client's QBR as a PDF (WeasyPrint) with ``--items`` recommendations (500) vs a
   tenth of them, wall and CPU seconds (the best of three): the ratio shows how the
-  layout grows with the client.
+  layout grows with the client;
+- the follow-up sweep of ``--sweep-due`` due recommendations (three in four past their
+  deadline: a ticket, a ledger event each and a notice to both sides; the others a
+  reminder) over 20 clients: seconds and queries per due item, against plain bulk
+  inserts of the step and ticket rows it must write (target: 10,000 due in 10 s or
+  less, at most 4 queries per due item).
 
 ``--only dashboard`` (or any comma-separated list of ledger, due, ingest, dashboard,
-report) runs some of them. ``--database-url`` runs them in another database (an empty
-PostgreSQL one you can throw away) instead of a temporary SQLite file.
+report, sweep, ledger-verify, ledger-append) runs some of them. ``--database-url``
+runs them in another database (an empty PostgreSQL one you can throw away) instead of
+a temporary SQLite file; ``--throwaway-postgres URL`` creates one on that server and
+drops it after.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ SCENARIOS = (
     "report",
     "ledger-verify",
     "ledger-append",
+    "sweep",
 )
 SIZES = (
     "appends",
@@ -65,6 +73,7 @@ SIZES = (
     "items",
     "verify_events",
     "writer_appends",
+    "sweep_due",
 )
 WRITERS = 8
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -159,6 +168,12 @@ class Command(BaseCommand):
             help=f"Appends by each of the {WRITERS} writers of the ledger-append scenario.",
         )
         parser.add_argument(
+            "--sweep-due",
+            type=int,
+            default=1000,
+            help="Recommendations due in the sweep scenario.",
+        )
+        parser.add_argument(
             "--only",
             default=",".join(SCENARIOS),
             help=f"Comma-separated scenarios to run, of {', '.join(SCENARIOS)}.",
@@ -216,6 +231,8 @@ class Command(BaseCommand):
             self._bench_ledger_verify(options["verify_events"])
         if "ledger-append" in only:
             self._bench_ledger_append(options["writer_appends"])
+        if "sweep" in only:
+            self._bench_sweep(options["sweep_due"])
         self._summary(options["json"])
 
     def _generate(self, options: dict[str, Any]) -> None:
@@ -1014,3 +1031,133 @@ class Command(BaseCommand):
         wrong = tallies.differences()
         if wrong:
             raise CommandError(f"the counters differ from a recount: {wrong[:3]}")
+
+    def _bench_sweep(self, due: int) -> None:
+        from django.test.utils import CaptureQueriesContext
+
+        from accounts.models import User
+        from clients.services import client_create, contact_create
+        from followup.models import FollowupStep, Ticket
+        from followup.sweep import sweep
+        from recommendations.choices import Status
+        from recommendations.models import Recommendation
+
+        admin = User.objects.create_user("sweep-bench", role="admin", email="ops@msp.example")
+        owners = [
+            User.objects.create_user(
+                f"sweep-owner-{i}", role="account_manager", email=f"owner{i}@msp.example"
+            )
+            for i in range(5)
+        ]
+        clients = []
+        for i in range(20):
+            client = client_create(
+                name=f"Sweep client {i:02d}", actor=admin, now=NOW, account_owner=admin
+            )
+            contact = contact_create(
+                client=client,
+                name=f"Decision Maker {i}",
+                email=f"dm{i}@sweep-{i}.example",
+                is_decision_maker=True,
+                actor=admin,
+                now=NOW,
+            )
+            clients.append((client, contact))
+        rows = []
+        for i in range(due):
+            client, contact = clients[i % len(clients)]
+            late = i % 4 != 3
+            presented = NOW - dt.timedelta(days=30 if late else 20, minutes=i)
+            rows.append(
+                Recommendation(
+                    client=client,
+                    title=f"Sweep item {i}: rotate the VPN appliance's keys",
+                    body="Body",
+                    text_sha256="0" * 64,
+                    severity=("critical", "high", "medium", "low")[i % 4],
+                    status=Status.AWAITING_RESPONSE,
+                    created_at=presented,
+                    updated_at=presented,
+                    presented_at=presented,
+                    response_due_at=presented + dt.timedelta(days=14 if late else 30),
+                    owner=owners[i % len(owners)],
+                    contact=contact,
+                    next_action_at=NOW - dt.timedelta(minutes=1 + i),
+                )
+            )
+        Recommendation.objects.bulk_create(rows, batch_size=2000)
+        # Only this scenario's rows are due (the other scenarios' rows may be).
+        Recommendation.objects.exclude(title__startswith="Sweep item ").filter(
+            next_action_at__isnull=False
+        ).update(next_action_at=None)
+
+        # The baseline: plain bulk inserts of the step and ticket rows the sweep writes,
+        # rolled back.
+        recs = list(Recommendation.objects.filter(title__startswith="Sweep item "))
+        start = time.perf_counter()
+        with transaction.atomic():
+            FollowupStep.objects.bulk_create(
+                [
+                    FollowupStep(
+                        recommendation=r,
+                        client_id=r.client_id,
+                        key=f"bench-{r.pk}",
+                        cycle="bench",
+                        name="escalation-1",
+                        level=1,
+                        due_at=NOW,
+                        acted_at=NOW,
+                    )
+                    for r in recs
+                ],
+                batch_size=2000,
+            )
+            Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        recommendation=r,
+                        client_id=r.client_id,
+                        title=f"Follow up: {r.title}",
+                        status="open",
+                        escalation_level=1,
+                        opened_at=NOW,
+                        updated_at=NOW,
+                    )
+                    for r in recs
+                ],
+                batch_size=2000,
+            )
+            transaction.set_rollback(True)
+        baseline = time.perf_counter() - start
+
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            actions = sweep(now=NOW, worker="bench")
+            took = time.perf_counter() - start
+        acted = FollowupStep.objects.filter(worker="bench").count()
+        if acted != due:
+            raise CommandError(f"the sweep acted on {acted} of {due} due items")
+        notices = sum(1 for a in actions if a.text.startswith("notice"))
+        per_item = len(queries) / due
+        self._header(f"follow-up sweep ({due:,} due, 20 clients, {notices} notices)")
+        self._row(
+            "sweep, s (vs bulk insert of its steps+tickets)",
+            f"{took:.2f}",
+            f"{baseline:.3f}",
+            took / baseline,
+            "10,000 due <= 10 s",
+            took * 10_000 / due <= 10,
+        )
+        self._row(
+            "sweep, queries per due item (vs target 4)",
+            f"{per_item:.2f}",
+            "4.00",
+            per_item / 4,
+            "<= 4 per due item",
+            per_item <= 4,
+        )
+        self.stdout.write(
+            f"sweep: {due / took:,.0f} due items/s, {took * 10_000 / due:.1f} s per 10,000 due"
+            f"{'' if due == 10_000 else f' (extrapolated from {due:,})'}, "
+            f"{per_item:.2f} queries per due item"
+        )
