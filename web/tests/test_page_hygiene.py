@@ -94,6 +94,7 @@ NOT_STAFF_URLCONFS = {
     "allauth.mfa.base.urls": "authentication",
     "allauth.mfa.totp.urls": "authentication",
     "allauth.mfa.recovery_codes.urls": "authentication",
+    "allauth.mfa.webauthn.urls": "authentication",
 }
 
 # Single patterns that are not staff GET pages, by URL name.
