@@ -65,10 +65,9 @@ def test_an_import_killed_half_way_stores_nothing_and_runs_again(
     before = (Recommendation.objects.count(), Event.objects.count(), list(Head.objects.values()))
     env = child_env(DATABASE_URL=database_url_of_this_run())
     with transaction.atomic():
-        # Hold client B's ledger lock: the child writes Acme's two rows inside its one
-        # transaction, then blocks on Bravo's, where it is killed.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4845, client_b.pk])
+        # Hold client B's ledger head row, the append lock: the child writes Acme's two
+        # rows inside its one transaction, then blocks on Bravo's, where it is killed.
+        assert Head.objects.select_for_update().filter(client=client_b).exists()
         child = start([*heeded(), "import", str(sheet), "--as", admin.username], env=env)
         try:
             _kill_when_blocked(child)
