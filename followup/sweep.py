@@ -124,6 +124,24 @@ def _move(rec: Recommendation, at: dt.datetime | None) -> None:
     rec.next_action_at = at
 
 
+def _step_row(
+    rec: Recommendation, step: PlannedStep, *, now: dt.datetime, worker: str
+) -> FollowupStep:
+    """The unsaved record of acting on ``step`` of ``rec`` now (one rule for the single
+    and the batched path)."""
+    return FollowupStep(
+        recommendation=rec,
+        client=rec.client,
+        key=step.key,
+        cycle=step.cycle,
+        name=step.name,
+        level=step.level,
+        due_at=step.at,
+        acted_at=now,
+        worker=worker[:100],
+    )
+
+
 def act_on(rec_id: int, *, now: dt.datetime, worker: str = "") -> list[Action]:
     """Act on the due step of one recommendation, if it is still due and not taken
     by another worker. Returns what was done (empty when nothing)."""
@@ -149,17 +167,8 @@ def act_on(rec_id: int, *, now: dt.datetime, worker: str = "") -> list[Action]:
             return []
         try:
             with transaction.atomic():
-                row = FollowupStep.objects.create(
-                    recommendation=rec,
-                    client=rec.client,
-                    key=step.key,
-                    cycle=step.cycle,
-                    name=step.name,
-                    level=step.level,
-                    due_at=step.at,
-                    acted_at=now,
-                    worker=worker[:100],
-                )
+                row = _step_row(rec, step, now=now, worker=worker)
+                row.save(force_insert=True)
         except IntegrityError:
             return []
         text = _apply(rec, step, row, now=now)
@@ -349,17 +358,7 @@ def _act_batch(
     rows: list[FollowupStep] = []
     texts: list[str] = []
     for rec, step in todo:
-        row = FollowupStep(
-            recommendation=rec,
-            client=rec.client,
-            key=step.key,
-            cycle=step.cycle,
-            name=step.name,
-            level=step.level,
-            due_at=step.at,
-            acted_at=now,
-            worker=worker[:100],
-        )
+        row = _step_row(rec, step, now=now, worker=worker)
         if step.name == Step.RE_REVIEW:
             moves[rec.pk] = (rec, None)
             texts.append("re-review asked")
