@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Capability, require
@@ -40,10 +39,9 @@ from ledger.models import Event, Head
 from ledger.services import LedgerError, NewEvent, event_append_many
 from lib.bulk import insert_rows
 from recommendations import steps
-from recommendations.choices import STAFF_CHANNELS
 from recommendations.decisions import decision_action
 from recommendations.events import Transitioned, announce_many
-from recommendations.lifecycle import Action, MissingField
+from recommendations.lifecycle import Action
 from recommendations.models import Recommendation, Response
 from recommendations.tallies import TallyKey, key_of, track_many
 
@@ -206,12 +204,7 @@ class Batch:
         action = decision_action(decision)
         justification = justification.strip()
         responder_name = (responder_name or (responder.name if responder else "")).strip()
-        actor: Actor = recorded_by if recorded_by is not None else (responder or "answers")
-        if recorded_by is None and channel in STAFF_CHANNELS:
-            raise MissingField(
-                gettext("An answer taken by staff must say which staff member recorded it."),
-                field="recorded_by",
-            )
+        actor = steps.decision_actor(recorded_by=recorded_by, responder=responder, channel=channel)
         apply = steps.decide(
             decision=decision,
             channel=channel,

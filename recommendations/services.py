@@ -24,7 +24,7 @@ from ledger.actors import Actor, actor_label
 from ledger.models import Event
 from ledger.services import event_append
 from recommendations import deadlines, steps
-from recommendations.choices import OPEN_STATUSES, STAFF_CHANNELS, Status
+from recommendations.choices import OPEN_STATUSES, Status
 from recommendations.decisions import decision_action
 from recommendations.events import Transitioned, announce
 from recommendations.lifecycle import (
@@ -257,12 +257,7 @@ def response_record(
         )
         return step(rec)
 
-    actor: Actor = recorded_by if recorded_by is not None else (responder or "answers")
-    if recorded_by is None and channel in STAFF_CHANNELS:
-        raise MissingField(
-            gettext("An answer taken by staff must say which staff member recorded it."),
-            field="recorded_by",
-        )
+    actor = steps.decision_actor(recorded_by=recorded_by, responder=responder, channel=channel)
 
     def record(rec: Recommendation, event: Event) -> Response:
         # Written in the transaction of the state and the event, before subscribers

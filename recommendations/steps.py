@@ -26,7 +26,7 @@ from clients.policy import Policy
 from ledger.actors import Actor
 from lib.languages import Language
 from recommendations import deadlines
-from recommendations.choices import Decision, Status
+from recommendations.choices import STAFF_CHANNELS, Decision, Status
 from recommendations.decisions import validate_decision
 from recommendations.lifecycle import (
     Action,
@@ -97,6 +97,17 @@ def present(
         return data
 
     return apply
+
+
+def decision_actor(*, recorded_by: User | None, responder: Contact | None, channel: str) -> Actor:
+    """Who a decision is recorded as: the staff member who took it, else the contact,
+    else the answers capability; an answer taken by staff must name that staff member."""
+    if recorded_by is None and channel in STAFF_CHANNELS:
+        raise MissingField(
+            gettext("An answer taken by staff must say which staff member recorded it."),
+            field="recorded_by",
+        )
+    return recorded_by if recorded_by is not None else (responder or "answers")
 
 
 def decide(
