@@ -46,10 +46,39 @@ class Job:
 
 JOBS: dict[str, Job] = {}
 
+# Work a page queues for the worker rather than doing it in the request (a tracker
+# preview of a large sheet): "take one queued unit as of ``now`` for ``worker`` and do
+# it", returning a one-line summary, or None when nothing was queued. The unit's own
+# row is its claim; see e.g. ``tracker.previews.preview_take``.
+Take = Callable[[dt.datetime, str], str | None]
+QUEUED: dict[str, Take] = {}
+
 
 def periodic(name: str, *, period_of: PeriodOf, work: Work) -> None:
     """Register a periodic job (called from an ``AppConfig.ready``)."""
     JOBS[name] = Job(name=name, period_of=period_of, work=work)
+
+
+def queued(name: str, *, take: Take) -> None:
+    """Register queued work the worker takes in every pass (from an ``AppConfig.ready``)."""
+    QUEUED[name] = take
+
+
+def take_queued(now: dt.datetime, worker: str) -> list[str]:
+    """Take one unit of each kind of queued work; a line per unit done. A unit's bug
+    is logged and does not end the worker; a database error does (the loop reconnects)."""
+    lines = []
+    for name, take in list(QUEUED.items()):
+        try:
+            summary = take(now, worker)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            log.exception("queued %s failed", name)
+            summary = f"failed: {type(exc).__name__}: {exc}"[:500]
+        if summary is not None:
+            lines.append(f"{name}: {summary}")
+    return lines
 
 
 def daily(now: dt.datetime) -> str:

@@ -4,41 +4,39 @@ confirm; and download the sheet of what the user may see."""
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import tempfile
-import time
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, allows, require
+from tracker.columns import parse_mappings
 from tracker.export import csv_chunks, export_rows, write_xlsx
 from tracker.forms import ConfirmForm, ExportForm, ImportForm, RemapForm, mapping_text
 from tracker.layout import Mapping
+from tracker.models import Preview, PreviewStatus
+from tracker.previews import (
+    INLINE_BYTES,
+    preview_figures,
+    preview_list_for,
+    preview_queue,
+    previews_forget,
+    report_from_json,
+    upload_path,
+)
 from tracker.reader import UnreadableFile
 from tracker.services import ImportReport, sheet_layout, tracker_import
 
-UPLOAD_LIFETIME_SECONDS = 24 * 3600
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _upload_path(user_id: int, token: str) -> Path:
-    # Kept between the preview and the confirmation, per user; the token is the
-    # file's SHA-256, so a confirmation imports exactly the file that was previewed.
-    folder = Path(settings.DATA_DIR) / "tracker-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    # Previews never confirmed are not kept past a day.
-    stale = time.time() - UPLOAD_LIFETIME_SECONDS
-    for old in folder.iterdir():
-        if old.stat().st_mtime < stale:
-            old.unlink(missing_ok=True)
-    return folder / f"{user_id}-{token}"
+# How long a preview may wait for a worker before the page says none seems to run.
+WAITING_HINT_SECONDS = 15
 
 
 def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpResponse:
@@ -61,29 +59,98 @@ def tracker_preview(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=400, form=form)
     upload = form.cleaned_data["file"]
-    data = upload.read()
-    options = {
-        "sheet": form.cleaned_data["sheet"] or None,
-        "skip_invalid": form.cleaned_data["skip_invalid"],
-        "create_missing": form.cleaned_data["create_missing"],
+    return _start(
+        request,
+        data=upload.read(),
+        filename=upload.name,
+        sheet=form.cleaned_data["sheet"],
+        skip_invalid=form.cleaned_data["skip_invalid"],
+        create_missing=form.cleaned_data["create_missing"],
+        form=form,
+    )
+
+
+def _start(
+    request: HttpRequest,
+    *,
+    data: bytes,
+    filename: str,
+    sheet: str,
+    skip_invalid: bool,
+    create_missing: bool,
+    mapping: Mapping | None = None,
+    form: ImportForm | None = None,
+) -> HttpResponse:
+    """Preview ``data``: at once when it is small, else in the worker, sending the
+    browser to the page that shows its progress."""
+    inline = len(data) <= INLINE_BYTES
+    preview = preview_queue(
+        owner=request.user,
+        data=data,
+        filename=filename,
+        now=timezone.now(),
+        token=hashlib.sha256(data).hexdigest(),
+        sheet=sheet,
+        skip_invalid=skip_invalid,
+        create_missing=create_missing,
+        mapping=mapping_text(mapping or {}),
+        worker=f"web:{socket.gethostname()}:{os.getpid()}" if inline else "",
+    )
+    if preview.pending:
+        return redirect("tracker:tracker_preview_show", pk=preview.pk)
+    return _show(request, preview, form=form)
+
+
+@login_required
+@require_GET
+def tracker_preview_show(request: HttpRequest, pk: int) -> HttpResponse:
+    """A preview: its progress while the worker runs it, then the preview itself.
+    Only the user who uploaded the file sees it (anyone else gets a 404)."""
+    return _show(request, get_object_or_404(preview_list_for(request.user), pk=pk))
+
+
+@login_required
+@require_GET
+def tracker_preview_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the progress page asks for every second (htmx): the progress again, or,
+    once the preview is done, the instruction to load the page that shows it."""
+    preview = get_object_or_404(preview_list_for(request.user), pk=pk)
+    response = render(request, "tracker/_preview_progress.html", _progress(preview))
+    if not preview.pending:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _progress(preview: Preview) -> dict[str, object]:
+    waited = (timezone.now() - preview.created_at).total_seconds()
+    return {
+        "preview": preview,
+        "figures": preview_figures(preview) if preview.pending else None,
+        "no_worker": preview.status == PreviewStatus.QUEUED and waited > WAITING_HINT_SECONDS,
     }
-    try:
-        report = tracker_import(
-            source=data,
-            filename=upload.name,
-            actor=request.user,
-            now=timezone.now(),
-            dry_run=True,
-            **options,
-        )
-    except UnreadableFile as exc:
-        field = "sheet" if "sheet" in str(exc) and options["sheet"] else "file"
-        form.add_error(field, str(exc))
+
+
+def _show(request: HttpRequest, preview: Preview, form: ImportForm | None = None) -> HttpResponse:
+    if preview.pending:
+        return _page(request, **_progress(preview))
+    options = {
+        "sheet": preview.sheet,
+        "skip_invalid": preview.skip_invalid,
+        "create_missing": preview.create_missing,
+    }
+    if form is None:
+        form = ImportForm(initial=options)
+        form.cleaned_data = {}  # unbound: lets add_error name the field at fault
+    if preview.status == PreviewStatus.UNREADABLE:
+        form.add_error(preview.error_field or "file", preview.error)
         return _page(request, status=400, form=form)
-    token = hashlib.sha256(data).hexdigest()
-    _upload_path(request.user.pk, token).write_bytes(data)
-    initial = {"token": token, "filename": upload.name, **options, "sheet": options["sheet"] or ""}
-    return _page(request, form=form, **_confirmation(report, initial, {}))
+    if preview.status == PreviewStatus.FAILED or preview.result is None:
+        return _page(request, form=form, failed=_(preview.error or "unknown"))
+    initial = {"token": preview.file_sha256, "filename": preview.filename, **options}
+    mapping = parse_mappings(preview.mapping.splitlines()) if preview.mapping else {}
+    return _page(
+        request, form=form, **_confirmation(report_from_json(preview.result), initial, mapping)
+    )
 
 
 def _confirmation(
@@ -103,7 +170,7 @@ def tracker_remap(request: HttpRequest) -> HttpResponse:
     require(request.user, Capability.WRITE)
     stale = _("That preview is no longer valid; upload the file again.")
     base = ConfirmForm(request.POST)
-    path = _upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None
+    path = upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None
     if path is None or not path.is_file():
         messages.error(request, stale)
         return redirect("tracker:tracker")
@@ -119,22 +186,18 @@ def tracker_remap(request: HttpRequest) -> HttpResponse:
             messages.error(request, stale)
             return redirect("tracker:tracker")
         mapping = form.chosen()
-        report = tracker_import(
-            source=data,
-            filename=options["filename"],
-            actor=request.user,
-            now=timezone.now(),
-            dry_run=True,
-            sheet=sheet,
-            skip_invalid=options["skip_invalid"],
-            create_missing=options["create_missing"],
-            mapping=mapping,
-        )
     except UnreadableFile as exc:
         messages.error(request, str(exc))
         return redirect("tracker:tracker")
-    initial = {k: options[k] for k in ("token", "filename", "skip_invalid", "create_missing")}
-    return _page(request, **_confirmation(report, {**initial, "sheet": sheet or ""}, mapping))
+    return _start(
+        request,
+        data=data,
+        filename=options["filename"],
+        sheet=options["sheet"],
+        skip_invalid=options["skip_invalid"],
+        create_missing=options["create_missing"],
+        mapping=mapping,
+    )
 
 
 @login_required
@@ -145,7 +208,7 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
-    path = _upload_path(request.user.pk, form.cleaned_data["token"])
+    path = upload_path(request.user.pk, form.cleaned_data["token"])
     if not path.is_file():
         messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
@@ -164,6 +227,7 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("tracker:tracker")
     path.unlink(missing_ok=True)
+    previews_forget(owner=request.user, token=form.cleaned_data["token"], before=timezone.now())
     if report.committed:
         messages.success(
             request,

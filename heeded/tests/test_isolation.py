@@ -63,6 +63,8 @@ SEGMENT_KINDS = {
     "reviews": "review_item",
     "enrollment-tokens": "enrollment_token",
     "device-reviews": "review_item",
+    # A tracker preview belongs to the user who uploaded the sheet; nobody else sees it.
+    "preview": "tracker_preview",
 }
 NAME_KINDS = {
     "client_pk": "client",
@@ -234,6 +236,16 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         document={},
         received_at=now,
     )
+    from tracker.previews import preview_queue
+
+    preview = preview_queue(
+        owner=admin,
+        data=b"Client,Recommendation,Date made\r\nBravo Legal,Bravo secret sheet,2025-01-10\r\n",
+        filename="bravo-secret.csv",
+        now=now,
+        token="b" * 64,
+        worker="isolation",
+    )
     delivery = OutboxMessage.objects.filter(payload__to__icontains="bravo-legal").first()
     assert delivery is not None, "presenting to Bob queued no e-mail"
     return {
@@ -250,6 +262,7 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         "webhook": webhook.pk,
         "enrollment_token": token.pk,
         "review_item": review.pk,
+        "tracker_preview": preview.pk,
     }
 
 

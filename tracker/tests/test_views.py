@@ -165,3 +165,159 @@ def test_a_remap_of_a_file_never_previewed_imports_nothing(staff):
     )
     assert "That preview is no longer valid; upload the file again." in response.content.decode()
     assert not Recommendation.objects.exists()
+
+
+# --- a large sheet: previewed by the worker while the page shows its progress ----------
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every upload counts as large: it goes to the worker."""
+    from tracker import views
+
+    monkeypatch.setattr(views, "INLINE_BYTES", 0)
+
+
+def _run_queued(now=None):
+    from django.utils import timezone
+
+    from tracker.previews import preview_take
+
+    return preview_take(now or timezone.now(), "worker-test")
+
+
+def test_a_large_sheet_is_previewed_by_the_worker_and_the_page_follows_it(
+    staff, large, django_assert_max_num_queries
+):
+    from tracker.models import Preview
+    from tracker.previews import ProgressFile, progress_path
+
+    queued = _preview(staff, GOOD)
+    preview = Preview.objects.get()
+    page_url = reverse("tracker:tracker_preview_show", args=[preview.pk])
+    poll_url = reverse("tracker:tracker_preview_progress", args=[preview.pk])
+    assert (queued.status_code, queued["Location"]) == (302, page_url)
+
+    waiting = staff.get(page_url).content.decode()
+    assert f'hx-get="{poll_url}" hx-trigger="every 1s" hx-swap="outerHTML"' in waiting
+    assert "Waiting for the worker to start the preview" in waiting
+    # Without JavaScript the page refreshes itself, and says how to.
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in waiting
+    assert f'<a href="{page_url}" id="preview-refresh">Refresh</a>' in waiting
+    assert "<script>" not in waiting  # the CSP allows no inline script
+
+    ProgressFile(progress_path(preview.pk), clock=iter([0.0, 1.0]).__next__)(0, 2)
+    ProgressFile(progress_path(preview.pk), clock=iter([1.0]).__next__)
+    with django_assert_max_num_queries(6):
+        poll = staff.get(poll_url, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200 and "HX-Refresh" not in poll
+    assert '<progress id="preview-bar" max="2" value="0">' in poll.content.decode()
+    assert "0 of 2 rows checked (0%)" in poll.content.decode()
+
+    assert _run_queued() == f"preview {preview.pk} of sheet.csv: done"
+    done = staff.get(poll_url, HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true" and "hx-trigger" not in done.content.decode()
+
+    shown = staff.get(page_url)
+    assert shown.status_code == 200
+    assert "dry run of sheet.csv: created 2, unchanged 0, updated 0, refused 0" in (
+        shown.content.decode()
+    )
+    assert 'id="preview-progress"' not in shown.content.decode()
+    assert not Recommendation.objects.exists()
+    imported = staff.post(
+        reverse("tracker:tracker_confirm"), shown.context["confirm"].initial, follow=True
+    )
+    assert "Imported sheet.csv: created 2, unchanged 0, updated 0, refused 0." in (
+        imported.content.decode()
+    )
+    assert Recommendation.objects.count() == 2
+    assert not Preview.objects.exists()  # the import forgets its previews
+    assert staff.get(page_url).status_code == 404
+
+
+def test_the_progress_shows_done_of_total_and_the_time_left(staff, large):
+    from tracker.models import Preview, PreviewStatus
+    from tracker.previews import ProgressFile, progress_path
+
+    _preview(staff, GOOD)
+    preview = Preview.objects.get()
+    Preview.objects.filter(pk=preview.pk).update(status=PreviewStatus.RUNNING)
+    poll_url = reverse("tracker:tracker_preview_progress", args=[preview.pk])
+    assert "Reading the sheet" in staff.get(poll_url).content.decode()
+    board = ProgressFile(progress_path(preview.pk), clock=iter([0.0, 10.0]).__next__)
+    board(1_000, 50_000)
+    board(6_000, 50_000)  # 500 rows/s: 88 s to go
+    html = staff.get(poll_url).content.decode()
+    assert "6,000 of 50,000 rows checked (12%), about 88 s left" in html
+    board = ProgressFile(progress_path(preview.pk), clock=iter([0.0, 10.0]).__next__)
+    board(1_000, 50_000)
+    board(2_000, 50_000)  # 100 rows/s: 480 s to go
+    assert "2,000 of 50,000 rows checked (4%), about 8 min left" in (
+        staff.get(poll_url).content.decode()
+    )
+
+
+def test_refused_rows_and_unreadable_files_read_the_same_from_the_worker(staff, large):
+    from tracker.models import Preview
+
+    _preview(staff, GOOD.replace(b"Troppo costoso", b""))
+    _run_queued()
+    refused = staff.get(reverse("tracker:tracker_preview_show", args=[Preview.objects.get().pk]))
+    html = refused.content.decode()
+    assert "<td>2</td><td>Giustificazione</td><td>A rejection needs a justification.</td>" in (html)
+    assert "tracker/confirm/" not in html
+
+    Preview.objects.all().delete()
+    _preview(staff, b"Client;Notes\r\nAcme;x\r\n")
+    _run_queued()
+    unreadable = staff.get(reverse("tracker:tracker_preview_show", args=[Preview.objects.get().pk]))
+    assert unreadable.status_code == 400
+    assert '<p class="field-error">The sheet has no Recommendation' in (unreadable.content.decode())
+
+
+def test_nobody_else_sees_a_preview_not_even_another_admin(staff, large, world):
+    from django.test import Client
+
+    from accounts.choices import Role
+    from accounts.models import User
+    from tracker.models import Preview
+
+    _preview(staff, GOOD)
+    _run_queued()
+    pk = Preview.objects.get().pk
+    other = User.objects.create_user(username="eve", role=Role.ADMIN, password="x" * 12)
+    client = Client()  # another browser; ``staff`` is the uploader's
+    client.force_login(other)
+    for name in ("tracker:tracker_preview_show", "tracker:tracker_preview_progress"):
+        assert client.get(reverse(name, args=[pk])).status_code == 404
+        assert staff.get(reverse(name, args=[pk])).status_code == 200
+
+
+def test_a_preview_no_worker_takes_says_so_after_a_while(staff, large):
+    import datetime as dt
+
+    from tracker.models import Preview
+
+    _preview(staff, GOOD)
+    preview = Preview.objects.get()
+    poll_url = reverse("tracker:tracker_preview_progress", args=[preview.pk])
+    assert 'id="preview-no-worker"' not in staff.get(poll_url).content.decode()
+    Preview.objects.update(created_at=preview.created_at - dt.timedelta(minutes=1))
+    assert "No worker has started it yet." in staff.get(poll_url).content.decode()
+
+
+def test_a_failed_preview_says_so_and_offers_the_form_again(staff, large, monkeypatch):
+    from tracker import previews
+    from tracker.models import Preview
+
+    def crash(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(previews, "tracker_import", crash)
+    _preview(staff, GOOD)
+    _run_queued()
+    page = staff.get(reverse("tracker:tracker_preview_show", args=[Preview.objects.get().pk]))
+    html = page.content.decode()
+    assert "The preview could not be made (RuntimeError); upload the file again." in html
+    assert 'id="import-form"' in html and 'id="import-result"' not in html

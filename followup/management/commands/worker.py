@@ -1,5 +1,6 @@
 """``heeded worker``: run the follow-up sweep, the periodic jobs (``followup.jobs``:
-verify pass, compliance snapshot, scheduled reports) and deliver the outbox.
+verify pass, compliance snapshot, scheduled reports), the work pages queue (a tracker
+preview) and deliver the outbox.
 
 The loop is a list of steps, each "do one unit of work, return whether there was
 any". A pass runs the steps in turn until none finds work; between passes the worker
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from followup import heartbeat
 from followup.delivery import deliver_due
-from followup.jobs import JobRunner
+from followup.jobs import JobRunner, take_queued
 from followup.sweep import sweep
 
 Step = Callable[[], bool]
@@ -73,7 +74,7 @@ class Command(BaseCommand):
 
     def steps(self) -> list[Step]:
         """The units of work, in the order a pass tries them."""
-        return [self.sweep_step, self.jobs_step, self.deliver_step]
+        return [self.sweep_step, self.jobs_step, self.queued_step, self.deliver_step]
 
     def loop(self) -> None:
         idle = settings.HEEDED_WORKER_IDLE_SECONDS
@@ -124,6 +125,13 @@ class Command(BaseCommand):
             if result.summary or result.error:
                 self.say(f"job: {result.describe()}", err=bool(result.error))
         return bool(results)
+
+    def queued_step(self) -> bool:
+        """Take one unit of each kind of queued work (a tracker preview); True if any."""
+        lines = take_queued(timezone.now(), self.worker_id)
+        for line in lines:
+            self.say(f"queued: {line}")
+        return bool(lines)
 
     def deliver_step(self) -> bool:
         """Deliver the earliest due outbox message; True if there was one."""
