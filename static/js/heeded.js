@@ -57,6 +57,30 @@
     }
   }
 
+  // The top bar's menus (<details class="nav-menu">) open and close without script;
+  // this only closes an open one on Escape (focus back on its summary) and on a click
+  // or focus elsewhere, as a menu is expected to.
+  function closeMenus(except) {
+    document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.removeAttribute("open");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.nav-menu") : null);
+  });
+  document.addEventListener("focusin", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.nav-menu") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest("details.nav-menu[open]")
+      : null;
+    closeMenus(null);
+    if (menu) menu.querySelector("summary").focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // Content htmx swapped in (an action recorded in place, a filtered list) gets the
   // same enhancements; htmx fires htmx:load on each new element.

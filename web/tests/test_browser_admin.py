@@ -32,7 +32,8 @@ def test_an_admin_invites_and_assigns_a_technician_who_sees_only_that_client(
     from playwright.sync_api import expect
 
     log_in(page, "ada")
-    page.click("nav >> text=Staff")
+    page.click("#nav-more summary")
+    page.click("#nav-more >> text=Staff")
     expect(page.locator("h1")).to_have_text("Staff")
     page.click("text=Invite someone")
     page.fill("#id_email", "bruno.esposito@msp.example")
