@@ -32,8 +32,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from accounts.permissions import Capability, require
 from tracker.columns import parse_mappings
 from tracker.models import Preview, PreviewStatus
 from tracker.reader import UnreadableFile
@@ -42,17 +44,20 @@ from tracker.services import ImportReport, RowError, tracker_import
 log = logging.getLogger("heeded.tracker")
 
 PREVIEW_JOB = "tracker-preview"
-# Uploads up to this size are previewed in the request: a few thousand rows, done
-# in about a second. Larger ones go to the worker and the page shows their progress.
-INLINE_BYTES = 256 * 1024
+# Uploads up to this size are previewed in the request: some hundreds of CSV rows, a
+# couple of thousand XLSX rows, a second or two. Larger ones go to the worker and the
+# page shows their progress.
+INLINE_BYTES = 64 * 1024
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 # A preview that failed this many times (its worker died each time) is given up.
 MAX_ATTEMPTS = 3
 # The figures are written at most this often (seconds): the page asks once a second.
 PROGRESS_INTERVAL = 0.5
 
-STALE = "That preview is no longer valid; upload the file again."
-NOT_ALLOWED = "Your account may no longer import."
+# Kept in English in the row; the page translates them when it shows them.
+STALE = gettext_noop("That preview is no longer valid; upload the file again.")
+NOT_ALLOWED = gettext_noop("Your account may no longer import.")
+GAVE_UP = gettext_noop("its worker stopped each time")
 
 
 def _folder() -> Path:
@@ -189,8 +194,13 @@ def preview_queue(
 ) -> Preview:
     """Store the upload (if it is not stored already) and queue its preview. With
     ``worker`` the preview is run here and now, claimed by that name, and returned
-    finished; otherwise it waits for ``heeded worker``."""
+    finished; otherwise it waits for ``heeded worker``. Previews older than a day go,
+    as their uploads do. Raise PermissionDenied for a read-only account."""
+    require(owner, Capability.WRITE)
     path = upload_path(owner.pk, token)
+    Preview.objects.filter(
+        created_at__lt=now - dt.timedelta(seconds=UPLOAD_LIFETIME_SECONDS)
+    ).delete()
     if not path.is_file():
         partial = path.with_suffix(".partial")
         partial.write_bytes(data)
@@ -247,7 +257,7 @@ def preview_take(now: dt.datetime, worker: str) -> str | None:
         return "taken by another worker"
     preview = Preview.objects.select_related("owner").get(pk=candidate)
     if preview.attempts > MAX_ATTEMPTS:
-        _finish(preview, now=now, status=PreviewStatus.FAILED, error="its worker stopped each time")
+        _finish(preview, now=now, status=PreviewStatus.FAILED, error=GAVE_UP)
         return f"preview {preview.pk} given up after {MAX_ATTEMPTS} attempts"
     try:
         data = upload_path(preview.owner_id, preview.file_sha256).read_bytes()
@@ -307,11 +317,8 @@ def _finish(preview: Preview, *, now: dt.datetime, status: str, **outcome: Any) 
     )
 
 
-def previews_forget(*, owner: User, token: str, before: dt.datetime) -> int:
-    """Delete ``owner``'s previews of the file ``token`` (after its import) and every
-    preview older than a day; how many rows went."""
-    day_ago = before - dt.timedelta(seconds=UPLOAD_LIFETIME_SECONDS)
-    deleted, _ = Preview.objects.filter(
-        Q(owner=owner, file_sha256=token) | Q(created_at__lt=day_ago)
-    ).delete()
+def previews_forget(*, owner: User, token: str) -> int:
+    """Delete ``owner``'s previews of the file ``token`` (once it is imported); how
+    many went."""
+    deleted, _ = Preview.objects.filter(owner=owner, file_sha256=token).delete()
     return deleted

@@ -145,7 +145,9 @@ def _show(request: HttpRequest, preview: Preview, form: ImportForm | None = None
         form.add_error(preview.error_field or "file", preview.error)
         return _page(request, status=400, form=form)
     if preview.status == PreviewStatus.FAILED or preview.result is None:
-        return _page(request, form=form, failed=_(preview.error or "unknown"))
+        return _page(
+            request, form=form, failed=_(preview.error) if preview.error else preview.status
+        )
     initial = {"token": preview.file_sha256, "filename": preview.filename, **options}
     mapping = parse_mappings(preview.mapping.splitlines()) if preview.mapping else {}
     return _page(
@@ -227,7 +229,7 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("tracker:tracker")
     path.unlink(missing_ok=True)
-    previews_forget(owner=request.user, token=form.cleaned_data["token"], before=timezone.now())
+    previews_forget(owner=request.user, token=form.cleaned_data["token"])
     if report.committed:
         messages.success(
             request,

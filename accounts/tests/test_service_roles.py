@@ -31,7 +31,7 @@ from lib.errors import NotAllowed, ServiceError
 # Services that live outside a ``services`` module or package: the answers app's
 # presentation, the lifecycle's ``present`` subscriber (it issues the answer links).
 # A module added here is introspected too.
-MODULES_ELSEWHERE: tuple[str, ...] = ("answers.presentation",)
+MODULES_ELSEWHERE: tuple[str, ...] = ("answers.presentation", "tracker.previews")
 
 
 def _service_modules() -> list[ModuleType]:
@@ -718,6 +718,25 @@ MATRIX: dict[str, Roles | NoRole] = {
     ),
     "tracker.services.sheet_state": PURE,
     "tracker.services.sheet_layout": PURE,
+    # The tracker preview: asked for on the upload page, run in the request or the worker.
+    "tracker.previews.preview_queue": _write(
+        lambda w, actor: {
+            "owner": actor,
+            "data": b"Client,Recommendation,Date made\r\nAcme Dental,Patch VPN,2026-02-02\r\n",
+            "filename": "tracker.csv",
+            "now": w["now"],
+            "token": "d" * 64,
+            "worker": "roles",
+        }
+    ),
+    "tracker.previews.preview_take": SYSTEM,
+    "tracker.previews.previews_forget": INTERNAL,
+    "tracker.previews.preview_list_for": PURE,
+    "tracker.previews.preview_figures": PURE,
+    "tracker.previews.report_json": PURE,
+    "tracker.previews.report_from_json": PURE,
+    "tracker.previews.upload_path": INTERNAL,
+    "tracker.previews.progress_path": PURE,
 }
 
 ROLE_CHECKED = sorted(name for name, entry in MATRIX.items() if isinstance(entry, Roles))

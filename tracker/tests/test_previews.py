@@ -106,7 +106,7 @@ def test_a_preview_whose_worker_died_three_times_is_given_up(world, messy, now):
     preview.refresh_from_db()
     assert (preview.status, preview.error, preview.result) == (
         "failed",
-        "its worker stopped each time",
+        previews.GAVE_UP,
         None,
     )
 
@@ -193,3 +193,10 @@ def test_the_page_reads_done_of_total_and_the_time_left_from_the_figures(world, 
     )
     progress_path(preview.pk).write_text("{not json")
     assert preview_figures(preview) is None
+
+
+def test_previews_older_than_a_day_are_forgotten_when_another_is_queued(world, messy, now):
+    old = _queue(world["admin"], messy, now - dt.timedelta(days=1, minutes=1))
+    fresh = _queue(world["admin"], messy, now)
+    assert list(Preview.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert old.pk != fresh.pk

@@ -163,6 +163,9 @@ PATH_PARAMETERS: dict[str, Callable[[SimpleNamespace], dict[str, object]]] = {
     "web:client_policy": lambda w: {"pk": w.client.pk},
     "web:template_detail": lambda w: {"pk": w.template.template_id},
     "web:template_revise": lambda w: {"pk": w.template.template_id},
+    # A large sheet's preview, queued for the worker: its progress page and poll.
+    "tracker:tracker_preview_show": lambda w: {"pk": w.preview.pk},
+    "tracker:tracker_preview_progress": lambda w: {"pk": w.preview.pk},
 }
 
 # The query strings a page is visited with, when not only without one ("").
@@ -367,7 +370,17 @@ def world(admin, manager, technician, client_a, contact_a, client_b, contact_b, 
         source="collector",
         now=now,
     ).device
+    from tracker.previews import preview_queue
+
+    preview = preview_queue(
+        owner=admin,
+        data=b"Client,Recommendation,Date made\r\nAcme Dental,Rotate keys,2026-01-10\r\n",
+        filename="tracker.csv",
+        now=now,
+        token="c" * 64,
+    )
     return SimpleNamespace(
+        preview=preview,
         device=device,
         client=client_a,
         presented=presented,
