@@ -21,15 +21,16 @@ from collections.abc import Callable
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
+from lib import crypto
 
 # The factors that count as a second factor; recovery codes only back them up.
 SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
@@ -84,23 +85,19 @@ def must_set_up_mfa(user: User) -> bool:
     return mfa_required(user) and not has_second_factor(user)
 
 
-def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in settings.HEEDED_ENCRYPTION_KEYS])
-
-
 class StaffMFAAdapter(DefaultMFAAdapter):
     """allauth's MFA adapter with sealed secrets and a second factor kept when required."""
 
     def encrypt(self, text: str) -> str:
-        return _SEALED_PREFIX + _fernet().encrypt(text.encode("utf-8")).decode("ascii")
+        return _SEALED_PREFIX + crypto.encrypt(text.encode("utf-8")).decode("ascii")
 
     def decrypt(self, encrypted_text: str) -> str:
         if not encrypted_text.startswith(_SEALED_PREFIX):
             return encrypted_text  # stored before sealing was introduced
         try:
             token = encrypted_text.removeprefix(_SEALED_PREFIX).encode("ascii")
-            return _fernet().decrypt(token).decode("utf-8")
-        except InvalidToken:
+            return crypto.decrypt(token).decode("utf-8")
+        except crypto.InvalidToken:
             # A key was removed from HEEDED_ENCRYPTION_KEYS too early: no code can match.
             return ""
 
@@ -159,3 +156,40 @@ class MfaRequiredMiddleware:
 
     def _is_open(self, path: str) -> bool:
         return path in self._open_paths() or any(path.startswith(p) for p in _OPEN_PREFIXES)
+
+
+def rotate_sealed_secrets(batch: int = 200) -> int:
+    """Re-encrypt every sealed second-factor secret (TOTP secrets, recovery-code seeds)
+    with the newest key, a batch per transaction; returns how many were re-encrypted.
+    Raises ``crypto.InvalidToken`` (and stops) when one was sealed with a key no longer
+    configured. Secrets stored before sealing are sealed on the way."""
+    done = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Authenticator.objects.select_for_update()
+                .filter(pk__gt=last)
+                .order_by("pk")
+                .only("pk", "data")[:batch]
+            )
+            for authenticator in rows:
+                changed = 0
+                data = dict(authenticator.data or {})
+                for name in ("secret", "seed"):
+                    value = data.get(name)
+                    if not isinstance(value, str) or not value:
+                        continue
+                    if value.startswith(_SEALED_PREFIX):
+                        token = value.removeprefix(_SEALED_PREFIX).encode("ascii")
+                        sealed = crypto.rotate(token).decode("ascii")
+                    else:
+                        sealed = crypto.encrypt(value.encode("utf-8")).decode("ascii")
+                    data[name] = _SEALED_PREFIX + sealed
+                    changed += 1
+                if changed:
+                    Authenticator.objects.filter(pk=authenticator.pk).update(data=data)
+                    done += changed
+        if not rows:
+            return done
+        last = rows[-1].pk

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.securityevents import request_event
-from answers import crypto, selectors
+from answers import selectors
 from answers.choices import LinkState
 from answers.errors import AnswerRefused, Msg
 from answers.forms import DecisionForm, MeetingForm, PortalSignInForm, SignatureForm
@@ -33,6 +33,7 @@ from answers.services import authority, inbound, links, meetings, portal, record
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.selectors import client_get_for
+from lib import crypto
 from lib.clientip import client_ip
 from lib.errors import ServiceError, page_status
 from recommendations import mail

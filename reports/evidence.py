@@ -19,12 +19,12 @@ from pathlib import Path
 
 from django.db import transaction
 
-from answers.crypto import decrypt
 from answers.models import InboundMessage, Submission
 from clients.models import Client
 from ledger.models import Anchor, Event
 from ledger.services import anchor_record
 from lib.canonical import canonical_json
+from lib.crypto import decrypt
 from reports import render
 from reports.periods import current_quarter
 from reports.selectors import qbr_for

@@ -14,6 +14,11 @@ figure written beside it would be invisible until it ends, and rolled back with 
 The figures go to a small file beside the upload instead, in ``HEEDED_DATA_DIR``,
 which every web process and worker already share (the upload waits there for the
 confirmation).
+
+The upload itself is a client's data at rest: it is stored encrypted with the
+installation's keys (``lib.crypto``) and read back through ``read_upload``. It lives a
+day at most, so ``heeded keys rotate`` leaves it alone; one sealed with a key since
+removed reads as gone ("upload the file again").
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.permissions import Capability, require
+from lib import crypto
 from tracker.columns import parse_mappings
 from tracker.models import Preview, PreviewStatus
 from tracker.reader import UnreadableFile
@@ -77,6 +83,22 @@ def upload_path(user_id: int, token: str) -> Path:
         if old.stat().st_mtime < stale:
             old.unlink(missing_ok=True)
     return folder / f"{user_id}-{token}"
+
+
+def store_upload(path: Path, data: bytes) -> None:
+    """Keep ``data`` at ``path``, encrypted, written whole or not at all."""
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(crypto.encrypt(data))
+    os.replace(partial, path)
+
+
+def read_upload(path: Path) -> bytes | None:
+    """The plain bytes of the upload kept at ``path``; None when it is gone (removed
+    after a day, or sealed with a key no longer configured)."""
+    try:
+        return crypto.decrypt(path.read_bytes())
+    except (FileNotFoundError, crypto.InvalidToken):
+        return None
 
 
 def progress_path(preview_id: int) -> Path:
@@ -202,9 +224,7 @@ def preview_queue(
         created_at__lt=now - dt.timedelta(seconds=UPLOAD_LIFETIME_SECONDS)
     ).delete()
     if not path.is_file():
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        store_upload(path, data)
     claimed = {
         "status": PreviewStatus.RUNNING,
         "claimed_by": worker[:100],
@@ -259,9 +279,8 @@ def preview_take(now: dt.datetime, worker: str) -> str | None:
     if preview.attempts > MAX_ATTEMPTS:
         _finish(preview, now=now, status=PreviewStatus.FAILED, error=GAVE_UP)
         return f"preview {preview.pk} given up after {MAX_ATTEMPTS} attempts"
-    try:
-        data = upload_path(preview.owner_id, preview.file_sha256).read_bytes()
-    except FileNotFoundError:
+    data = read_upload(upload_path(preview.owner_id, preview.file_sha256))
+    if data is None:
         _finish(preview, now=now, status=PreviewStatus.FAILED, error=STALE)
         return f"preview {preview.pk}: the upload is gone"
     try:

@@ -28,6 +28,7 @@ from tracker.previews import (
     preview_list_for,
     preview_queue,
     previews_forget,
+    read_upload,
     report_from_json,
     upload_path,
 )
@@ -173,10 +174,11 @@ def tracker_remap(request: HttpRequest) -> HttpResponse:
     stale = _("That preview is no longer valid; upload the file again.")
     base = ConfirmForm(request.POST)
     path = upload_path(request.user.pk, base.cleaned_data["token"]) if base.is_valid() else None
-    if path is None or not path.is_file():
+    data = read_upload(path) if path is not None else None
+    if data is None:
         messages.error(request, stale)
         return redirect("tracker:tracker")
-    data, options = path.read_bytes(), base.cleaned_data
+    options = base.cleaned_data
     sheet = options["sheet"] or None
     try:
         # The selects were drawn for the layout the previous mapping gave.
@@ -211,12 +213,13 @@ def tracker_confirm(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
     path = upload_path(request.user.pk, form.cleaned_data["token"])
-    if not path.is_file():
+    source = read_upload(path)
+    if source is None:
         messages.error(request, _("That preview is no longer valid; upload the file again."))
         return redirect("tracker:tracker")
     try:
         report = tracker_import(
-            source=path.read_bytes(),
+            source=source,
             filename=form.cleaned_data["filename"],
             actor=request.user,
             now=timezone.now(),

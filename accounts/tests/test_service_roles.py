@@ -205,9 +205,9 @@ def _endpoint(world: dict[str, Any]) -> Any:
 
 
 def _inbound(world: dict[str, Any]) -> Any:
-    from answers import crypto
     from answers.choices import Outcome
     from answers.models import InboundMessage
+    from lib import crypto
 
     return InboundMessage.objects.create(
         received_at=world["now"],
@@ -736,6 +736,8 @@ MATRIX: dict[str, Roles | NoRole] = {
     "tracker.previews.report_json": PURE,
     "tracker.previews.report_from_json": PURE,
     "tracker.previews.upload_path": INTERNAL,
+    "tracker.previews.store_upload": INTERNAL,
+    "tracker.previews.read_upload": PURE,
     "tracker.previews.progress_path": PURE,
 }
 

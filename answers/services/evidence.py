@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from answers import crypto
 from answers.models import InboundMessage, Submission
+from lib import crypto
 
 ROTATE_BATCH = 200
 

@@ -35,7 +35,6 @@ from django.db.models import Q
 
 from accounts.models import User
 from accounts.permissions import Capability, require
-from answers import crypto
 from answers.choices import Outcome
 from answers.errors import AnswerRefused, Msg
 from answers.mail.replies import parse_reply, reply_text
@@ -52,6 +51,7 @@ from clients.models import Contact
 from followup.models import OutboxMessage
 from ledger.actors import actor_label
 from ledger.services import event_append
+from lib import crypto
 from lib.securitylog import security_event
 from recommendations.choices import Channel, Decision
 from recommendations.lifecycle import LifecycleError

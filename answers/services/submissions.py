@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from answers import crypto
 from answers.errors import AnswerRefused, Msg
 from answers.models import AnswerLink, Proposal, Submission
 from answers.services.recording import (
@@ -22,6 +21,7 @@ from answers.services.recording import (
 )
 from clients.models import Client, Contact
 from ledger.models import Anchor
+from lib import crypto
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import mail
 from recommendations.models import Recommendation, Response

@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 
-from answers import crypto
 from answers.models import AnswerLink, LinkAttempt, Submission
 from answers.tests.conftest import links_in, mail_to
 from followup.models import OutboxMessage
 from ledger.models import Anchor, Event, Head
+from lib import crypto
 from recommendations.choices import Channel, Status
 from recommendations.models import Recommendation, Response
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from answers import crypto
 from answers.choices import Outcome
 from answers.models import AnswerLink, InboundMessage, Meeting
+from lib import crypto
 from recommendations.choices import Status
 from recommendations.models import Response
 from recommendations.services import recommendation_create

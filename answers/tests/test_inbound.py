@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.core.management import CommandError, call_command
 
-from answers import crypto
 from answers.choices import Outcome
 from answers.errors import Msg as AnswersMsg
 from answers.models import AnswerLink, InboundMessage, Proposal
@@ -24,6 +23,7 @@ from clients.services import contact_create
 from followup.models import OutboxMessage
 from heeded.testing import requires_postgres
 from ledger.models import Anchor, Event
+from lib import crypto
 from recommendations.choices import Channel, Status
 from recommendations.models import Recommendation, Response
 

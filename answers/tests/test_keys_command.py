@@ -1,4 +1,5 @@
-"""`heeded keys rotate` re-encrypts every evidence blob with the newest key."""
+"""`heeded keys rotate` re-encrypts every evidence blob and second-factor secret with
+the newest key."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import hashlib
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import decrypt
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import CommandError, call_command
 
-from answers import crypto
 from answers.choices import Outcome
 from answers.models import InboundMessage
+from lib import crypto
 
 
 def _stored(now, data: bytes) -> InboundMessage:
@@ -31,8 +36,8 @@ def test_rotation_moves_every_blob_to_the_newest_key(db, settings, now):
     out = io.StringIO()
     call_command("keys", "rotate", stdout=out)
     assert (
-        "re-encrypted 3 blobs with the newest key (3 inbound e-mails, 0 form submissions)"
-        in out.getvalue()
+        "re-encrypted 3 blobs with the newest key"
+        " (3 inbound e-mails, 0 form submissions, 0 second-factor secrets)" in out.getvalue()
     )
     settings.HEEDED_ENCRYPTION_KEYS = [new]  # the old key can now be dropped
     for n, row in enumerate(rows):
@@ -53,3 +58,29 @@ def test_rotation_stops_on_a_blob_no_configured_key_opens(db, settings, now):
     assert bytes(row.raw_encrypted) == before
     with pytest.raises(InvalidToken):
         crypto.decrypt(row.raw_encrypted)
+
+
+def test_rotation_moves_second_factor_secrets_so_the_old_key_can_go(admin, settings):
+    """A TOTP secret and a recovery-code seed are sealed with the installation's keys
+    too: after `keys rotate` and dropping the old key, the same codes still work."""
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.HEEDED_ENCRYPTION_KEYS = [old]
+    TOTP.activate(admin, secret)
+    codes = RecoveryCodes.activate(admin).generate_codes()
+    before = {a.pk: dict(a.data) for a in Authenticator.objects.filter(user=admin)}
+    assert all(
+        str(data.get("secret", data.get("seed"))).startswith("fernet:") for data in before.values()
+    )
+
+    settings.HEEDED_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("keys", "rotate", stdout=out)
+    assert "2 second-factor secrets" in out.getvalue()
+
+    settings.HEEDED_ENCRYPTION_KEYS = [new]
+    totp_row = Authenticator.objects.get(user=admin, type=Authenticator.Type.TOTP)
+    assert totp_row.data["secret"] != before[totp_row.pk]["secret"]
+    assert decrypt(totp_row.data["secret"]) == secret
+    recovery = Authenticator.objects.get(user=admin, type=Authenticator.Type.RECOVERY_CODES)
+    assert RecoveryCodes(recovery).generate_codes() == codes

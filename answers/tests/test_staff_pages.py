@@ -7,10 +7,10 @@ import hashlib
 
 import pytest
 
-from answers import crypto
 from answers.choices import Outcome
 from answers.models import InboundMessage, Meeting
 from ledger.models import Event
+from lib import crypto
 from recommendations.choices import Channel, Status
 from recommendations.models import Response
 from recommendations.services import recommendation_create

@@ -18,6 +18,7 @@ from tracker.previews import (
     preview_queue,
     preview_take,
     progress_path,
+    read_upload,
     report_from_json,
     upload_path,
 )
@@ -49,7 +50,10 @@ def _queue(owner, data: bytes, now: dt.datetime, **options) -> Preview:
 def test_the_worker_takes_a_queued_preview_and_keeps_the_report_of_the_dry_run(world, messy, now):
     preview = _queue(world["admin"], messy, now)
     assert preview.status == PreviewStatus.QUEUED and preview.result is None
-    assert upload_path(world["admin"].pk, preview.file_sha256).read_bytes() == messy
+    stored = upload_path(world["admin"].pk, preview.file_sha256)
+    assert read_upload(stored) == messy
+    # At rest the sheet is sealed with the installation's keys, not kept in the clear.
+    assert messy[:40] not in stored.read_bytes()
 
     line = preview_take(now, "worker-1")
 
@@ -200,3 +204,15 @@ def test_previews_older_than_a_day_are_forgotten_when_another_is_queued(world, m
     fresh = _queue(world["admin"], messy, now)
     assert list(Preview.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert old.pk != fresh.pk
+
+
+def test_an_upload_sealed_with_a_key_since_removed_reads_as_gone(world, messy, now, settings):
+    from cryptography.fernet import Fernet
+
+    preview = _queue(world["admin"], messy, now)
+    settings.HEEDED_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert read_upload(upload_path(world["admin"].pk, preview.file_sha256)) is None
+    line = preview_take(now, "worker-1")
+    preview.refresh_from_db()
+    assert line == f"preview {preview.pk}: the upload is gone"
+    assert preview.status == PreviewStatus.FAILED

@@ -1,4 +1,5 @@
-"""``heeded keys rotate``: re-encrypt every stored evidence blob with the newest key.
+"""``heeded keys rotate``: re-encrypt every stored evidence blob and
+second-factor secret with the newest key.
 
 Put the new key first in HEEDED_ENCRYPTION_KEYS (keep the old ones after it), run this,
 then drop the old keys. Safe to run again: a blob already under the newest key is
@@ -11,8 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from answers.crypto import InvalidToken
+from accounts.mfa import rotate_sealed_secrets
 from answers.services.evidence import evidence_rotate
+from lib.crypto import InvalidToken
 
 
 class Command(BaseCommand):
@@ -24,6 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             counts = evidence_rotate()
+            counts["second-factor secrets"] = rotate_sealed_secrets()
         except InvalidToken as exc:
             raise CommandError(
                 "rotation stopped: a blob was encrypted with a key that is not in "
