@@ -72,6 +72,9 @@ class Device(models.Model):
                 condition=Q(needs_evaluation=True),
             ),
             models.Index(fields=["last_seen"], name="device_last_seen"),
+            # An unchanged collector report finds its device by the body's fingerprint
+            # (services.collector_report_receive), before the body is parsed.
+            models.Index(fields=["client", "inventory_hash"], name="device_inventory_hash"),
         ]
 
     def __str__(self) -> str:
