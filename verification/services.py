@@ -13,11 +13,13 @@ import json
 import operator
 import re
 import secrets
+import zoneinfo
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -26,12 +28,14 @@ from clients.models import Client
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
 from lib.errors import ServiceError
-from verification.choices import ReportOutcome, ReportSource, ReviewReason
+from verification.choices import DeviceState, ReportOutcome, ReportSource, ReviewReason
 from verification.hotfixes import day_first_in, kb_number, parse_installed_on
 from verification.jsonschema_lite import report_errors, report_schema, validate
 from verification.models import (
     Device,
+    DeviceCompliance,
     DeviceRename,
+    DeviceScoreDay,
     EndpointReport,
     EnrollmentToken,
     InstalledHotfix,
@@ -779,3 +783,54 @@ def file_device_guid(*, client: Client, computer_name: str) -> str:
         .first()
     )
     return existing or f"file:{client.pk}:{computer_name.lower()}"[:64]
+
+
+# --- Device compliance history ------------------------------------------------------
+
+
+def device_score_history_take(*, now: dt.datetime) -> int:
+    """Write each client's device compliance for the day that ended last in its own
+    time zone (yesterday on its calendar at ``now``), once: a day already written is
+    left as it is, so the job may run any number of times. Returns how many rows it
+    wrote. Clients without a device get no row.
+
+    Run by the worker after the client's local midnight, the row holds the figures the
+    verify pass left at the end of that day. Three queries when there is something to
+    write (clients, days already written, one aggregate), two when there is not."""
+    due: dict[int, dt.date] = {}
+    for client_id, time_zone in (
+        Client.objects.filter(Exists(Device.objects.filter(client=OuterRef("pk"))))
+        .values_list("pk", "time_zone")
+        .order_by("pk")
+    ):
+        due[client_id] = now.astimezone(zoneinfo.ZoneInfo(time_zone)).date() - dt.timedelta(days=1)
+    done = set(
+        DeviceScoreDay.objects.filter(client_id__in=list(due), day__in=set(due.values()))
+        .values_list("client_id", "day")
+        .order_by()
+    )
+    missing = {pk: day for pk, day in due.items() if (pk, day) not in done}
+    if not missing:
+        return 0
+    totals = {
+        row["device__client_id"]: row
+        for row in DeviceCompliance.objects.filter(device__client_id__in=list(missing))
+        .order_by()
+        .values("device__client_id")
+        .annotate(
+            evaluated=Count("id"), compliant=Count("id", filter=Q(state=DeviceState.COMPLIANT))
+        )
+    }
+    rows = [
+        DeviceScoreDay(
+            client_id=pk,
+            day=day,
+            compliant=totals.get(pk, {}).get("compliant", 0),
+            evaluated=totals.get(pk, {}).get("evaluated", 0),
+            taken_at=now,
+        )
+        for pk, day in missing.items()
+    ]
+    # Two workers at once: the unique (client, day) keeps the first row.
+    DeviceScoreDay.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return len(rows)

@@ -568,3 +568,60 @@ class ClientDeviceScoreView(APIView):
                 }
             ).data
         )
+
+
+class DeviceScoreDaySerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A day of the client's calendar (its time zone).")
+    compliant = serializers.IntegerField(
+        help_text="(device, rule) pairs found compliant at the end of that day."
+    )
+    evaluated = serializers.IntegerField(help_text="(device, rule) pairs evaluated then.")
+    percent = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, coerce_to_string=False
+    )
+
+
+class DeviceScoreHistorySerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    days = DeviceScoreDaySerializer(many=True, help_text="Oldest first.")
+
+
+class DeviceScoreHistoryFilterSerializer(QueryParamsSerializer):
+    since = serializers.DateField(
+        required=False, help_text="Only days from this one (YYYY-MM-DD) on."
+    )
+
+
+class ClientDeviceScoreHistoryView(APIView):
+    """The client's device compliance day by day, as on its devices page and in its
+    QBR: each day as it ended, written once by the worker after the client's own
+    midnight (today's figure is ``/device-compliance/``)."""
+
+    schema = ErrorDocumentingAutoSchema()
+
+    @extend_schema(
+        parameters=[DeviceScoreHistoryFilterSerializer],
+        responses=DeviceScoreHistorySerializer,
+    )
+    def get(self, request: Request, client_id: int) -> ApiResponse:
+        client = client_get_for(request.user, client_id)
+        filters = _valid(DeviceScoreHistoryFilterSerializer, request.query_params, request)
+        days = selectors.device_score_history_for(
+            request.user, client_id=client.pk, since=filters.get("since")
+        )
+        return ApiResponse(
+            DeviceScoreHistorySerializer(
+                {
+                    "client": client.pk,
+                    "days": [
+                        {
+                            "day": row.day,
+                            "compliant": row.compliant,
+                            "evaluated": row.evaluated,
+                            "percent": row.score.percent,
+                        }
+                        for row in days
+                    ],
+                }
+            ).data
+        )

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0005_client_psa_company_id'),
-        ('verification', '0001_initial'),
+        ("clients", "0005_client_psa_company_id"),
+        ("verification", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='device',
-            index=models.Index(fields=['client', 'inventory_hash'], name='device_inventory_hash'),
+            model_name="device",
+            index=models.Index(fields=["client", "inventory_hash"], name="device_inventory_hash"),
         ),
     ]
