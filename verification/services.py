@@ -250,23 +250,16 @@ def _fingerprint(body: bytes, match: re.Match[bytes]) -> str:
     return summary.hexdigest()
 
 
-def report_fingerprint(body: bytes) -> str | None:
-    """The inventory digest of a collector report from its bytes: SHA-256 of the body
-    without its ``collected_at`` (which changes every run), so the same machine sending
-    the same inventory gives the same fingerprint. Passed to ``inventory_record`` as
-    ``inventory_hash`` it replaces ``Inventory.digest``: one C-speed hash of the bytes
-    instead of reading every hotfix. Anything else that differs (a newer collector, a
-    reordered list) only costs one write that finds nothing to change. None when the
-    body has no collected_at to leave out."""
-    match = _COLLECTED_AT.search(body)
-    return None if match is None else _fingerprint(body, match)
-
-
 @dataclasses.dataclass(frozen=True)
 class ReportBody:
     """What the server knows of a collector body before parsing it."""
 
-    fingerprint: str | None  # report_fingerprint
+    # SHA-256 of the body without its collected_at (which changes every run): the same
+    # machine sending the same inventory gives the same fingerprint, which the device
+    # keeps as its inventory hash. Anything else that differs (a newer collector, a
+    # reordered list) only costs one write that finds nothing to change. None when the
+    # body has no collected_at to leave out.
+    fingerprint: str | None
     document_hash: str  # one per distinct body: a repeat is the same bytes again
     collected_at: str | None  # the value left out of the fingerprint
 
@@ -275,10 +268,10 @@ def report_body(body: bytes) -> ReportBody:
     """The fingerprint and the document hash of a collector body, hashing it once.
 
     The document hash is SHA-256 over the fingerprint, where the left-out member sat
-    and what it said: the body can be rebuilt from those three, so two bodies share it
-    only if they are the same bytes (as with SHA-256 of the whole body, which would
-    cost a second pass over it). A body without collected_at (refused by the schema
-    later) is hashed whole."""
+    and what it said. Two different bodies differ in what the fingerprint covers, in
+    that place or in that member, so they share it only through a SHA-256 collision,
+    as with hashing the whole body (which would cost a second pass over it). A body
+    without collected_at (refused by the schema later) is hashed whole."""
     match = _COLLECTED_AT.search(body)
     if match is None:
         return ReportBody(None, hashlib.sha256(body).hexdigest(), None)
@@ -429,7 +422,7 @@ def inventory_record(
     """Record one machine's inventory for ``client``.
 
     ``inventory_hash`` is the inventory's digest when the caller has a cheaper one
-    than ``Inventory.digest()`` (the collector's ``report_fingerprint``); it is what
+    than ``Inventory.digest()`` (the collector's ``ReportBody.fingerprint``); it is what
     the device keeps and what the next report is compared with.
 
     A document already received for this client (same ``document_hash``) changes

@@ -640,7 +640,6 @@ MATRIX: dict[str, Roles | NoRole] = {
     "verification.services.inventory_from_document": PURE,
     "verification.services.file_device_guid": PURE,
     "verification.services.token_digest": PURE,
-    "verification.services.report_fingerprint": PURE,
     "verification.services.report_body": PURE,
     # Signed by a client's enrollment token (checked inside), never a staff member.
     "verification.services.collector_report_receive": SYSTEM,
