@@ -141,6 +141,19 @@ def qbr_context(qbr: Qbr, *, brand: Branding) -> dict[str, Any]:
             colour=brand.colour,
             empty_label=_("No compliance history yet"),
         ),
+        "trend_charts": [
+            {
+                "title": str(trend.title),
+                "latest": trend.latest,
+                "chart": charts.trend_line(
+                    trend.points,
+                    title=str(trend.title),
+                    colour=brand.colour,
+                    empty_label=_("No history yet"),
+                ),
+            }
+            for trend in qbr.trends
+        ],
         "chart_status": charts.bars(
             [(label, n, colour) for label, n, colour in _status_bars(qbr)],
             title=_("Recommendations by status"),

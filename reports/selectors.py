@@ -30,6 +30,7 @@ from recommendations.models import Recommendation, Response
 from recommendations.selectors import overdue_q
 from reports.models import ComplianceSnapshot, DeliveredReport, ReportSchedule
 from reports.periods import Period
+from reports.trends import Trend, trends_for
 
 # A critical item weighs as much as eight low ones in the compliance score.
 SEVERITY_WEIGHTS: dict[str, int] = {
@@ -147,6 +148,8 @@ class Qbr:
     history: list[ComplianceSnapshot]
     head: HeadView
     stored: list[DeliveredReport] = field(default_factory=list)
+    # Other capabilities' daily series over the same days as ``history`` (trends.py).
+    trends: list[Trend] = field(default_factory=list)
 
     @property
     def risk_total(self) -> int:
@@ -408,6 +411,7 @@ def qbr_for(client: Client, period: Period, *, now: dt.datetime) -> Qbr:
         escalations=escalations,
         history=history,
         head=head_for(client),
+        trends=trends_for(client, since=history_from, today=today),
     )
 
 

@@ -23,7 +23,8 @@ def day_first_in(raws: Iterable[str | None]) -> bool | None:
     (``13/01/2026`` or ``1/13/2026``) settles it for the whole file, since one machine
     writes every date in one culture. None when nothing settles it or dates disagree."""
     found: set[bool] = set()
-    for raw in raws:
+    # A machine's updates share a few install dates: read each distinct one once.
+    for raw in set(raws):
         match = _NUMERIC.match((raw or "").strip())
         if match and match.group(2) != "." and int(match.group(1)) <= 31:
             a, b = int(match.group(1)), int(match.group(3))

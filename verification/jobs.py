@@ -1,4 +1,5 @@
-"""The verify pass as a periodic job of ``heeded worker`` (``followup.jobs``)."""
+"""Periodic jobs of verification in ``heeded worker`` (``followup.jobs``): the verify
+pass, and the daily device compliance history."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import datetime as dt
 from django.conf import settings
 
 from verification.compliance import verify_pass
+from verification.services import device_score_history_take
 
 VERIFY_JOB = "verify"
+HISTORY_JOB = "device-score-history"
 
 
 def verify_every() -> int:
@@ -26,3 +29,9 @@ def verify_job(now: dt.datetime) -> str:
         f"{len(result.verified)}, drifted {len(result.drifted)}, applied while rejected "
         f"{len(result.applied_while_rejected)}; {result.newly_stale} devices went stale"
     )
+
+
+def history_job(now: dt.datetime) -> str:
+    """The device compliance of each client's day just ended, once per client and day."""
+    written = device_score_history_take(now=now)
+    return f"wrote the device compliance of {written} clients' last day" if written else ""

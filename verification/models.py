@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from verification.choices import DeviceState, ReportOutcome, ReportSource, ReviewReason
+from verification.scores import DeviceScore
 
 
 class EnrollmentToken(models.Model):
@@ -72,6 +73,9 @@ class Device(models.Model):
                 condition=Q(needs_evaluation=True),
             ),
             models.Index(fields=["last_seen"], name="device_last_seen"),
+            # An unchanged collector report finds its device by the body's fingerprint
+            # (services.collector_report_receive), before the body is parsed.
+            models.Index(fields=["client", "inventory_hash"], name="device_inventory_hash"),
         ]
 
     def __str__(self) -> str:
@@ -255,3 +259,30 @@ class RecommendationCompliance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.compliant}/{self.in_scope}"
+
+
+class DeviceScoreDay(models.Model):
+    """A client's device compliance at the end of one day of its own calendar: of the
+    (device, rule) pairs the verify pass had evaluated, how many complied. Written
+    once, by the first run of the ``device-score-history`` job after the client's
+    local midnight (``services.device_score_history_take``), and never changed: a
+    re-run finds the row and leaves it."""
+
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    compliant = models.PositiveIntegerField()
+    evaluated = models.PositiveIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["client_id", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "day"], name="device_score_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"device compliance of client {self.client_id} on {self.day}"
+
+    @property
+    def score(self) -> DeviceScore:
+        return DeviceScore(compliant=self.compliant, evaluated=self.evaluated)

@@ -3,24 +3,35 @@ technician sees assigned clients only); anything else is a 404."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+import datetime as dt
+from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    DateField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 from django.http import Http404
 
 from accounts.models import User
+from clients.models import Client
 from clients.selectors import client_list_for
 from recommendations.models import Recommendation
 from verification.choices import DeviceState
 from verification.models import (
     Device,
     DeviceCompliance,
+    DeviceScoreDay,
     EnrollmentToken,
     RecommendationCompliance,
     ReviewItem,
 )
+from verification.scores import DeviceScore
 
 
 def device_list_for(
@@ -77,29 +88,68 @@ def token_get_for(user: User | AnonymousUser, pk: int | str) -> EnrollmentToken:
         raise Http404("No such token.") from None
 
 
-@dataclass(frozen=True)
-class DeviceScore:
-    """A client's device compliance: of the (device, rule) pairs the verify pass
-    evaluated, how many comply; unknown and stale pairs count against it."""
-
-    compliant: int
-    evaluated: int
-
-    @property
-    def percent(self) -> Decimal | None:
-        if not self.evaluated:
-            return None
-        return (Decimal(100 * self.compliant) / self.evaluated).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
+def _device_score(client_id: int, visible: QuerySet[Client] | None = None) -> DeviceScore:
+    rows = DeviceCompliance.objects.filter(device__client_id=client_id)
+    if visible is not None:
+        rows = rows.filter(device__client__in=visible)
+    totals = rows.aggregate(
+        evaluated=Count("id"), compliant=Count("id", filter=Q(state=DeviceState.COMPLIANT))
+    )
+    return DeviceScore(compliant=totals["compliant"], evaluated=totals["evaluated"])
 
 
 def device_score_for(user: User | AnonymousUser, *, client_id: int) -> DeviceScore:
     """One aggregate query, whatever the number of devices and rules."""
-    totals = DeviceCompliance.objects.filter(
-        device__client__in=client_list_for(user), device__client_id=client_id
-    ).aggregate(evaluated=Count("id"), compliant=Count("id", filter=Q(state=DeviceState.COMPLIANT)))
-    return DeviceScore(compliant=totals["compliant"], evaluated=totals["evaluated"])
+    return _device_score(client_id, client_list_for(user))
+
+
+def device_score_history_for(
+    user: User | AnonymousUser, *, client_id: int, since: dt.date | None = None
+) -> QuerySet[DeviceScoreDay]:
+    """The client's daily device compliance, oldest first (from ``since``); empty for a
+    client the user may not see (the caller 404s on the client itself)."""
+    rows = DeviceScoreDay.objects.filter(client__in=client_list_for(user), client_id=client_id)
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    return rows.order_by("day")
+
+
+def device_score_trend(
+    client: Client, *, since: dt.date, today: dt.date
+) -> list[tuple[dt.date, Decimal | None]]:
+    """(day, percent) from ``since`` to ``today`` for a client the caller already
+    fetched through a scoped selector: the stored days, then today's live figure.
+    Empty when the client has no device history and no device evaluated today, so a
+    report can leave the chart out. One query: the stored days and the live
+    aggregate in a UNION, so a report that draws it reads a fixed number of queries."""
+    stored = (
+        DeviceScoreDay.objects.filter(client=client, day__gte=since, day__lt=today)
+        .order_by()
+        .values_list("day", "compliant", "evaluated")
+    )
+    live = (
+        Client.objects.filter(pk=client.pk)
+        .order_by()
+        .annotate(
+            day=Value(None, output_field=DateField()),
+            compliant=Count(
+                "devices__compliance",
+                filter=Q(devices__compliance__state=DeviceState.COMPLIANT),
+            ),
+            evaluated=Count("devices__compliance"),
+        )
+        .values_list("day", "compliant", "evaluated")
+    )
+    rows = list(stored.union(live, all=True))
+    history = sorted((row for row in rows if row[0] is not None), key=lambda row: row[0])
+    points: list[tuple[dt.date, Decimal | None]] = [
+        (day, DeviceScore(compliant=compliant, evaluated=evaluated).percent)
+        for day, compliant, evaluated in history
+    ]
+    now = next((row for row in rows if row[0] is None), (None, 0, 0))
+    if now[2] or points:
+        points.append((today, DeviceScore(compliant=now[1], evaluated=now[2]).percent))
+    return points
 
 
 def review_get_for(user: User | AnonymousUser, pk: int | str) -> ReviewItem:

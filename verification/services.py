@@ -13,11 +13,13 @@ import json
 import operator
 import re
 import secrets
+import zoneinfo
 from collections.abc import Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -26,16 +28,20 @@ from clients.models import Client
 from ledger.actors import Actor, actor_label
 from ledger.services import event_append
 from lib.errors import ServiceError
-from verification.choices import ReportOutcome, ReportSource, ReviewReason
+from verification.choices import DeviceState, ReportOutcome, ReportSource, ReviewReason
 from verification.hotfixes import day_first_in, kb_number, parse_installed_on
+from verification.jsonschema_lite import report_errors, report_schema, validate
 from verification.models import (
     Device,
+    DeviceCompliance,
     DeviceRename,
+    DeviceScoreDay,
     EndpointReport,
     EnrollmentToken,
     InstalledHotfix,
     ReviewItem,
 )
+from verification.signing import signature_verify, timestamp_check
 
 # An unchanged inventory moves the device's last_seen at most this often.
 LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
@@ -50,6 +56,7 @@ class Msg:
     ALREADY_REVOKED = "This enrollment token is already revoked."
     ALREADY_RESOLVED = "This refused report was already reviewed."
     NOTE_REQUIRED = "Say what was decided (e.g. the cloned machine was re-imaged)."
+    NOT_JSON = "The body is not UTF-8 JSON: {error}"
     TAG_TOO_LONG = gettext_noop("{tag} is longer than {limit} characters.")
     TOO_MANY_TAGS = gettext_noop("A device has at most {limit} tags.")
     OTHER_CLIENT = (
@@ -65,6 +72,18 @@ class Msg:
 
 class VerificationError(ServiceError):
     """A refused report, file or token change (a ServiceError like every refusal)."""
+
+    # The enrollment token that signed a refused collector report (for the log).
+    signed_by: int | None = None
+
+
+class ReportInvalid(VerificationError):
+    """A signed collector report that is not UTF-8 JSON or breaks the schema:
+    ``errors`` are located sentences (``$.hotfixes[3].hotfix_id: must not be empty``)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__(errors[0])
+        self.errors = list(errors)
 
 
 class ReportRefused(VerificationError):
@@ -132,8 +151,10 @@ def enrollment_token_revoke(
 # --- Inventories -------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Hotfix:
+class Hotfix(NamedTuple):
+    """One Get-HotFix line as a report or a file gives it (a tuple: a report builds 150
+    of them, and a frozen dataclass took twice as long to build)."""
+
     hotfix_id: str
     description: str = ""
     installed_by: str = ""
@@ -218,25 +239,49 @@ def inventory_from_document(document: dict[str, Any]) -> Inventory:
 # The root's collected_at member as the collector writes it (any spacing). In a document
 # that passed endpoint-report-v1.json the first match is that member: every object of
 # the schema is closed, and inside a string the quotes around a key are escaped.
-_COLLECTED_AT = re.compile(rb'"collected_at"\s*:\s*"[^"\\]*"')
+_COLLECTED_AT = re.compile(rb'"collected_at"\s*:\s*"([^"\\]*)"')
 
 
-def report_fingerprint(body: bytes) -> str | None:
-    """The inventory digest of a collector report from its bytes: SHA-256 of the body
-    without its ``collected_at`` (which changes every run), so the same machine sending
-    the same inventory gives the same fingerprint. Passed to ``inventory_record`` as
-    ``inventory_hash`` it replaces ``Inventory.digest``: one C-speed hash of the bytes
-    instead of reading every hotfix. Anything else that differs (a newer collector, a
-    reordered list) only costs one write that finds nothing to change. None when the
-    body has no collected_at to leave out."""
-    match = _COLLECTED_AT.search(body)
-    if match is None:
-        return None
+def _fingerprint(body: bytes, match: re.Match[bytes]) -> str:
     view = memoryview(body)
     summary = hashlib.sha256(b"heeded.endpoint-report-body\x00")
     summary.update(view[: match.start()])
     summary.update(view[match.end() :])
     return summary.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportBody:
+    """What the server knows of a collector body before parsing it."""
+
+    # SHA-256 of the body without its collected_at (which changes every run): the same
+    # machine sending the same inventory gives the same fingerprint, which the device
+    # keeps as its inventory hash. Anything else that differs (a newer collector, a
+    # reordered list) only costs one write that finds nothing to change. None when the
+    # body has no collected_at to leave out.
+    fingerprint: str | None
+    document_hash: str  # one per distinct body: a repeat is the same bytes again
+    collected_at: str | None  # the value left out of the fingerprint
+
+
+def report_body(body: bytes) -> ReportBody:
+    """The fingerprint and the document hash of a collector body, hashing it once.
+
+    The document hash is SHA-256 over the fingerprint, where the left-out member sat
+    and what it said. Two different bodies differ in what the fingerprint covers, in
+    that place or in that member, so they share it only through a SHA-256 collision,
+    as with hashing the whole body (which would cost a second pass over it). A body
+    without collected_at (refused by the schema later) is hashed whole."""
+    match = _COLLECTED_AT.search(body)
+    if match is None:
+        return ReportBody(None, hashlib.sha256(body).hexdigest(), None)
+    fingerprint = _fingerprint(body, match)
+    left_out = f"heeded.endpoint-report\x00{fingerprint}\x00{match.start()}\x00".encode()
+    return ReportBody(
+        fingerprint,
+        hashlib.sha256(left_out + match.group()).hexdigest(),
+        match.group(1).decode("utf-8", "replace"),
+    )
 
 
 def _refuse(
@@ -355,6 +400,8 @@ class IngestResult:
     device: Device | None
     report: EndpointReport | None
     known_device_id: int | None = None
+    # How many hotfixes the report listed (collector_report_receive sets it).
+    hotfix_count: int | None = None
 
     @property
     def device_id(self) -> int | None:
@@ -375,7 +422,7 @@ def inventory_record(
     """Record one machine's inventory for ``client``.
 
     ``inventory_hash`` is the inventory's digest when the caller has a cheaper one
-    than ``Inventory.digest()`` (the collector's ``report_fingerprint``); it is what
+    than ``Inventory.digest()`` (the collector's ``ReportBody.fingerprint``); it is what
     the device keeps and what the next report is compared with.
 
     A document already received for this client (same ``document_hash``) changes
@@ -395,10 +442,25 @@ def inventory_record(
             return IngestResult(ReportOutcome.UNCHANGED, None, None, known_device_id=device_id)
     elif EndpointReport.objects.filter(client=client, document_hash=document_hash).exists():
         return IngestResult("repeat", None, None)
+    return _record_once(
+        client, inv, inventory_hash or inv.digest(), document_hash, source, now, token, document
+    )
+
+
+def _record_once(
+    client: Client,
+    inv: Inventory,
+    digest: str,
+    document_hash: str,
+    source: str,
+    now: dt.datetime,
+    token: EnrollmentToken | None,
+    document: Any,
+) -> IngestResult:
+    """Record an inventory already known to be neither a repeat nor a fresh unchanged
+    one (a document sent twice at once is still caught here)."""
     try:
-        return _record_or_clash(
-            client, inv, inventory_hash or inv.digest(), document_hash, source, now, token, document
-        )
+        return _record_or_clash(client, inv, digest, document_hash, source, now, token, document)
     except IntegrityError:
         # The same document, sent twice at once: the second lost the race on
         # report_once_per_client and its whole transaction rolled back.
@@ -428,6 +490,106 @@ def _known_device(
     if row is None:
         return None
     return int(row[0]), str(row[1]), bool(row[2]), bool(row[3])
+
+
+_RECEIVE_SQL = (
+    f"SELECT t.id, t.digest, CASE WHEN t.revoked_at IS NULL THEN 0 ELSE 1 END, d.id, "
+    f"CASE WHEN d.last_seen > %s AND NOT d.counted_stale THEN 1 ELSE 0 END, "
+    f"CASE WHEN EXISTS (SELECT 1 FROM {EndpointReport._meta.db_table} r "
+    f"WHERE r.client_id = t.client_id AND r.document_hash = %s) THEN 1 ELSE 0 END "
+    f"FROM {EnrollmentToken._meta.db_table} t "
+    f"LEFT JOIN {Device._meta.db_table} d "
+    f"ON d.client_id = t.client_id AND d.inventory_hash = %s "
+    f"WHERE t.key_id = %s"
+)
+
+
+def _hotfix_count(body: bytes) -> int:
+    # For a body already accepted once (up to collected_at): every hotfix item has one
+    # hotfix_id key, no other object of the closed schema has one, and inside a string
+    # the quotes around it would be escaped.
+    return body.count(b'"hotfix_id"')
+
+
+def collector_report_receive(
+    *, key_id: str, timestamp: str, signature: str, body: bytes, now: dt.datetime
+) -> IngestResult:
+    """Receive one signed collector report, as ``POST /api/v1/endpoint-reports`` got it.
+
+    The common case, a machine sending what it sent less than an hour ago, costs one
+    pass of SHA-256 over the body (``report_body``), one indexed read of the token
+    together with the client's device whose last fingerprint is this one, the HMAC,
+    and a check of the new ``collected_at``: no parsing, no transaction, no write. A
+    body equal, up to its ``collected_at``, to one the device's inventory came from
+    is valid and says nothing new, so it is answered ``unchanged`` (``repeat`` when it
+    is the very document received before) without reading it. Anything else is
+    parsed, checked against endpoint-report-v1.json and goes to ``inventory_record``.
+
+    SignatureError (signing.py) for a missing, stale or wrong signature or a revoked
+    token; ReportInvalid for a body that is not a valid report; ReportRefused for an
+    identity clash (kept for review). The last two carry ``signed_by``."""
+    timestamp_check(key_id=key_id, timestamp=timestamp, signature=signature, now=now)
+    parts = report_body(body)
+    fresh_after = connection.ops.adapt_datetimefield_value(now - LAST_SEEN_RESOLUTION)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECEIVE_SQL, [fresh_after, parts.document_hash, parts.fingerprint, key_id])
+        row = cursor.fetchone()
+    # No such key id: the same HMAC against nothing, then the same refusal.
+    token_id, digest, revoked, device_id, fresh, repeat = row or (None, None, 0, None, 0, 0)
+    signature_verify(
+        digest=digest, revoked=bool(revoked), timestamp=timestamp, signature=signature, body=body
+    )
+    assert token_id is not None  # signature_verify refused an unknown key id
+    if repeat:
+        return IngestResult("repeat", None, None, hotfix_count=_hotfix_count(body))
+    if (
+        device_id is not None
+        and fresh
+        and parts.collected_at is not None
+        and not validate(parts.collected_at, report_schema()["properties"]["collected_at"])
+    ):
+        return IngestResult(
+            ReportOutcome.UNCHANGED,
+            None,
+            None,
+            known_device_id=int(device_id),
+            hotfix_count=_hotfix_count(body),
+        )
+    try:
+        document = _report_document(body)
+        inventory = inventory_from_document(document)
+        token = EnrollmentToken.objects.select_related("client").get(pk=token_id)
+        # Not a repeat (read above), and not unchanged within the hour: a device whose
+        # last fingerprint is this body's was found above, so from here on it is
+        # stale, an hour old, changed or new, and inventory_record's own first read
+        # would find nothing to skip.
+        result = _record_once(
+            token.client,
+            inventory,
+            parts.fingerprint or inventory.digest(),
+            parts.document_hash,
+            ReportSource.COLLECTOR,
+            now,
+            token,
+            document,
+        )
+    except VerificationError as exc:
+        exc.signed_by = token_id
+        raise
+    return dataclasses.replace(result, hotfix_count=len(document["hotfixes"]))
+
+
+def _report_document(body: bytes) -> dict[str, Any]:
+    """The parsed report, or ReportInvalid with every way it breaks the schema."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ReportInvalid([Msg.NOT_JSON.format(error=exc)]) from None
+    problems = report_errors(document)
+    if problems:
+        raise ReportInvalid(problems)
+    assert isinstance(document, dict)  # the schema's root is an object
+    return document
 
 
 def _record_or_clash(
@@ -614,3 +776,54 @@ def file_device_guid(*, client: Client, computer_name: str) -> str:
         .first()
     )
     return existing or f"file:{client.pk}:{computer_name.lower()}"[:64]
+
+
+# --- Device compliance history ------------------------------------------------------
+
+
+def device_score_history_take(*, now: dt.datetime) -> int:
+    """Write each client's device compliance for the day that ended last in its own
+    time zone (yesterday on its calendar at ``now``), once: a day already written is
+    left as it is, so the job may run any number of times. Returns how many rows it
+    wrote. Clients without a device get no row.
+
+    Run by the worker after the client's local midnight, the row holds the figures the
+    verify pass left at the end of that day. Three queries when there is something to
+    write (clients, days already written, one aggregate), two when there is not."""
+    due: dict[int, dt.date] = {}
+    for client_id, time_zone in (
+        Client.objects.filter(Exists(Device.objects.filter(client=OuterRef("pk"))))
+        .values_list("pk", "time_zone")
+        .order_by("pk")
+    ):
+        due[client_id] = now.astimezone(zoneinfo.ZoneInfo(time_zone)).date() - dt.timedelta(days=1)
+    done = set(
+        DeviceScoreDay.objects.filter(client_id__in=list(due), day__in=set(due.values()))
+        .values_list("client_id", "day")
+        .order_by()
+    )
+    missing = {pk: day for pk, day in due.items() if (pk, day) not in done}
+    if not missing:
+        return 0
+    totals = {
+        row["device__client_id"]: row
+        for row in DeviceCompliance.objects.filter(device__client_id__in=list(missing))
+        .order_by()
+        .values("device__client_id")
+        .annotate(
+            evaluated=Count("id"), compliant=Count("id", filter=Q(state=DeviceState.COMPLIANT))
+        )
+    }
+    rows = [
+        DeviceScoreDay(
+            client_id=pk,
+            day=day,
+            compliant=totals.get(pk, {}).get("compliant", 0),
+            evaluated=totals.get(pk, {}).get("evaluated", 0),
+            taken_at=now,
+        )
+        for pk, day in missing.items()
+    ]
+    # Two workers at once: the unique (client, day) keeps the first row.
+    DeviceScoreDay.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return len(rows)

@@ -3,15 +3,15 @@
 ``X-Heeded-Key`` (the token's key id) and ``X-Heeded-Timestamp`` (Unix seconds).
 A timestamp more than five minutes from the server's clock is refused, so a captured
 report cannot be replayed later; within the window a replay is a repeat document,
-which changes nothing (docs/collector.md)."""
+which changes nothing (docs/collector.md).
+
+The rules live here; the token is read by ``verification.services.
+collector_report_receive`` in the same query as the device it reports for."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
-
-from verification.models import EnrollmentToken
 
 REPLAY_WINDOW = dt.timedelta(minutes=5)
 
@@ -38,14 +38,12 @@ class SignatureError(Exception):
 def sign(*, digest: str, timestamp: str, body: bytes) -> str:
     """The signature the collector sends (its PowerShell twin is in the collector)."""
     message = timestamp.encode("ascii") + b"." + body
-    return hmac.new(digest.encode("ascii"), message, hashlib.sha256).hexdigest()
+    return hmac.digest(digest.encode("ascii"), message, "sha256").hex()
 
 
-def signature_check(
-    *, key_id: str, timestamp: str, signature: str, body: bytes, now: dt.datetime
-) -> EnrollmentToken:
-    """The token that signed ``body``, or SignatureError saying why not. An unknown key
-    id and a wrong signature get the same answer, so key ids cannot be probed."""
+def timestamp_check(*, key_id: str, timestamp: str, signature: str, now: dt.datetime) -> None:
+    """SignatureError unless the three headers are there and the timestamp is within
+    the replay window of ``now``: checked before anything is read."""
     if not (key_id and timestamp and signature):
         raise SignatureError(Msg.MISSING)
     try:
@@ -55,11 +53,17 @@ def signature_check(
     delta = sent - int(now.timestamp())
     if abs(delta) > REPLAY_WINDOW.total_seconds():
         raise SignatureError(Msg.OUT_OF_WINDOW.format(delta=delta))
-    token = EnrollmentToken.objects.select_related("client").filter(key_id=key_id).first()
-    digest = token.digest if token is not None else "0" * 64
-    expected = sign(digest=digest, timestamp=timestamp, body=body)
-    if token is None or not hmac.compare_digest(expected, signature.strip().lower()):
+
+
+def signature_verify(
+    *, digest: str | None, revoked: bool, timestamp: str, signature: str, body: bytes
+) -> None:
+    """SignatureError unless ``signature`` is the body's, signed with the token whose
+    stored ``digest`` the caller read by the key id (None: no such token), and that
+    token is not revoked. An unknown key id and a wrong signature get the same answer,
+    after the same work, so key ids cannot be probed."""
+    expected = sign(digest=digest or "0" * 64, timestamp=timestamp, body=body)
+    if digest is None or not hmac.compare_digest(expected, signature.strip().lower()):
         raise SignatureError(Msg.BAD_SIGNATURE)
-    if token.revoked_at is not None:
+    if revoked:
         raise SignatureError(Msg.REVOKED)
-    return token

@@ -3,8 +3,10 @@ go through ``verification.selectors`` (another client's device is a 404)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from clients.selectors import client_get_for
+from lib.charts import sparkline
 from lib.errors import NotAllowed, ServiceError
 from verification import selectors
 from verification.compliance import stale_after
@@ -31,6 +34,8 @@ from verification.services import (
 COLLECTOR = Path(__file__).with_name("collector") / "heeded-collector.ps1"
 
 PAGE_SIZE = 50
+HISTORY_DAYS = 90  # the device compliance history on a client's devices page
+RECENT_DAYS = 14  # of which the newest days are listed
 
 
 @login_required
@@ -39,7 +44,12 @@ def device_list(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_get_for(request.user, client_id)
     devices = selectors.device_list_for(request.user, client_id=client.pk)
     page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
-    stale_line = timezone.now() - stale_after()
+    now = timezone.now()
+    stale_line = now - stale_after()
+    since = now.astimezone(client.tz).date() - dt.timedelta(days=HISTORY_DAYS)
+    history = list(
+        selectors.device_score_history_for(request.user, client_id=client.pk, since=since)
+    )
     return render(
         request,
         "verification/device_list.html",
@@ -50,6 +60,11 @@ def device_list(request: HttpRequest, client_id: int) -> HttpResponse:
             "reviews": selectors.review_list_for(request.user, client_id=client.pk)[:20],
             "tokens": selectors.token_list_for(request.user, client_id=client.pk),
             "score": selectors.device_score_for(request.user, client_id=client.pk),
+            "history": history,
+            "history_chart": sparkline(
+                [(row.day, row.score.percent) for row in history], colour=settings.HEEDED_MSP_COLOUR
+            ),
+            "recent_days": history[::-1][:RECENT_DAYS],
         },
     )
 

@@ -640,7 +640,10 @@ MATRIX: dict[str, Roles | NoRole] = {
     "verification.services.inventory_from_document": PURE,
     "verification.services.file_device_guid": PURE,
     "verification.services.token_digest": PURE,
-    "verification.services.report_fingerprint": PURE,
+    "verification.services.report_body": PURE,
+    # Signed by a client's enrollment token (checked inside), never a staff member.
+    "verification.services.collector_report_receive": SYSTEM,
+    "verification.services.device_score_history_take": SYSTEM,
     # reports: delivering a report records an anchor (a write); snapshots are the
     # worker's or cron's
     "reports.services.report_deliver": _write(

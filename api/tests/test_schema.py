@@ -82,6 +82,7 @@ def test_every_endpoint_of_the_api_is_described(generated):
         ("POST", "/api/v1/devices/{id}/tags/"),
         ("GET", "/api/v1/recommendations/{recommendation_id}/devices/"),
         ("GET", "/api/v1/clients/{client_id}/device-compliance/"),
+        ("GET", "/api/v1/clients/{client_id}/device-compliance/history/"),
         ("GET", "/api/v1/enrollment-tokens/"),
         ("POST", "/api/v1/enrollment-tokens/"),
         ("GET", "/api/v1/enrollment-tokens/{id}/"),

@@ -45,6 +45,11 @@ urlpatterns = [
         name="client-device-compliance",
     ),
     path(
+        "clients/<int:client_id>/device-compliance/history/",
+        verification_api.ClientDeviceScoreHistoryView.as_view(),
+        name="client-device-compliance-history",
+    ),
+    path(
         "clients/<int:client_id>/ledger/events/",
         views.LedgerEventList.as_view(),
         name="client-ledger-events",

@@ -9,8 +9,6 @@ the actor's role."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
@@ -32,9 +30,7 @@ from clients.models import Client
 from clients.selectors import client_get_for, client_list_for
 from recommendations.selectors import recommendation_get_for
 from verification import selectors
-from verification.choices import ReportSource
 from verification.compliance import stale_after
-from verification.jsonschema_lite import report_errors
 from verification.models import (
     Device,
     DeviceCompliance,
@@ -47,22 +43,26 @@ from verification.models import (
 from verification.services import (
     TAG_MAX_COUNT,
     TAG_MAX_LENGTH,
-    ReportRefused,
+    ReportInvalid,
+    VerificationError,
+    collector_report_receive,
     device_tags_set,
     enrollment_token_create,
     enrollment_token_revoke,
-    inventory_from_document,
-    inventory_record,
-    report_fingerprint,
     review_item_resolve,
 )
-from verification.signing import SignatureError, signature_check
+from verification.signing import SignatureError
 
 
 class Msg:
     TOO_LARGE = "The report is larger than {limit} bytes."
     LENGTH_REQUIRED = "Send Content-Length with the report."
-    NOT_JSON = "The body is not UTF-8 JSON: {error}"
+
+
+def _located(problem: str) -> str | None:
+    """The place a schema error names (``$.hotfixes[3]``); None for a body that is not
+    JSON at all."""
+    return problem.split(":", 1)[0] if problem.startswith("$") else None
 
 
 def _valid(
@@ -147,53 +147,36 @@ class EndpointReportView(APIView):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             return _error(413, "too_large", Msg.TOO_LARGE.format(limit=limit))
-        now = timezone.now()
         meta = request.META
         try:
-            token = signature_check(
+            result = collector_report_receive(
                 key_id=meta.get("HTTP_X_HEEDED_KEY", ""),
                 timestamp=meta.get("HTTP_X_HEEDED_TIMESTAMP", ""),
                 signature=meta.get("HTTP_X_HEEDED_SIGNATURE", ""),
                 body=body,
-                now=now,
+                now=timezone.now(),
             )
         except SignatureError as exc:
             return _error(401, exc.code, exc.message)
-        # The report is signed: what it says is the enrollment token's doing.
-        request.report_actor = f"enrollment_token:{token.pk}"  # type: ignore[attr-defined]
-        try:
-            document = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            return _error(400, "invalid", Msg.NOT_JSON.format(error=exc))
-        problems = report_errors(document)
-        if problems:
-            return ApiResponse(
-                {
-                    "errors": [
-                        {"field": p.split(":", 1)[0], "code": "invalid", "message": p}
-                        for p in problems[:50]
-                    ]
-                },
-                status=400,
-            )
-        try:
-            result = inventory_record(
-                client=token.client,
-                inventory=inventory_from_document(document),
-                document_hash=hashlib.sha256(body).hexdigest(),
-                source=ReportSource.COLLECTOR,
-                now=now,
-                token=token,
-                document=document,
-                inventory_hash=report_fingerprint(body),
-            )
-        except ReportRefused as exc:
+        except VerificationError as exc:
+            # The report was signed: what it says is the enrollment token's doing.
+            request.report_actor = f"enrollment_token:{exc.signed_by}"  # type: ignore[attr-defined]
+            if isinstance(exc, ReportInvalid):
+                return ApiResponse(
+                    {
+                        "errors": [
+                            {"field": _located(p), "code": "invalid", "message": p}
+                            for p in exc.errors[:50]
+                        ]
+                    },
+                    status=400,
+                )
             return _error(409, exc.code, exc.message, field=exc.field)
         return ApiResponse(
             {
                 "outcome": result.outcome,
                 "device": result.device_id,
-                "hotfixes": len(document["hotfixes"]),
+                "hotfixes": result.hotfix_count,
             },
             status=status.HTTP_200_OK,
         )
@@ -582,6 +565,63 @@ class ClientDeviceScoreView(APIView):
                     "compliant": score.compliant,
                     "evaluated": score.evaluated,
                     "percent": score.percent,
+                }
+            ).data
+        )
+
+
+class DeviceScoreDaySerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A day of the client's calendar (its time zone).")
+    compliant = serializers.IntegerField(
+        help_text="(device, rule) pairs found compliant at the end of that day."
+    )
+    evaluated = serializers.IntegerField(help_text="(device, rule) pairs evaluated then.")
+    percent = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, coerce_to_string=False
+    )
+
+
+class DeviceScoreHistorySerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    days = DeviceScoreDaySerializer(many=True, help_text="Oldest first.")
+
+
+class DeviceScoreHistoryFilterSerializer(QueryParamsSerializer):
+    since = serializers.DateField(
+        required=False, help_text="Only days from this one (YYYY-MM-DD) on."
+    )
+
+
+class ClientDeviceScoreHistoryView(APIView):
+    """The client's device compliance day by day, as on its devices page and in its
+    QBR: each day as it ended, written once by the worker after the client's own
+    midnight (today's figure is ``/device-compliance/``)."""
+
+    schema = ErrorDocumentingAutoSchema()
+
+    @extend_schema(
+        parameters=[DeviceScoreHistoryFilterSerializer],
+        responses=DeviceScoreHistorySerializer,
+    )
+    def get(self, request: Request, client_id: int) -> ApiResponse:
+        client = client_get_for(request.user, client_id)
+        filters = _valid(DeviceScoreHistoryFilterSerializer, request.query_params, request)
+        days = selectors.device_score_history_for(
+            request.user, client_id=client.pk, since=filters.get("since")
+        )
+        return ApiResponse(
+            DeviceScoreHistorySerializer(
+                {
+                    "client": client.pk,
+                    "days": [
+                        {
+                            "day": row.day,
+                            "compliant": row.compliant,
+                            "evaluated": row.evaluated,
+                            "percent": row.score.percent,
+                        }
+                        for row in days
+                    ],
                 }
             ).data
         )

@@ -21,6 +21,7 @@ part of adding it. Public routes are listed with the reason they are public.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -181,7 +182,7 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
     from reports.periods import parse_period
     from reports.services import report_deliver
     from verification.models import ReviewItem
-    from verification.services import enrollment_token_create
+    from verification.services import device_score_history_take, enrollment_token_create
     from verification.tests.test_verify_pass import report
 
     now = timezone.now()
@@ -213,6 +214,8 @@ def world(admin, technician, client_a, client_b, contact_a, contact_b, template_
         now=now,
     )
     device = report(client_b, 0, 5073724, now=now, name="BRAVO-SECRET-WS").device
+    # B's device compliance history (the next day's job writes the day just ended).
+    device_score_history_take(now=now + dt.timedelta(days=1))
     stored = report_deliver(
         client=client_b,
         period=parse_period("2026-03"),

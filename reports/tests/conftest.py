@@ -135,3 +135,26 @@ def scene(client_a, contact_a, admin):
         item.refresh_from_db()
         items[key] = item
     return items
+
+
+@pytest.fixture
+def device_history(scene, client_a):
+    """Acme's device compliance: 25.0% at the end of 27 and 28 March, 50.0% on the
+    29th, and one of its two devices compliant now (verification's rows, as the worker
+    and the verify pass leave them)."""
+    from verification.models import DeviceCompliance, DeviceScoreDay
+    from verification.tests.test_verify_pass import report
+
+    for day, compliant in ((27, 1), (28, 1), (29, 2)):
+        DeviceScoreDay.objects.create(
+            client=client_a,
+            day=dt.date(2026, 3, day),
+            compliant=compliant,
+            evaluated=4,
+            taken_at=at(3, day + 1, 0, 30),
+        )
+    for n, state in ((1, "compliant"), (2, "not_compliant")):
+        device = report(client_a, n, 5073724, now=at(3, 29)).device
+        DeviceCompliance.objects.create(
+            recommendation=scene["patch"], device=device, state=state, evaluated_at=at(3, 29)
+        )

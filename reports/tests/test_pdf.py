@@ -69,6 +69,27 @@ def test_the_pdf_shows_the_adoption_rate_every_open_risk_and_the_ledger_head(pdf
     assert f"acme-dental:{head.seq}:{head.hash}" in "".join(text.split())
 
 
+def test_the_pdf_draws_the_device_compliance_trend_with_todays_figure(
+    device_history, client_a, tmp_path, time_machine
+):
+    time_machine.move_to(REPORT_NOW, tick=False)
+    path = tmp_path / "acme-q1-devices.pdf"
+    call_command(
+        "report", "--client", "acme-dental", "--period", "2026-Q1", "--format", "pdf",
+        "--output", str(path),
+    )  # fmt: skip
+
+    flat = " ".join(text_of(path).split())
+
+    assert "Device compliance over time" in flat
+    assert "DEVICE COMPLIANCE OVER TIME 50.0%" in flat
+    assert "2026-03-27" in flat and "2026-03-30" in flat
+
+
+def test_a_client_without_devices_gets_no_device_chart(pdf):
+    assert "Device compliance" not in text_of(pdf)
+
+
 def test_the_delivered_pdf_is_stored_with_its_hash_and_anchored(pdf, client_a):
     report = DeliveredReport.objects.get()
     content = pdf.read_bytes()

@@ -163,3 +163,44 @@ def test_a_technician_sees_only_the_assigned_clients_in_the_portfolio(
     scene, client_a, client_b, technician
 ):
     assert [row.client for row in portfolio_for(technician, now=REPORT_NOW)] == [client_a]
+
+
+def test_the_qbr_carries_the_device_compliance_trend_connected_by_the_project(
+    device_history, client_a
+):
+    # reports does not import verification: heeded/apps.py connects the series.
+    [trend] = q1(client_a).trends
+
+    assert trend.key == "device-compliance"
+    assert str(trend.title) == "Device compliance over time"
+    assert trend.points == [
+        (dt.date(2026, 3, 27), Decimal("25.0")),
+        (dt.date(2026, 3, 28), Decimal("25.0")),
+        (dt.date(2026, 3, 29), Decimal("50.0")),
+        (dt.date(2026, 3, 30), Decimal("50.0")),
+    ]
+
+
+def test_a_client_without_devices_has_no_device_trend(scene, client_a):
+    assert q1(client_a).trends == []
+
+
+def test_the_device_trend_is_read_in_a_fixed_number_of_queries(device_history, client_a):
+    from verification.models import DeviceScoreDay
+
+    with CaptureQueriesContext(connection) as few:
+        q1(client_a)
+    DeviceScoreDay.objects.bulk_create(
+        DeviceScoreDay(
+            client=client_a,
+            day=dt.date(2026, 1, 1) + dt.timedelta(days=n),
+            compliant=1,
+            evaluated=2,
+            taken_at=REPORT_NOW,
+        )
+        for n in range(60)
+    )
+    with CaptureQueriesContext(connection) as more:
+        q1(client_a)
+
+    assert len(more) == len(few) <= 9

@@ -107,6 +107,22 @@ def post(client, now, frozen) -> Callable[..., Any]:
     return send
 
 
+@pytest.fixture
+def api_as(now):
+    """``api_as(user)``: an API client sending a fresh token of ``user``."""
+    from rest_framework.test import APIClient
+
+    from accounts.tokens import token_create
+
+    def make(user):
+        api = APIClient()
+        _, raw = token_create(user=user, name="tests", now=now)
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return api
+
+    return make
+
+
 def sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 

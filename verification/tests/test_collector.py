@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from verification.jsonschema_lite import report_errors, report_schema
 
@@ -119,3 +122,49 @@ def test_a_document_shaped_like_the_scripts_dry_run_passes_the_schema():
         },
     }
     assert report_errors(document) == []
+
+
+def _breakages() -> list[tuple[str, Any]]:
+    """One way to break each keyword the schema uses, at each level it is used."""
+    from verification.tests.conftest import document
+
+    def changed(edit: Any) -> Any:
+        doc = document()
+        edit(doc)
+        return doc
+
+    long = "x" * 300
+    return [
+        ("valid", document()),
+        ("valid, nulls", changed(lambda d: d["hotfixes"][0].update(installed_on=None))),
+        ("const", changed(lambda d: d.update(schema="heeded.endpoint-report/2"))),
+        ("required at the root", changed(lambda d: d.pop("hotfixes"))),
+        ("required in an item", changed(lambda d: d["hotfixes"][0].pop("hotfix_id"))),
+        ("closed root", changed(lambda d: d.update(extra=1))),
+        ("closed item", changed(lambda d: d["hotfixes"][1].update(InstalledOn="x"))),
+        ("closed nested", changed(lambda d: d["checks"]["firewall"].update(Other=True))),
+        ("type of a string", changed(lambda d: d["device"].update(computer_name=7))),
+        ("a bool is not a string", changed(lambda d: d["device"].update(os_build=True))),
+        ("a number is not a boolean", changed(lambda d: d["checks"].update(smb1_enabled=0))),
+        ("null where not allowed", changed(lambda d: d["device"].update(machine_guid=None))),
+        ("type of an array", changed(lambda d: d.update(hotfixes={}))),
+        ("type of an object", changed(lambda d: d.update(device=[]))),
+        ("minLength", changed(lambda d: d["hotfixes"][1].update(hotfix_id=""))),
+        ("maxLength", changed(lambda d: d["hotfixes"][1].update(description=long))),
+        ("pattern", changed(lambda d: d.update(collected_at="2026-03-02 09:00"))),
+        ("enum", changed(lambda d: d["checks"].update(bitlocker_os_volume="maybe"))),
+        ("maxItems", changed(lambda d: d["device"].update(tags=["t"] * 21))),
+        ("items", changed(lambda d: d["device"].update(tags=["ok", ""]))),
+        ("not an object at all", [document()]),
+    ]
+
+
+@pytest.mark.parametrize(("case", "doc"), _breakages(), ids=[c for c, _ in _breakages()])
+def test_the_quick_yes_or_no_agrees_with_the_located_errors(case, doc):
+    from verification.jsonschema_lite import _report_conforms, validate
+
+    errors = validate(doc, report_schema())
+
+    assert _report_conforms()(doc) == (errors == [])
+    assert report_errors(doc) == errors
+    assert (errors == []) == case.startswith("valid")

@@ -458,7 +458,10 @@ def test_every_shape_the_collector_can_send_is_stored_as_sent(post, token_a, sha
 def test_the_fingerprint_of_a_report_leaves_out_only_when_it_was_collected():
     import json
 
-    from verification.services import report_fingerprint
+    from verification.services import report_body
+
+    def report_fingerprint(body: bytes) -> str | None:
+        return report_body(body).fingerprint
 
     monday = document(collected_at="2026-03-02T08:59:12.4817365+01:00")
     tuesday = document(collected_at="2026-03-03T08:58:01.0000001+01:00")
@@ -527,3 +530,86 @@ def test_a_file_after_the_collector_is_compared_by_its_own_digest(post, token_a,
         now=now,
     )
     assert again.outcome == "unchanged"
+
+
+def test_an_unchanged_report_within_the_hour_is_answered_from_one_read_without_parsing(
+    post, token_a, monkeypatch
+):
+    import verification.services as services
+
+    _, raw = token_a
+    first = post(raw, body_of(document()))
+    device_id = first.json()["device"]
+    later = document(collected_at="2026-03-02T09:40:00Z")
+    parsed: list[bytes] = []
+    monkeypatch.setattr(services, "_report_document", lambda body: parsed.append(body))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(raw, body_of(later))
+
+    assert response.status_code == 200
+    assert response.json() == {"outcome": "unchanged", "device": device_id, "hotfixes": 2}
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT"]
+    assert parsed == []
+
+
+def test_an_unchanged_report_with_a_malformed_collected_at_is_refused(post, token_a):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    before = stored()
+
+    response = post(raw, body_of(document(collected_at="yesterday")))
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "$.collected_at"
+    assert stored() == before
+
+
+def test_an_unchanged_report_from_a_stale_device_is_read_and_counted_again(post, token_a):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    Device.objects.update(counted_stale=True, needs_evaluation=False)
+
+    response = post(raw, body_of(document(collected_at="2026-03-02T09:10:00Z")))
+
+    assert response.json()["outcome"] == "unchanged"
+    device = Device.objects.get()
+    assert (device.counted_stale, device.needs_evaluation) == (False, True)
+
+
+def test_an_unchanged_report_signed_by_a_revoked_token_is_refused(post, token_a, admin, now):
+    _, raw = token_a
+    post(raw, body_of(document()))
+    enrollment_token_revoke(token=token_a[0], actor=admin, now=now)
+
+    response = post(raw, body_of(document(collected_at="2026-03-02T09:10:00Z")))
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == SigMsg.REVOKED
+
+
+def test_another_clients_token_never_gets_an_unchanged_answer_for_this_device(
+    post, token_a, token_b
+):
+    post(token_a[1], body_of(document()))
+    before = stored()
+
+    response = post(token_b[1], body_of(document(collected_at="2026-03-02T09:10:00Z")))
+
+    assert response.status_code == 409
+    assert ReviewItem.objects.count() == before[3] + 1
+
+
+def test_each_distinct_body_has_its_own_document_hash_and_a_repeat_the_same():
+    from verification.services import report_body
+
+    body = body_of(document())
+    spaced = body.replace(b'"collected_at": ', b'"collected_at" :  ')
+    later = body_of(document(collected_at="2026-03-02T09:10:00Z"))
+
+    hashes = {report_body(b).document_hash for b in (body, spaced, later)}
+
+    assert len(hashes) == 3
+    assert report_body(body) == report_body(bytes(body))
+    assert report_body(body).fingerprint == report_body(later).fingerprint
+    assert report_body(b"{}").fingerprint is None

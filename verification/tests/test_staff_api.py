@@ -21,21 +21,6 @@ from verification.tests.test_verify_pass import GUIDS, report
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api_as(now):
-    from rest_framework.test import APIClient
-
-    from accounts.tokens import token_create
-
-    def make(user):
-        api = APIClient()
-        _, raw = token_create(user=user, name="tests", now=now)
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-        return api
-
-    return make
-
-
 def errors(answer) -> list[tuple[str | None, str]]:
     return [(e["field"], e["message"]) for e in answer.json()["errors"]]
 
