@@ -40,12 +40,13 @@ class ErrorDocumentingAutoSchema(AutoSchema):
 
     Views say which of their actions can conflict with the lifecycle
     (``conflict_actions``) and which validate query parameters
-    (``validated_query_actions``); the rest follows from the method and the path.
+    (``validated_query_actions``; a plain APIView has no action, so ``"get"`` names its
+    GET); the rest follows from the method and the path.
     """
 
     def _error_responses(self) -> dict[str, str]:
-        action = getattr(self.view, "action", None)
         method = self.method.upper()
+        action = getattr(self.view, "action", None) or method.lower()
         path_has_id = "{" in self.path
         responses = {}
         is_list = self._is_list_view()

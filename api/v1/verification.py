@@ -598,6 +598,7 @@ class ClientDeviceScoreHistoryView(APIView):
     midnight (today's figure is ``/device-compliance/``)."""
 
     schema = ErrorDocumentingAutoSchema()
+    validated_query_actions = ("get",)
 
     @extend_schema(
         parameters=[DeviceScoreHistoryFilterSerializer],
