@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -389,16 +389,25 @@ def _act_batch(
     for rec, at in moves.values():
         rec.next_action_at = at
         by_value.setdefault(at, []).append(rec.pk)
-    # One UPDATE per value that several rows share (the escalations acted on together),
-    # one CASE over the rest (a reminder's next date is its own): not a statement per row.
-    alone: list[Recommendation] = []
+    # One UPDATE per value that several rows share (the escalations acted on together)
+    # and one executemany of a plain UPDATE by id for the rest (a reminder's next date
+    # is its own): a bulk_update's CASE over them costs more to build than to run.
+    alone: list[tuple[Any, int]] = []
+    adapt = connection.ops.adapt_datetimefield_value
     for at, ids in by_value.items():
         if len(ids) > 1:
             Recommendation.objects.filter(pk__in=ids).update(next_action_at=at)
         else:
-            alone.append(moves[ids[0]][0])
+            alone.append((adapt(at), ids[0]))
     if alone:
-        Recommendation.objects.bulk_update(alone, ["next_action_at"])
+        quote, meta = connection.ops.quote_name, Recommendation._meta
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(meta.db_table)} "
+                f"SET {quote(meta.get_field('next_action_at').column)} = %s "
+                f"WHERE {quote(meta.pk.column)} = %s",
+                alone,
+            )
     endpoints = active_endpoints() if rows else []
     events = event_append_many(
         client=recs[0].client,
@@ -465,6 +474,22 @@ def _staff_users(
     return [u for u in users.values() if u.email]
 
 
+def _insert_new(model: type[models.Model], fields: tuple[str, ...], rows: list[Any]) -> None:
+    """Insert plain value tuples (ids and text: nothing to adapt) with one executemany
+    of ``INSERT … ON CONFLICT DO NOTHING``: a row that is there already, such as a
+    second contact with the same address, is skipped as ``bulk_create(…,
+    ignore_conflicts=True)`` skips it, without a model instance per row."""
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+
 PLAN_BATCH = 500
 
 
@@ -525,30 +550,18 @@ def _plan_batch(ids: list[int], *, now: dt.datetime) -> int:
         if contact.is_active and (contact.is_decision_maker or contact.is_escalation_contact):
             contacts.setdefault(contact.client_id, []).append(contact)
     users = User.objects.in_bulk({u for s in steps for u in (s[6], s[7]) if u is not None})
-    items: list[NoticeItem] = []
+    items: list[tuple[int, int, str, str, int | None, int | None]] = []
     nobody: list[int] = []
     for step_id, client_id, name, level, data, contact_id, owner_id, account_owner_id in steps:
         mine = [
-            NoticeItem(
-                step_id=step_id,
-                client_id=client_id,
-                audience=CLIENT,
-                recipient=c.email.lower(),
-                contact_id=c.pk,
-            )
+            (step_id, client_id, CLIENT, c.email.lower(), c.pk, None)
             for c in _client_contacts(
                 contact_by_id.get(contact_id) if contact_id else None,
                 level,
                 contacts.get(client_id, []),
             )
         ] + [
-            NoticeItem(
-                step_id=step_id,
-                client_id=client_id,
-                audience=STAFF,
-                recipient=u.email.lower(),
-                user_id=u.pk,
-            )
+            (step_id, client_id, STAFF, u.email.lower(), None, u.pk)
             for u in _staff_users(
                 name,
                 level,
@@ -563,7 +576,11 @@ def _plan_batch(ids: list[int], *, now: dt.datetime) -> int:
             # Nobody to tell (no active contact, no staff for a reminder).
             nobody.append(step_id)
     if items:
-        NoticeItem.objects.bulk_create(items, ignore_conflicts=True)
+        _insert_new(
+            NoticeItem,
+            ("step", "client", "audience", "recipient", "contact", "user"),
+            items,
+        )
     if nobody:
         FollowupStep.objects.filter(pk__in=nobody).update(notified_at=now)
     return len(steps)
@@ -740,12 +757,10 @@ def _notify_person_in_transaction(
         message, recipients = _staff_notice(items, user, key=key, now=now, digest=digest)
     NoticeItem.objects.filter(pk__in=[i.pk for i in items]).update(message=message)
     steps = {i.step_id for i in items}
-    FollowupStep.notices.through.objects.bulk_create(
-        [
-            FollowupStep.notices.through(followupstep_id=step_id, outboxmessage_id=message.pk)
-            for step_id in steps
-        ],
-        ignore_conflicts=True,
+    _insert_new(
+        FollowupStep.notices.through,
+        ("followupstep", "outboxmessage"),
+        [(step_id, message.pk) for step_id in sorted(steps)],
     )
     done = (
         FollowupStep.objects.filter(pk__in=steps, notified_at__isnull=True)
