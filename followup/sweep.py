@@ -797,6 +797,7 @@ def _entries(items: list[_Item]) -> list[dict[str, Any]]:
     severities: dict[str, tuple[str, str]] = {}
     statuses: dict[str, str] = {}
     lines: dict[tuple[Any, ...], str] = {}
+    ref, ticket_ref = _("recommendation %(pk)s"), _("ticket #%(ticket)s")
     entries = []
     for item in _ordered(items):
         rec, data = item.rec, item.data
@@ -818,9 +819,11 @@ def _entries(items: list[_Item]) -> list[dict[str, Any]]:
         if rec.status not in statuses:
             statuses[rec.status] = mail.status_label(rec.status)
         label, colour = severities[rec.severity]
+        ticket = data.get("ticket")
         entries.append(
             {
                 "rec": rec,
+                "ref": ref % {"pk": rec.pk},
                 "client": item.client,
                 "step": item.name,
                 "level": item.level,
@@ -829,7 +832,8 @@ def _entries(items: list[_Item]) -> list[dict[str, Any]]:
                 "severity_key": rec.severity,
                 "severity_colour": colour,
                 "status": statuses[rec.status],
-                "ticket": data.get("ticket"),
+                "ticket": ticket,
+                "ticket_ref": ticket_ref % {"ticket": ticket} if ticket else "",
             }
         )
     return entries
