@@ -313,7 +313,19 @@ def act_on_many(rec_ids: list[int], *, now: dt.datetime, worker: str = "") -> li
 def _act_batch(
     rec_ids: list[int], *, now: dt.datetime, worker: str
 ) -> tuple[list[Action], list[int]]:
-    qs = Recommendation.objects.all()
+    # The long texts and JSON columns are not needed to act (and each JSON value
+    # would be decoded per row).
+    qs = Recommendation.objects.defer(
+        "body",
+        "risk_if_ignored",
+        "control_refs",
+        "verification_rule",
+        "custom_fields",
+        "field_values",
+        "tags",
+        "scope",
+        "close_reason",
+    )
     if connection.vendor != "sqlite":
         qs = qs.select_for_update(skip_locked=True)
     recs = list(qs.filter(pk__in=rec_ids, next_action_at__lte=now).order_by("next_action_at", "id"))
