@@ -688,26 +688,26 @@ class _Item:
     name: str
     level: int
     data: dict[str, Any]
-    rec: Recommendation
+    rec: _Rec
 
 
-# What a notice reads of each recommendation (never its long texts).
-_NOTICE_FIELDS = (
-    "id",
-    "client_id",
-    "title",
-    "severity",
-    "status",
-    "text_sha256",
-    "created_at",
-    "presented_at",
-    "response_due_at",
-)
+@dataclasses.dataclass(frozen=True)
+class _Rec:
+    """What a notice says of a recommendation (never its long texts)."""
+
+    pk: int
+    title: str
+    severity: str
+    status: str
+    created_at: dt.datetime
+    presented_at: dt.datetime | None
+    response_due_at: dt.datetime | None
 
 
 def _open_items(audience: str, person_id: int) -> list[_Item]:
     """The person's notice items without a message, locked on PostgreSQL (SKIP LOCKED:
-    another sweep telling this person has them); three reads whatever their number."""
+    another sweep telling this person has them), with their steps and
+    recommendations: two reads whatever their number, plain values, no model rows."""
     qs = NoticeItem.objects.filter(message__isnull=True, audience=audience)
     qs = qs.filter(contact_id=person_id) if audience == CLIENT else qs.filter(user_id=person_id)
     if connection.vendor != "sqlite":
@@ -722,17 +722,24 @@ def _open_items(audience: str, person_id: int) -> list[_Item]:
             "step__level",
             "step__data",
             "step__recommendation_id",
+            "step__recommendation__title",
+            "step__recommendation__severity",
+            "step__recommendation__status",
+            "step__recommendation__created_at",
+            "step__recommendation__presented_at",
+            "step__recommendation__response_due_at",
         )
     )
     if not rows:
         return []
     clients = Client.objects.select_related("followup_policy").in_bulk({r[1] for r in rows})
-    recs = Recommendation.objects.only(*_NOTICE_FIELDS).in_bulk({r[7] for r in rows})
-    for rec in recs.values():
-        rec.client = clients[rec.client_id]
+    recs: dict[int, _Rec] = {}
+    for row in rows:
+        if row[7] not in recs:
+            recs[row[7]] = _Rec(*row[7:])
     return [
         _Item(pk, clients[client_id], step_id, key, name, level, data, recs[rec_id])
-        for pk, client_id, step_id, key, name, level, data, rec_id in rows
+        for pk, client_id, step_id, key, name, level, data, rec_id, *_ in rows
     ]
 
 
@@ -906,7 +913,11 @@ def _client_notice(
     client = items[0].client
     language = mail.language_for(client)
     recs = list({i.rec.pk: i.rec for i in _ordered(items)}.values())
-    answerable = [r for r in recs if r.status == RecStatus.AWAITING_RESPONSE]
+    # The answer link records the text each item was presented with: read for the
+    # items it offers, only now.
+    answerable_ids = [r.pk for r in recs if r.status == RecStatus.AWAITING_RESPONSE]
+    shown = Recommendation.objects.only("id", "text_sha256").in_bulk(answerable_ids)
+    answerable = [shown[pk] for pk in answerable_ids]
     head = mail.client_head(client, at=now, reference=key)
     with translation.override(language):
         entries = _entries(items)
@@ -927,7 +938,7 @@ def _client_notice(
     }
     email = mail.render_email("followup_notice", context, language=language)
     recipients = [contact.email.lower()]
-    message = _enqueue(key, recipients, email, now=now, client=client, recs=recs)
+    message = _enqueue(key, recipients, email, now=now, client=client, recs=[r.pk for r in recs])
     _record(client, message, email, items, recipients, audience=CLIENT, now=now, head=head)
     return message, recipients
 
@@ -959,7 +970,7 @@ def _staff_notice(
         email,
         now=now,
         client=None,
-        recs=recs,
+        recs=[r.pk for r in recs],
         extra_headers={DIGEST_HEADER: digest.week} if digest is not None else None,
     )
     for client_id, client in clients.items():
@@ -975,7 +986,7 @@ def _enqueue(
     *,
     now: dt.datetime,
     client: Client | None,
-    recs: list[Recommendation],
+    recs: list[int],
     extra_headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     message = outbox_enqueue_email(
@@ -986,8 +997,8 @@ def _enqueue(
         html=email.html,
         now=now,
         client=client,
-        recommendation_id=recs[0].pk if len(recs) == 1 else None,
-        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))}
+        recommendation_id=recs[0] if len(recs) == 1 else None,
+        headers={"X-Heeded-Followup": ",".join(sorted({str(pk) for pk in recs}))}
         | (extra_headers or {}),
     )
     if message.payload.get("text") != email.text:
