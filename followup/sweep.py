@@ -1,21 +1,27 @@
 """The sweep: act on every follow-up step that is due, then announce them, grouped.
 
-Phase 1 (**act**), one short transaction per due recommendation:
+Phase 1 (**act**), one transaction per client and up to ``BATCH`` due recommendations
+(``act_on_many``; a step that changes the state, or a batch that met another
+worker's rows, goes one by one through ``act_on``):
 
 - read only recommendations with ``next_action_at <= now``, earliest first, through
   the partial index ``rec_next_action_due`` (the cost grows with what is due);
-- claim the row: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
+- claim the rows: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
   sweeps split the work; on SQLite the transaction is IMMEDIATE (one writer), and the
-  row is re-read inside it. Either way the row must still be due when re-read;
-- insert the ``FollowupStep`` row (UNIQUE per recommendation and step of a cycle: the
-  last guard against acting twice), apply the step (ticket, lifecycle transition) and
-  move ``next_action_at`` to the next step, all in that one transaction.
+  rows are re-read inside it. Either way a row must still be due when re-read;
+- insert the ``FollowupStep`` rows (UNIQUE per recommendation and step of a cycle: the
+  last guard against acting twice), apply the steps (tickets, lifecycle transitions)
+  and move ``next_action_at`` to the next step, all in that one transaction.
 
-Phase 2 (**notify**): steps not yet announced are grouped per client and step name;
-each group becomes one message to the client and one to the MSP staff, listing the
-items by severity (oldest first) with the next QBR date. Queuing the messages, their
-ledger events and marking the steps announced happen in one transaction, so a
-worker killed between the phases leaves steps the next sweep announces.
+Phase 2 (**notify**): each step not yet planned gets one ``NoticeItem`` per person
+it concerns; then each person's open items become at most one message a day, listing
+the items by severity (oldest first). Queuing a person's message, its ledger event
+and marking the items happen in one transaction, so a worker killed between the
+phases leaves items the next sweep sends.
+
+Per due item the sweep builds no model instance where plain values do and translates
+nothing it can translate once per notice: at 10,000 due, per-item Python is the cost
+(docs/followup.md, "What a sweep costs").
 
 Everything depends on the database and ``now`` only, so replaying a day with
 ``heeded sweep --now`` does the same thing again, line for line.
