@@ -109,6 +109,14 @@ class FollowupStep(models.Model):
                 name="step_to_notify",
                 condition=Q(notified_at__isnull=True),
             ),
+            # The planning pass reads the steps not yet told, by id: through this index
+            # an idle sweep reads none of the steps already told (SQLite otherwise
+            # scanned them all, and an idle pass grew with the steps ever taken).
+            models.Index(
+                fields=["id"],
+                name="step_unnotified",
+                condition=Q(notified_at__isnull=True),
+            ),
             models.Index(fields=["recommendation", "cycle"], name="step_rec_cycle"),
         ]
 

@@ -1,21 +1,27 @@
 """The sweep: act on every follow-up step that is due, then announce them, grouped.
 
-Phase 1 (**act**), one short transaction per due recommendation:
+Phase 1 (**act**), one transaction per client and up to ``BATCH`` due recommendations
+(``act_on_many``; a step that changes the state, or a batch that met another
+worker's rows, goes one by one through ``act_on``):
 
 - read only recommendations with ``next_action_at <= now``, earliest first, through
   the partial index ``rec_next_action_due`` (the cost grows with what is due);
-- claim the row: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
+- claim the rows: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
   sweeps split the work; on SQLite the transaction is IMMEDIATE (one writer), and the
-  row is re-read inside it. Either way the row must still be due when re-read;
-- insert the ``FollowupStep`` row (UNIQUE per recommendation and step of a cycle: the
-  last guard against acting twice), apply the step (ticket, lifecycle transition) and
-  move ``next_action_at`` to the next step, all in that one transaction.
+  rows are re-read inside it. Either way a row must still be due when re-read;
+- insert the ``FollowupStep`` rows (UNIQUE per recommendation and step of a cycle: the
+  last guard against acting twice), apply the steps (tickets, lifecycle transitions)
+  and move ``next_action_at`` to the next step, all in that one transaction.
 
-Phase 2 (**notify**): steps not yet announced are grouped per client and step name;
-each group becomes one message to the client and one to the MSP staff, listing the
-items by severity (oldest first) with the next QBR date. Queuing the messages, their
-ledger events and marking the steps announced happen in one transaction, so a
-worker killed between the phases leaves steps the next sweep announces.
+Phase 2 (**notify**): each step not yet planned gets one ``NoticeItem`` per person
+it concerns; then each person's open items become at most one message a day, listing
+the items by severity (oldest first). Queuing a person's message, its ledger event
+and marking the items happen in one transaction, so a worker killed between the
+phases leaves items the next sweep sends.
+
+Per due item the sweep builds no model instance where plain values do and translates
+nothing it can translate once per notice: at 10,000 due, per-item Python is the cost
+(docs/followup.md, "What a sweep costs").
 
 Everything depends on the database and ``now`` only, so replaying a day with
 ``heeded sweep --now`` does the same thing again, line for line.
@@ -30,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -38,7 +44,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from clients.models import Client, Contact
-from clients.policy import policy_for
+from clients.policy import Policy, policy_for
 from followup.digest import (
     DIGEST_HEADER,
     STALE_DAYS,
@@ -48,7 +54,8 @@ from followup.digest import (
     digest_open,
     digests_owed,
 )
-from followup.models import FollowupStep, NoticeItem, OutboxMessage, WebhookEndpoint
+from followup.models import FollowupStep, NoticeItem, OutboxMessage
+from followup.selectors import active_endpoints
 from followup.services.outbox import outbox_enqueue_email
 from followup.services.tickets import (
     TicketRequest,
@@ -57,6 +64,7 @@ from followup.services.tickets import (
 )
 from followup.services.webhooks import webhook_publish
 from ledger.services import NewEvent, event_append, event_append_many
+from lib.bulk import insert_rows
 from lib.canonical import canonical_json, sha256_hex
 from recommendations import deadlines, mail
 from recommendations import services as lifecycle
@@ -65,6 +73,9 @@ from recommendations.deadlines import SEVERITY_ORDER, PlannedStep, Step
 from recommendations.models import Recommendation
 
 ACTOR = "followup"
+# Due rows read per page (two integers each), and acted on per client at most BATCH
+# per transaction (which also bounds the IN lists).
+PAGE = 10_000
 BATCH = 1000
 
 CLIENT, STAFF = "client", "staff"
@@ -240,9 +251,11 @@ def _apply(rec: Recommendation, step: PlannedStep, row: FollowupStep, *, now: dt
     raise ValueError(f"unknown step {name!r}")
 
 
-def _after(rec: Recommendation, step: PlannedStep, now: dt.datetime) -> dt.datetime | None:
+def _after(
+    rec: Recommendation, step: PlannedStep, now: dt.datetime, *, policy: Policy | None = None
+) -> dt.datetime | None:
     following = deadlines.next_step(
-        rec, policy_for(rec.client), last=step.name, last_at=now, now=now
+        rec, policy or policy_for(rec.client), last=step.name, last_at=now, now=now
     )
     return following.at if following else None
 
@@ -259,30 +272,31 @@ BATCHED = {Step.REMINDER_1, Step.REMINDER_2, Step.ESCALATION_1, Step.ESCALATION_
 def act(
     *, now: dt.datetime, worker: str = "", batch: int = BATCH, report: Report = None
 ) -> list[Action]:
-    """Phase 1 until nothing due is left that this worker can take: each batch of due
-    recommendations is acted on per client, one transaction per client. ``report`` is
-    called with each action as soon as its transaction has committed."""
+    """Phase 1 until nothing due is left that this worker can take: the due rows are
+    read ``PAGE`` at a time (ids only) and acted on per client, at most ``batch`` of a
+    client per transaction. ``report`` is called with each action as soon as its
+    transaction has committed."""
     actions: list[Action] = []
+    page = (
+        Recommendation.objects.filter(next_action_at__lte=now)
+        .order_by("next_action_at", "id")
+        .values_list("id", "client_id")
+    )
     while True:
-        due = list(
-            Recommendation.objects.filter(next_action_at__lte=now)
-            .order_by("next_action_at", "id")
-            .values_list("id", "client_id")[:batch]
-        )
+        due = list(page[:PAGE])
         if not due:
             break
         before = len(actions)
         by_client: dict[int, list[int]] = {}
         for rec_id, client_id in due:
             by_client.setdefault(client_id, []).append(rec_id)
-        for rec_ids in by_client.values():
-            done = act_on_many(rec_ids, now=now, worker=worker)
-            actions.extend(done)
-            for action in done if report else ():
-                report(action)
-        if len(actions) == before and Recommendation.objects.filter(
-            pk__in=[rec_id for rec_id, _ in due], next_action_at__lte=now
-        ).count() == len(due):
+        for client_ids in by_client.values():
+            for at in range(0, len(client_ids), batch):
+                done = act_on_many(client_ids[at : at + batch], now=now, worker=worker)
+                actions.extend(done)
+                for action in done if report else ():
+                    report(action)
+        if len(actions) == before and list(page[:PAGE]) == due:
             # Every due row is held by another worker: it will act on them.
             break
     return actions
@@ -305,14 +319,29 @@ def act_on_many(rec_ids: list[int], *, now: dt.datetime, worker: str = "") -> li
 def _act_batch(
     rec_ids: list[int], *, now: dt.datetime, worker: str
 ) -> tuple[list[Action], list[int]]:
-    qs = Recommendation.objects.select_related(
-        "client", "client__followup_policy", "owner", "contact"
+    # The long texts and JSON columns are not needed to act (and each JSON value
+    # would be decoded per row).
+    qs = Recommendation.objects.defer(
+        "body",
+        "risk_if_ignored",
+        "control_refs",
+        "verification_rule",
+        "custom_fields",
+        "field_values",
+        "tags",
+        "scope",
+        "close_reason",
     )
     if connection.vendor != "sqlite":
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
+        qs = qs.select_for_update(skip_locked=True)
     recs = list(qs.filter(pk__in=rec_ids, next_action_at__lte=now).order_by("next_action_at", "id"))
     if not recs:
         return [], []
+    # All of one client: its row and policy are read once, not joined to every row.
+    client = Client.objects.select_related("followup_policy").get(pk=recs[0].client_id)
+    policy = policy_for(client)
+    for rec in recs:
+        rec.client = client
     lasts: dict[tuple[int, str], tuple[str, dt.datetime]] = {}
     for rec_id, cycle, name, acted_at in (
         FollowupStep.objects.filter(recommendation__in=recs)
@@ -324,7 +353,6 @@ def _act_batch(
     todo: list[tuple[Recommendation, PlannedStep]] = []
     one_by_one: list[int] = []
     for rec in recs:
-        policy = policy_for(rec.client)
         first = deadlines.next_step(rec, policy, now=now)
         if first is None:
             moves[rec.pk] = (rec, None)
@@ -363,7 +391,7 @@ def _act_batch(
             moves[rec.pk] = (rec, None)
             texts.append("re-review asked")
         else:
-            moves[rec.pk] = (rec, _after(rec, step, now))
+            moves[rec.pk] = (rec, _after(rec, step, now, policy=policy))
             if rec.pk in tickets:
                 ticket, opened = tickets[rec.pk]
                 row.data = {"ticket": ticket.pk}
@@ -374,16 +402,31 @@ def _act_batch(
                 texts.append("reminder")
         rows.append(row)
     with transaction.atomic():
-        FollowupStep.objects.bulk_create(rows)
-    # One UPDATE per new value (escalations acted on together share theirs): cheaper
-    # than a bulk_update's CASE over every row.
+        insert_rows(rows)
     by_value: dict[dt.datetime | None, list[int]] = {}
     for rec, at in moves.values():
         rec.next_action_at = at
         by_value.setdefault(at, []).append(rec.pk)
+    # One UPDATE per value that several rows share (the escalations acted on together)
+    # and one executemany of a plain UPDATE by id for the rest (a reminder's next date
+    # is its own): a bulk_update's CASE over them costs more to build than to run.
+    alone: list[tuple[Any, int]] = []
+    adapt = connection.ops.adapt_datetimefield_value
     for at, ids in by_value.items():
-        Recommendation.objects.filter(pk__in=ids).update(next_action_at=at)
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True)) if rows else []
+        if len(ids) > 1:
+            Recommendation.objects.filter(pk__in=ids).update(next_action_at=at)
+        else:
+            alone.append((adapt(at), ids[0]))
+    if alone:
+        quote, meta = connection.ops.quote_name, Recommendation._meta
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(meta.db_table)} "
+                f"SET {quote(meta.get_field('next_action_at').column)} = %s "
+                f"WHERE {quote(meta.pk.column)} = %s",
+                alone,
+            )
+    endpoints = active_endpoints() if rows else []
     events = event_append_many(
         client=recs[0].client,
         events=[
@@ -397,7 +440,7 @@ def _act_batch(
             for (rec, step), row in zip(todo, rows, strict=True)
         ],
     )
-    for (rec, _step), event in zip(todo, events, strict=True):
+    for (rec, _step), event in zip(todo, events, strict=True) if endpoints else ():
         webhook_publish(event, severity=rec.severity, title=rec.title, endpoints=endpoints)
     actions = [
         Action(now, f"{step.name} recommendation #{rec.pk} ({rec.client.name}): {text}")
@@ -410,15 +453,15 @@ def _act_batch(
 
 
 def _client_contacts(
-    rec: Recommendation, level: int, contacts_of_client: list[Contact]
+    contact: Contact | None, level: int, contacts_of_client: list[Contact]
 ) -> list[Contact]:
-    """Who at the client hears of a step: the item's point of contact (else the
-    decision makers), and from level 2 on the escalation contacts too.
+    """Who at the client hears of a step: the item's point of contact ``contact``
+    (else the decision makers), and from level 2 on the escalation contacts too.
     ``contacts_of_client`` are the client's active decision makers and escalation
     contacts, in the contacts' order."""
     contacts: dict[int, Contact] = {}
-    if rec.contact is not None and rec.contact.is_active:
-        contacts[rec.contact.pk] = rec.contact
+    if contact is not None and contact.is_active:
+        contacts[contact.pk] = contact
     else:
         contacts = {c.pk: c for c in contacts_of_client if c.is_decision_maker}
     if level >= 2:
@@ -426,21 +469,43 @@ def _client_contacts(
     return [c for c in contacts.values() if c.email]
 
 
-def _staff_users(client: Client, rec: Recommendation, step: FollowupStep) -> list[User]:
-    """Who at the MSP hears of a step: nobody for a reminder or a plain re-ask; the
-    follow-up owner otherwise, and the account manager from level 2 on (or when the
-    item has no active owner)."""
-    if step.name in (Step.REMINDER_1, Step.REMINDER_2):
+def _staff_users(
+    name: str,
+    level: int,
+    data: dict[str, Any],
+    *,
+    owner: User | None,
+    account_owner: User | None,
+) -> list[User]:
+    """Who at the MSP hears of a step (``name``, ``level``, its ``data``): nobody for
+    a reminder or a plain re-ask; the follow-up ``owner`` otherwise, and the client's
+    ``account_owner`` from level 2 on (or when the item has no active owner)."""
+    if name in (Step.REMINDER_1, Step.REMINDER_2):
         return []
-    if step.name == Step.DEFERRAL_DUE and not step.data.get("escalated"):
+    if name == Step.DEFERRAL_DUE and not data.get("escalated"):
         return []
     users: dict[int, User] = {}
-    if rec.owner is not None and rec.owner.is_active:
-        users[rec.owner.pk] = rec.owner
-    owner = client.account_owner
-    if (step.level >= 2 or not users) and owner is not None and owner.is_active:
+    if owner is not None and owner.is_active:
         users[owner.pk] = owner
+    if (level >= 2 or not users) and account_owner is not None and account_owner.is_active:
+        users[account_owner.pk] = account_owner
     return [u for u in users.values() if u.email]
+
+
+def _insert_new(model: type[models.Model], fields: tuple[str, ...], rows: list[Any]) -> None:
+    """Insert plain value tuples (ids and text: nothing to adapt) with one executemany
+    of ``INSERT … ON CONFLICT DO NOTHING``: a row that is there already, such as a
+    second contact with the same address, is skipped as ``bulk_create(…,
+    ignore_conflicts=True)`` skips it, without a model instance per row."""
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 PLAN_BATCH = 500
@@ -463,53 +528,77 @@ def plan(*, now: dt.datetime) -> int:
 
 
 def _plan_batch(ids: list[int], *, now: dt.datetime) -> int:
-    qs = FollowupStep.objects.select_related(
-        "client",
-        "client__account_owner",
-        "recommendation",
-        "recommendation__owner",
-        "recommendation__contact",
-    )
+    # Plain values, not model instances: a batch is hundreds of steps, and of each
+    # only a few ids matter here. The people are read once each, by id.
+    qs = FollowupStep.objects.filter(pk__in=ids, notified_at__isnull=True)
     if connection.vendor != "sqlite":
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    steps = list(qs.filter(pk__in=ids, notified_at__isnull=True).order_by("id"))
+    steps = list(
+        qs.order_by("id").values_list(
+            "id",
+            "client_id",
+            "name",
+            "level",
+            "data",
+            "recommendation__contact_id",
+            "recommendation__owner_id",
+            "client__account_owner_id",
+        )
+    )
     if not steps:
         return 0
     planned_already = set(
-        NoticeItem.objects.filter(step__in=steps).values_list("step_id", flat=True).distinct()
+        NoticeItem.objects.filter(step_id__in=[s[0] for s in steps])
+        .values_list("step_id", flat=True)
+        .distinct()
     )
-    steps = [s for s in steps if s.pk not in planned_already]
+    steps = [s for s in steps if s[0] not in planned_already]
+    point_of_contact = {s[5] for s in steps if s[5] is not None}
+    contact_by_id: dict[int, Contact] = {}
     contacts: dict[int, list[Contact]] = {}
     for contact in Contact.objects.filter(
-        Q(is_decision_maker=True) | Q(is_escalation_contact=True),
-        client_id__in={s.client_id for s in steps},
-        is_active=True,
+        Q(pk__in=point_of_contact)
+        | Q(
+            Q(is_decision_maker=True) | Q(is_escalation_contact=True),
+            client_id__in={s[1] for s in steps},
+            is_active=True,
+        )
     ):
-        contacts.setdefault(contact.client_id, []).append(contact)
-    items: list[NoticeItem] = []
+        contact_by_id[contact.pk] = contact
+        if contact.is_active and (contact.is_decision_maker or contact.is_escalation_contact):
+            contacts.setdefault(contact.client_id, []).append(contact)
+    users = User.objects.in_bulk({u for s in steps for u in (s[6], s[7]) if u is not None})
+    items: list[tuple[int, int, str, str, int | None, int | None]] = []
     nobody: list[int] = []
-    for step in steps:
-        rec, client = step.recommendation, step.client
+    for step_id, client_id, name, level, data, contact_id, owner_id, account_owner_id in steps:
         mine = [
-            NoticeItem(
-                step=step,
-                client=client,
-                audience=CLIENT,
-                recipient=c.email.lower(),
-                contact=c,
+            (step_id, client_id, CLIENT, c.email.lower(), c.pk, None)
+            for c in _client_contacts(
+                contact_by_id.get(contact_id) if contact_id else None,
+                level,
+                contacts.get(client_id, []),
             )
-            for c in _client_contacts(rec, step.level, contacts.get(client.pk, []))
         ] + [
-            NoticeItem(step=step, client=client, audience=STAFF, recipient=u.email.lower(), user=u)
-            for u in _staff_users(client, rec, step)
+            (step_id, client_id, STAFF, u.email.lower(), None, u.pk)
+            for u in _staff_users(
+                name,
+                level,
+                data,
+                owner=users.get(owner_id) if owner_id else None,
+                account_owner=users.get(account_owner_id) if account_owner_id else None,
+            )
         ]
         if mine:
             items.extend(mine)
         else:
             # Nobody to tell (no active contact, no staff for a reminder).
-            nobody.append(step.pk)
+            nobody.append(step_id)
     if items:
-        NoticeItem.objects.bulk_create(items, ignore_conflicts=True)
+        _insert_new(
+            NoticeItem,
+            ("step", "client", "audience", "recipient", "contact", "user"),
+            items,
+        )
     if nobody:
         FollowupStep.objects.filter(pk__in=nobody).update(notified_at=now)
     return len(steps)
@@ -593,21 +682,77 @@ def _notify_person(
         return []
 
 
-def _notify_person_in_transaction(
-    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
-) -> list[Action]:
-    qs = NoticeItem.objects.filter(message__isnull=True, audience=audience).select_related(
-        "client",
-        "client__followup_policy",
-        "contact",
-        "user",
-        "step",
-        "step__recommendation",
-    )
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    """One open notice item, as a notice needs it: the step's facts as plain values
+    and its recommendation and client read once per notice, not joined to each row."""
+
+    pk: int
+    client: Client
+    step_id: int
+    step_key: str
+    name: str
+    level: int
+    data: dict[str, Any]
+    rec: _Rec
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rec:
+    """What a notice says of a recommendation (never its long texts)."""
+
+    pk: int
+    title: str
+    severity: str
+    status: str
+    created_at: dt.datetime
+    presented_at: dt.datetime | None
+    response_due_at: dt.datetime | None
+
+
+def _open_items(audience: str, person_id: int) -> list[_Item]:
+    """The person's notice items without a message, locked on PostgreSQL (SKIP LOCKED:
+    another sweep telling this person has them), with their steps and
+    recommendations: two reads whatever their number, plain values, no model rows."""
+    qs = NoticeItem.objects.filter(message__isnull=True, audience=audience)
     qs = qs.filter(contact_id=person_id) if audience == CLIENT else qs.filter(user_id=person_id)
     if connection.vendor != "sqlite":
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    items = list(qs)
+    rows = list(
+        qs.order_by("id").values_list(
+            "id",
+            "client_id",
+            "step_id",
+            "step__key",
+            "step__name",
+            "step__level",
+            "step__data",
+            "step__recommendation_id",
+            "step__recommendation__title",
+            "step__recommendation__severity",
+            "step__recommendation__status",
+            "step__recommendation__created_at",
+            "step__recommendation__presented_at",
+            "step__recommendation__response_due_at",
+        )
+    )
+    if not rows:
+        return []
+    clients = Client.objects.select_related("followup_policy").in_bulk({r[1] for r in rows})
+    recs: dict[int, _Rec] = {}
+    for row in rows:
+        if row[7] not in recs:
+            recs[row[7]] = _Rec(*row[7:])
+    return [
+        _Item(pk, clients[client_id], step_id, key, name, level, data, recs[rec_id])
+        for pk, client_id, step_id, key, name, level, data, rec_id, *_ in rows
+    ]
+
+
+def _notify_person_in_transaction(
+    audience: str, person_id: int, *, now: dt.datetime, digest: Digest | None = None
+) -> list[Action]:
+    items = _open_items(audience, person_id)
     if not items and digest is None:
         return []
     if audience == CLIENT:
@@ -616,9 +761,7 @@ def _notify_person_in_transaction(
         key = f"followup:{CLIENT}:{client.pk}:{person_id}:{day}"
         # Quiet settings: a weekly severity waits for the client's weekly day.
         policy = policy_for(client)
-        items = [
-            i for i in items if policy.notice_day(i.step.recommendation.severity, day.weekday())
-        ]
+        items = [i for i in items if policy.notice_day(i.rec.severity, day.weekday())]
     else:
         day = now.astimezone(timezone.get_default_timezone()).date()
         key = f"followup:{STAFF}:{person_id}:{day}"
@@ -627,22 +770,22 @@ def _notify_person_in_transaction(
         # goes in the next notice.
         return []
     if audience == CLIENT:
-        message, recipients = _client_notice(items, key=key, now=now)
+        contact = Contact.objects.get(pk=person_id)
+        message, recipients = _client_notice(items, contact, key=key, now=now)
     elif not items:
         assert digest is not None
         recipients = [digest.owner.email.lower()]
         _digest_notice(digest, key=key, now=now)
         return [Action(now, f"notice to {audience} {recipients[0]}: weekly digest")]
     else:
-        message, recipients = _staff_notice(items, key=key, now=now, digest=digest)
+        user = User.objects.get(pk=person_id)
+        message, recipients = _staff_notice(items, user, key=key, now=now, digest=digest)
     NoticeItem.objects.filter(pk__in=[i.pk for i in items]).update(message=message)
-    steps = {i.step_id: i.step for i in items}
-    FollowupStep.notices.through.objects.bulk_create(
-        [
-            FollowupStep.notices.through(followupstep_id=step_id, outboxmessage_id=message.pk)
-            for step_id in steps
-        ],
-        ignore_conflicts=True,
+    steps = {i.step_id for i in items}
+    _insert_new(
+        FollowupStep.notices.through,
+        ("followupstep", "outboxmessage"),
+        [(step_id, message.pk) for step_id in sorted(steps)],
     )
     done = (
         FollowupStep.objects.filter(pk__in=steps, notified_at__isnull=True)
@@ -659,9 +802,9 @@ def _notify_person_in_transaction(
     ]
 
 
-def _ordered(items: list[NoticeItem]) -> list[NoticeItem]:
-    def key(item: NoticeItem) -> tuple[int, dt.datetime, int, int]:
-        rec = item.step.recommendation
+def _ordered(items: list[_Item]) -> list[_Item]:
+    def key(item: _Item) -> tuple[int, dt.datetime, int, int]:
+        rec = item.rec
         return (
             SEVERITY_ORDER.get(rec.severity, 9),
             rec.presented_at or rec.created_at,
@@ -672,25 +815,50 @@ def _ordered(items: list[NoticeItem]) -> list[NoticeItem]:
     return sorted(items, key=key)
 
 
-def _entries(items: list[NoticeItem]) -> list[dict[str, Any]]:
+def _entries(items: list[_Item]) -> list[dict[str, Any]]:
     """What a notice says of each item, in the active language (dates in the time
-    zone of the item's client)."""
+    zone of the item's client). Labels and step lines are worked out once per
+    distinct value, not once per item: a notice may list thousands."""
+    severities: dict[str, tuple[str, str]] = {}
+    statuses: dict[str, str] = {}
+    lines: dict[tuple[Any, ...], str] = {}
+    ref, ticket_ref = _("recommendation %(pk)s"), _("ticket #%(ticket)s")
     entries = []
     for item in _ordered(items):
-        rec, step = item.step.recommendation, item.step
+        rec, data = item.rec, item.data
         due = rec.response_due_at.astimezone(item.client.tz) if rec.response_due_at else None
+        line = (
+            item.name,
+            item.level,
+            data.get("deferral_count"),
+            data.get("planned_for"),
+            due.date() if due else None,
+        )
+        if line not in lines:
+            lines[line] = step_text(item.name, item.level, data, due=due)
+        if rec.severity not in severities:
+            severities[rec.severity] = (
+                mail.severity_label(rec.severity),
+                mail.severity_colour(rec.severity),
+            )
+        if rec.status not in statuses:
+            statuses[rec.status] = mail.status_label(rec.status)
+        label, colour = severities[rec.severity]
+        ticket = data.get("ticket")
         entries.append(
             {
                 "rec": rec,
+                "ref": ref % {"pk": rec.pk},
                 "client": item.client,
-                "step": step.name,
-                "level": step.level,
-                "what": step_text(step, rec, due=due),
-                "severity": mail.severity_label(rec.severity),
+                "step": item.name,
+                "level": item.level,
+                "what": lines[line],
+                "severity": label,
                 "severity_key": rec.severity,
-                "severity_colour": mail.severity_colour(rec.severity),
-                "status": mail.status_label(rec.status),
-                "ticket": step.data.get("ticket"),
+                "severity_colour": colour,
+                "status": statuses[rec.status],
+                "ticket": ticket,
+                "ticket_ref": ticket_ref % {"ticket": ticket} if ticket else "",
             }
         )
     return entries
@@ -712,9 +880,9 @@ def _by_severity(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return groups
 
 
-def step_text(step: FollowupStep, rec: Recommendation, *, due: dt.datetime | None) -> str:
-    """One line on what happened to ``rec`` at ``step``, in the active language."""
-    name = step.name
+def step_text(name: str, level: int, data: dict[str, Any], *, due: dt.datetime | None) -> str:
+    """One line on what happened at step ``name`` (its ``level`` and ``data``), in
+    the active language; ``due`` is when the answer was due, in the client's zone."""
     when = mail.long_date(due) if due else ""
     if name in (Step.REMINDER_1, Step.REMINDER_2):
         if not when:
@@ -723,7 +891,7 @@ def step_text(step: FollowupStep, rec: Recommendation, *, due: dt.datetime | Non
     if name in (Step.ESCALATION_1, Step.ESCALATION_2):
         return _("Overdue: the answer was due %(date)s (escalation level %(level)s).") % {
             "date": when,
-            "level": step.level,
+            "level": level,
         }
     if name == Step.ESCALATION_3:
         return _(
@@ -731,31 +899,35 @@ def step_text(step: FollowupStep, rec: Recommendation, *, due: dt.datetime | Non
             "The risk remains until a decision is made."
         )
     if name == Step.DEFERRAL_DUE:
-        count = int(step.data.get("deferral_count") or 0)
+        count = int(data.get("deferral_count") or 0)
         return ngettext(
             "The deferral has ended (deferred %(count)s time): please decide again.",
             "The deferral has ended (deferred %(count)s times): please decide again.",
             count,
         ) % {"count": count}
     if name == Step.PLANNED_DATE:
-        planned = str(step.data.get("planned_for") or "")
+        planned = str(data.get("planned_for") or "")
         with contextlib.suppress(ValueError):
             planned = mail.long_date(dt.date.fromisoformat(planned))
         return _("Accepted, but not done by the planned date %(date)s.") % {"date": planned}
     return _("Rejected and due for review: please confirm or reconsider the decision.")
 
 
-def _client_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tuple[Any, list[str]]:
+def _client_notice(
+    items: list[_Item], contact: Contact, *, key: str, now: dt.datetime
+) -> tuple[Any, list[str]]:
     client = items[0].client
-    contact = items[0].contact
-    assert contact is not None
     language = mail.language_for(client)
-    recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
-    answerable = [r for r in recs if r.status == RecStatus.AWAITING_RESPONSE]
+    recs = list({i.rec.pk: i.rec for i in _ordered(items)}.values())
+    # The answer link records the text each item was presented with: read for the
+    # items it offers, only now.
+    answerable_ids = [r.pk for r in recs if r.status == RecStatus.AWAITING_RESPONSE]
+    shown = Recommendation.objects.only("id", "text_sha256").in_bulk(answerable_ids)
+    answerable = [shown[pk] for pk in answerable_ids]
     head = mail.client_head(client, at=now, reference=key)
     with translation.override(language):
         entries = _entries(items)
-    names = {i.step.name for i in items}
+    names = {i.name for i in items}
     context = {
         "client": client,
         "contact": contact,
@@ -772,24 +944,22 @@ def _client_notice(items: list[NoticeItem], *, key: str, now: dt.datetime) -> tu
     }
     email = mail.render_email("followup_notice", context, language=language)
     recipients = [contact.email.lower()]
-    message = _enqueue(key, recipients, email, now=now, client=client, recs=recs)
+    message = _enqueue(key, recipients, email, now=now, client=client, recs=[r.pk for r in recs])
     _record(client, message, email, items, recipients, audience=CLIENT, now=now, head=head)
     return message, recipients
 
 
 def _staff_notice(
-    items: list[NoticeItem], *, key: str, now: dt.datetime, digest: Digest | None
+    items: list[_Item], user: User, *, key: str, now: dt.datetime, digest: Digest | None
 ) -> tuple[Any, list[str]]:
-    user = items[0].user
-    assert user is not None
     language = mail.staff_language(user)
-    recs = list({i.step.recommendation_id: i.step.recommendation for i in _ordered(items)}.values())
+    recs = list({i.rec.pk: i.rec for i in _ordered(items)}.values())
     context: dict[str, Any] = {}
     with translation.override(language):
         entries = _entries(items)
         if digest is not None:
             context.update(digest_context(digest))
-    clients = {i.client_id: i.client for i in items}
+    clients = {i.client.pk: i.client for i in items}
     context |= {
         "user": user,
         "groups": _by_severity(entries),
@@ -806,11 +976,11 @@ def _staff_notice(
         email,
         now=now,
         client=None,
-        recs=recs,
+        recs=[r.pk for r in recs],
         extra_headers={DIGEST_HEADER: digest.week} if digest is not None else None,
     )
     for client_id, client in clients.items():
-        mine = [i for i in items if i.client_id == client_id]
+        mine = [i for i in items if i.client.pk == client_id]
         _record(client, message, email, mine, recipients, audience=STAFF, now=now, head=None)
     return message, recipients
 
@@ -822,7 +992,7 @@ def _enqueue(
     *,
     now: dt.datetime,
     client: Client | None,
-    recs: list[Recommendation],
+    recs: list[int],
     extra_headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     message = outbox_enqueue_email(
@@ -833,8 +1003,8 @@ def _enqueue(
         html=email.html,
         now=now,
         client=client,
-        recommendation_id=recs[0].pk if len(recs) == 1 else None,
-        headers={"X-Heeded-Followup": ",".join(sorted({str(r.pk) for r in recs}))}
+        recommendation_id=recs[0] if len(recs) == 1 else None,
+        headers={"X-Heeded-Followup": ",".join(sorted({str(pk) for pk in recs}))}
         | (extra_headers or {}),
     )
     if message.payload.get("text") != email.text:
@@ -866,7 +1036,7 @@ def _record(
     client: Client,
     message: OutboxMessage,
     email: mail.Email,
-    items: list[NoticeItem],
+    items: list[_Item],
     recipients: list[str],
     *,
     audience: str,
@@ -881,8 +1051,8 @@ def _record(
         "message_sha256": sha256_hex(
             canonical_json({"subject": email.subject, "text": email.text, "html": email.html})
         ),
-        "recommendations": sorted({i.step.recommendation_id for i in items}),
-        "steps": sorted({i.step.key for i in items}),
+        "recommendations": sorted({i.rec.pk for i in items}),
+        "steps": sorted({i.step_key for i in items}),
     }
     if head is not None:
         data["ledger_head"] = {"seq": head.seq, "hash": head.hash}

@@ -37,6 +37,7 @@ from followup.ticket_lifecycle import (
 )
 from ledger.actors import Actor, actor_label
 from ledger.services import NewEvent, event_append, event_append_many
+from lib.bulk import insert_rows
 from recommendations.choices import Decision
 from recommendations.models import Recommendation, Response
 
@@ -168,7 +169,7 @@ def tickets_open_or_update_many(
                     title=f"Follow up: {rec.title}"[:250],
                     status=check_ticket_transition(TicketAction.OPEN, NEW),
                     escalation_level=level or 0,
-                    assignee=rec.owner,
+                    assignee_id=rec.owner_id,
                     opened_at=now,
                     updated_at=now,
                 )
@@ -181,17 +182,15 @@ def tickets_open_or_update_many(
                 ticket.updated_at = now
                 updated.append(ticket)
         with transaction.atomic():
-            Ticket.objects.bulk_create(new)
+            insert_rows(new, returning_ids=True)
         if updated:
             Ticket.objects.bulk_update(updated, ["escalation_level", "updated_at"])
         opened = {t.recommendation_id for t in new}
-        TicketNote.objects.bulk_create(
+        author = actor_label(actor)
+        insert_rows(
             [
                 TicketNote(
-                    ticket=current[r.recommendation.pk],
-                    at=now,
-                    author=actor_label(actor),
-                    text=r.note,
+                    ticket_id=current[r.recommendation.pk].pk, at=now, author=author, text=r.note
                 )
                 for r in requests
             ]
@@ -207,7 +206,7 @@ def tickets_open_or_update_many(
                 events=[
                     NewEvent(
                         kind=f"ticket.{kind}",
-                        actor=actor_label(actor),
+                        actor=author,
                         at=now,
                         recommendation_id=ticket.recommendation_id,
                         data={

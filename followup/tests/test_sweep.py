@@ -186,6 +186,14 @@ def test_the_sweep_reads_only_due_rows_through_the_index(
             .explain()
         )
         assert "rec_next_action_due" in plan
+        # The planning pass reads only the steps not yet told, not every step taken.
+        plan = (
+            FollowupStep.objects.filter(notified_at__isnull=True, notice_items__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .explain()
+        )
+        assert "step_unnotified" in plan
     assert due_ids(now + 8 * DAY, 10) == []
 
 

@@ -73,7 +73,9 @@ def test_the_benchmark_prints_numbers_and_ratios_without_touching_the_configured
         ">= 30% of SHA-256",
         "ledger-append (8 writers",
         "sweep, s (vs bulk insert of its steps+tickets)",
+        "sweep, CPU s (vs bulk insert of its steps+tickets)",
         "sweep, queries per due item (vs target 4)",
+        "idle sweep, ms (vs the bare due query)",
     ):
         assert line in result.stdout
     assert "USING COVERING INDEX rec_next_action_due" in result.stdout
