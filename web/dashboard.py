@@ -408,7 +408,12 @@ def client_summary(
     by_status = {s.value: 0 for s in Status}
     for (status, _sev), n in counts.items():
         by_status[status] = by_status.get(status, 0) + n
-    newest = newest_per_status_for(user, client_id=client.pk, limit=GROUP_LIMIT)
+    newest = newest_per_status_for(
+        user,
+        client_id=client.pk,
+        limit=GROUP_LIMIT,
+        statuses=[status for status, n in by_status.items() if n],
+    )
     groups = [
         {"status": status, "items": newest.get(status.value, []), "count": by_status[status.value]}
         for status in Status
