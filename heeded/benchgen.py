@@ -40,6 +40,7 @@ from recommendations.models import Recommendation
 from verification.models import Device
 
 SEED = 20261130
+CLIENT_PREFIX = "Studio Bench "
 ADMIN = "bench-admin"
 ZONES = ("Europe/Rome", "Europe/London", "America/New_York", "Asia/Kolkata", "UTC")
 TITLES = (
@@ -149,6 +150,11 @@ def generate(
     return out
 
 
+def generated() -> bool:
+    """True when the database holds what ``generate`` writes (its clients)."""
+    return Client.objects.filter(name__startswith=CLIENT_PREFIX).exists()
+
+
 def _staff(now: dt.datetime) -> tuple[User, list[User]]:
     """The admin and the staff who own follow-ups (auditors, who may not act, apart)."""
     joined = now - dt.timedelta(days=4 * 365)
@@ -178,7 +184,7 @@ def _client(
 ) -> tuple[Client, list[Contact]]:
     born = now - dt.timedelta(days=rng.randint(400, 1400))
     client = client_create(
-        name=f"Studio Bench {index:04d} S.r.l.",
+        name=f"{CLIENT_PREFIX}{index:04d} S.r.l.",
         actor=admin,
         now=born,
         domains=[f"bench{index:04d}.example"],

@@ -960,9 +960,9 @@ class Command(BaseCommand):
         against the live GROUP BY it replaced asked as many times at once; and the
         unfiltered list page at a tenth of the rows and at all of them.
 
-        In a database that already holds ``total`` recommendations (``bench
-        generate`` into ``--database-url``) it measures those as they are: nothing
-        is added, and the list is measured at that size only."""
+        In a database filled by ``bench generate`` (given as ``--database-url``) it
+        measures those rows as they are: nothing is added, and the list is measured
+        at that size only."""
         import random
 
         from django.conf import settings
@@ -975,6 +975,7 @@ class Command(BaseCommand):
         from accounts.models import User
         from clients.models import Client
         from clients.services import client_create
+        from heeded.benchgen import generated
         from recommendations import tallies
         from recommendations.choices import Status
         from recommendations.models import Recommendation
@@ -988,7 +989,7 @@ class Command(BaseCommand):
         viewer, _ = User.objects.get_or_create(
             username="bench-dashboard-viewer", defaults={"role": Role.ACCOUNT_MANAGER}
         )
-        reuse = Recommendation.objects.count() >= total
+        reuse = generated()
         owners = [viewer, admin] + [
             User.objects.get_or_create(username=f"bench-owner{i}", defaults={"role": "technician"})[
                 0
