@@ -11,10 +11,12 @@ ratios are what to watch:
   is due or shown, not what is stored;
 - endpoint-report ingest (devices x KBs through ``inventory_record``) vs a raw
   ``executemany`` of the same hotfix rows, and the unchanged re-ingest rate;
-- the staff dashboard (p50/p95 of the whole page, read from the maintained counters)
-  vs the live GROUP BY over every recommendation it replaced, measured in the same
-  run on the same rows, and the unfiltered newest-first list page at a tenth of the
-  rows and at all of them;
+- the staff dashboard (p50/p95 of the whole page, read from the maintained counters,
+  asked by a signed-in account manager from a live gunicorn with two workers, 8
+  connections at once) vs the live GROUP BY over every recommendation it replaced,
+  asked as many at once, measured in the same run on the same rows; the unfiltered
+  newest-first list page at a tenth of the rows and at all of them; and a client's
+  page for a client with ten times the rows of another;
 - a client's QBR as a PDF (WeasyPrint) with ``--items`` recommendations (500) vs a
   tenth of them, wall and CPU seconds (the best of three): the ratio shows how the
   layout grows with the client;
