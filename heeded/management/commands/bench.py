@@ -1218,8 +1218,8 @@ class Command(BaseCommand):
                 "(no tenth to compare with in a generated database)"
             )
         self.stdout.write(
-            f"dashboard page p95 is {old95 / dash95:.1f}x faster than the old reads and "
-            f"{base95 / dash95:.1f}x faster than the GROUP BY at {DASHBOARD_CONNECTIONS} at once "
+            f"dashboard page p95 is {dash95 / old95:.2f}x the old reads' and "
+            f"{dash95 / base95:.2f}x the GROUP BY's at {DASHBOARD_CONNECTIONS} at once "
             f"(page alone p50 {alone50 * 1000:.1f} ms; old reads p50 {old50 * 1000:.1f} ms)"
         )
         wrong = tallies.differences()
