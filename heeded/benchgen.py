@@ -1,16 +1,18 @@
 """``heeded bench generate``: fill an empty database with an MSP's worth of data.
 
-Clients, contacts and staff assignments go through the services (a few thousand calls);
-recommendations, responses, ledger events and devices are written set-based: rows built
-in memory, inserted many per statement (``lib.bulk.insert_rows``), and each client's
-ledger events appended with ``event_append_many`` (one lock per client, the chain
-computed in memory). The ledger
-verifies afterwards, and the dashboard's counters are rebuilt from the rows.
+Clients, contacts and staff assignments go through the services (a few thousand calls).
+Each client's recommendations are walked through the lifecycle's batch path
+(``recommendations.batch.Batch``): every creation, presentation, decision and later
+step runs the same transition table, decision rules and deadline maths as the
+one-by-one services, in memory, and is then written set-based: the recommendations
+and their Responses in multi-row inserts, the client's ledger events in one
+``event_append_many`` (one lock per client, the chain computed in memory), the
+dashboard's counters moved once. Devices and their hotfixes are plain bulk inserts.
+The ledger verifies afterwards.
 
 The rows look like years of real work: most recommendations decided, some awaiting an
 answer or overdue, deferrals and planned dates spread over the coming months, every
-decision with its Response and its ledger event (the same kinds and data keys the
-lifecycle writes). The same seed gives the same data.
+decision with its Response and its ledger event. The same seed gives the same data.
 """
 
 from __future__ import annotations
@@ -25,19 +27,20 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
+from accounts.choices import Role
 from accounts.models import User
 from catalog.choices import Severity
 from clients.models import Client, Contact
 from clients.services import client_create, client_staff_assign, contact_create
-from ledger.services import NewEvent, event_append_many
 from lib.bulk import insert_rows
 from lib.progress import Progress, silent
-from recommendations import tallies
+from recommendations.batch import Batch
 from recommendations.choices import Channel, Decision, Status
-from recommendations.models import Recommendation, Response, snapshot_sha256
+from recommendations.models import Recommendation
 from verification.models import Device
 
 SEED = 20261130
+CLIENT_PREFIX = "Studio Bench "
 ADMIN = "bench-admin"
 ZONES = ("Europe/Rome", "Europe/London", "America/New_York", "Asia/Kolkata", "UTC")
 TITLES = (
@@ -65,6 +68,7 @@ MIX = (
     (Status.VERIFIED, 30),
     (Status.WITHDRAWN, 5),
 )
+# The client's decision on the way to each status that has one.
 DECISION_OF = {
     Status.ACCEPTED: Decision.ACCEPTED,
     Status.IN_PROGRESS: Decision.ACCEPTED,
@@ -73,7 +77,8 @@ DECISION_OF = {
     Status.DEFERRED: Decision.DEFERRED,
     Status.REJECTED: Decision.REJECTED,
 }
-ACTION_OF = {Decision.ACCEPTED: "accept", Decision.DEFERRED: "defer", Decision.REJECTED: "reject"}
+JUSTIFICATION = "Budget is set in January."
+WITHDRAWN_BECAUSE = "No longer applies after the office move."
 CHUNK = 5000
 CONTACTS = (("Giulia D'Angelo", True), ("Marco Rossi", True), ("Anna Bell", False))
 
@@ -91,14 +96,6 @@ class Generated:
     devices: int = 0
     hotfixes: int = 0
     seconds: float = 0.0
-
-
-def _stamp(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.UTC).isoformat() if moment else None
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -130,14 +127,14 @@ def generate(
     rng = random.Random(seed)
     out = Generated()
     admin, staff = _staff(now)
-    technicians = [u for u in staff if u.role == "technician"]
+    technicians = [u for u in staff if u.role == Role.TECHNICIAN]
     owners = [admin, *staff]
     per_client = _split(recommendations, clients)
     per_client_devices = _split(devices, clients)
     for index in range(clients):
         with transaction.atomic():
             client, contacts = _client(index, admin, technicians, rng, now)
-            made = _history(client, contacts, owners, per_client[index], rng, now)
+            made = _history(client, contacts, admin, owners, per_client[index], rng, now)
             out.recommendations += made[0]
             out.responses += made[1]
             out.events += made[2] + 1 + len(contacts) + 1  # created, contacts, assignment
@@ -146,7 +143,6 @@ def generate(
         out.devices += per_client_devices[index]
         out.hotfixes += hotfixes
         progress.advance(1 + per_client[index] + per_client_devices[index])
-    tallies.rebuild()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -154,26 +150,33 @@ def generate(
     return out
 
 
+def generated() -> bool:
+    """True when the database holds what ``generate`` writes (its clients)."""
+    return Client.objects.filter(name__startswith=CLIENT_PREFIX).exists()
+
+
 def _staff(now: dt.datetime) -> tuple[User, list[User]]:
+    """The admin and the staff who own follow-ups (auditors, who may not act, apart)."""
     joined = now - dt.timedelta(days=4 * 365)
     unusable = make_password(None)
     admin = User.objects.create(
-        username=ADMIN, role="admin", is_superuser=True, date_joined=joined, password=unusable
+        username=ADMIN, role=Role.ADMIN, is_superuser=True, date_joined=joined, password=unusable
     )
-    roles = ["manager"] * 4 + ["technician"] * 15 + ["auditor"]
+    roles = [("manager", Role.ACCOUNT_MANAGER)] * 4 + [("technician", Role.TECHNICIAN)] * 15
+    roles.append(("auditor", Role.AUDITOR))
     staff = User.objects.bulk_create(
         [
             User(
-                username=f"bench-{role}-{i:02d}",
-                email=f"bench-{role}-{i:02d}@msp.example",
+                username=f"bench-{name}-{i:02d}",
+                email=f"bench-{name}-{i:02d}@msp.example",
                 role=role,
                 date_joined=joined,
                 password=unusable,
             )
-            for i, role in enumerate(roles)
+            for i, (name, role) in enumerate(roles)
         ]
     )
-    return admin, [u for u in staff if u.role != "auditor"]
+    return admin, [u for u in staff if u.role != Role.AUDITOR]
 
 
 def _client(
@@ -181,7 +184,7 @@ def _client(
 ) -> tuple[Client, list[Contact]]:
     born = now - dt.timedelta(days=rng.randint(400, 1400))
     client = client_create(
-        name=f"Studio Bench {index:04d} S.r.l.",
+        name=f"{CLIENT_PREFIX}{index:04d} S.r.l.",
         actor=admin,
         now=born,
         domains=[f"bench{index:04d}.example"],
@@ -209,197 +212,180 @@ def _client(
     return client, contacts
 
 
+@dataclasses.dataclass
+class _Life:
+    """One recommendation's history: the status it ends in and when each step
+    happened, chosen so that every step is one the lifecycle accepts at its moment (a
+    planned date is not in the past when it is agreed, a deferral runs into the
+    future)."""
+
+    status: Status
+    title: str
+    severity: str
+    owner: User
+    created: dt.datetime
+    presented: dt.datetime | None = None
+    decided: dt.datetime | None = None
+    planned_for: dt.date | None = None
+    deferred_until: dt.date | None = None
+    started: dt.datetime | None = None
+    implemented: dt.datetime | None = None
+    verified: dt.datetime | None = None
+    withdrawn: dt.datetime | None = None
+
+    def steps(self) -> Iterator[tuple[dt.datetime, str]]:
+        """(moment, action) of each step after the creation, in order."""
+        for at, action in (
+            (self.withdrawn, "withdraw"),
+            (self.presented, "present"),
+            (self.decided, "mark_ignored" if self.status == Status.IGNORED else "decide"),
+            (self.started, "start_work"),
+            (self.implemented, "mark_implemented"),
+            (self.verified, "mark_verified"),
+        ):
+            if at is not None:
+                yield at, action
+
+
+def _between(rng: random.Random, first: dt.datetime, last: dt.datetime) -> dt.datetime:
+    """A moment from ``first`` to ``last`` (``first`` when the range is empty), to the
+    microsecond."""
+    span = (last - first).total_seconds()
+    return first + dt.timedelta(seconds=rng.uniform(0, span)) if span > 0 else first
+
+
+def _noon_before(day: dt.date) -> dt.datetime:
+    """Noon UTC of the day before ``day``: a moment that is no later than ``day`` on
+    any client's calendar (UTC-12 to UTC+14), so ``day`` is not yet in its past."""
+    return dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC)
+
+
+def _life(
+    client: Client, owners: list[User], rng: random.Random, now: dt.datetime, status: Status
+) -> _Life:
+    day, hour = dt.timedelta(days=1), dt.timedelta(hours=1)
+    born = client.created_at + hour
+    title, severity = TITLES[rng.randrange(len(TITLES))]
+    life = _Life(
+        status=status,
+        title=title,
+        severity=severity if rng.random() < 0.8 else rng.choice(Severity.values),
+        owner=owners[rng.randrange(len(owners))],
+        created=born,
+    )
+    if status in (Status.DRAFT, Status.WITHDRAWN):
+        life.created = _between(rng, born, now - 3 * day)
+        if status == Status.WITHDRAWN:
+            life.withdrawn = life.created + 2 * day
+        return life
+    # When the client was asked (or, for the open decisions, answered): anywhere in
+    # the client's years for settled items, recently for those still in play.
+    if status == Status.AWAITING_RESPONSE:
+        life.presented = _between(rng, max(born + day, now - 120 * day), now - hour)
+    elif status in (Status.ACCEPTED, Status.IN_PROGRESS):
+        life.planned_for = (now + rng.randint(-60, 150) * day).date()
+        last = min(now - 2 * hour, _noon_before(life.planned_for))
+        life.decided = _between(rng, max(born + 30 * day, last - 120 * day), last)
+    elif status == Status.DEFERRED:
+        life.deferred_until = (now + rng.randint(-10, 180) * day).date()
+        last = min(now - hour, _noon_before(life.deferred_until - day))
+        life.decided = _between(rng, max(born + 30 * day, last - 120 * day), last)
+    else:
+        life.presented = _between(rng, born + day, now - 90 * day)
+    if life.decided is not None:
+        life.presented = life.decided - dt.timedelta(seconds=rng.uniform(3_600, 25 * 86_400))
+    assert life.presented is not None
+    life.created = max(born, life.presented - dt.timedelta(seconds=rng.uniform(3_600, 72 * 3_600)))
+    if status == Status.IGNORED:
+        # The follow-up ladder ran its course: a few weeks without an answer.
+        life.decided = life.presented + rng.randint(30, 60) * day
+    elif status == Status.REJECTED:
+        life.decided = life.presented + dt.timedelta(seconds=rng.uniform(3_600, 25 * 86_400))
+    elif status in (Status.IMPLEMENTED, Status.VERIFIED):
+        life.decided = life.presented + dt.timedelta(seconds=rng.uniform(3_600, 25 * 86_400))
+        # Two days on is a future day on every client's calendar.
+        life.planned_for = (life.decided + rng.randint(2, 60) * day).date()
+        life.started = life.decided + hour
+        life.implemented = min(now - 7 * hour, life.decided + rng.randint(1, 60) * day)
+        if status == Status.VERIFIED:
+            life.verified = life.implemented + 6 * hour
+    elif status == Status.IN_PROGRESS:
+        assert life.decided is not None
+        life.started = life.decided + hour
+    return life
+
+
 def _history(
     client: Client,
     contacts: list[Contact],
+    admin: User,
     owners: list[User],
     count: int,
     rng: random.Random,
     now: dt.datetime,
 ) -> tuple[int, int, int]:
-    """The client's recommendations, their responses and events; (recs, responses, events)."""
+    """The client's recommendations, walked through the lifecycle's batch path
+    (``recommendations.batch``: the transition table, the decision rules and the
+    deadline maths of the one-by-one services, then set-based writes) in the order
+    the steps happened; returns (recommendations, responses, events)."""
     statuses = [s for s, weight in MIX for _ in range(weight)]
-    deciders = [c for c in contacts if c.is_decision_maker]
-    recipients = sorted(c.email for c in deciders)
-    day = dt.timedelta(days=1)
-    recs: list[Recommendation] = []
-    for _ in range(count):
-        title, severity = TITLES[rng.randrange(len(TITLES))]
-        body = f"{title}. Why it matters for {client.name}, and how the work is done."
-        status = rng.choice(statuses)
-        # Any moment between the client's arrival and a day ago, to the microsecond.
-        span = (now - client.created_at).total_seconds() - 86_400
-        created = client.created_at + dt.timedelta(seconds=rng.uniform(3_600, max(span, 7_200)))
-        rec = Recommendation(
-            client=client,
-            title=title,
-            body=body,
-            text_sha256=snapshot_sha256(title=title, body=body, risk_if_ignored=""),
-            language=client.language,
-            severity=severity if rng.random() < 0.8 else rng.choice(Severity.values),
-            status=status,
-            owner=owners[rng.randrange(len(owners))],
-            contact=deciders[0],
-            created_at=created,
-            updated_at=created,
+    responder = next(c for c in contacts if c.is_decision_maker)
+    lives = [_life(client, owners, rng, now, rng.choice(statuses)) for _ in range(count)]
+    # Every step of every recommendation of the client, oldest first: the client's
+    # chain is in time order, and each recommendation's steps in their own order.
+    timeline: list[tuple[dt.datetime, int, int, str]] = []
+    for order, life in enumerate(lives):
+        timeline.append((life.created, order, 0, "create"))
+        timeline.extend(
+            (at, order, index, action) for index, (at, action) in enumerate(life.steps(), 1)
         )
-        if status not in (Status.DRAFT, Status.WITHDRAWN):
-            rec.presented_at = created + dt.timedelta(hours=rng.randint(1, 72))
-            rec.response_due_at = rec.presented_at + rng.randint(7, 30) * day
-            rec.updated_at = rec.presented_at
-        if status == Status.AWAITING_RESPONSE:
-            rec.next_action_at = rec.response_due_at
-        if status in DECISION_OF or status == Status.IGNORED:
-            assert rec.presented_at is not None
-            rec.decided_at = min(now, rec.presented_at + rng.randint(1, 25) * day)
-            rec.updated_at = rec.decided_at
-        if status in (Status.ACCEPTED, Status.IN_PROGRESS):
-            rec.planned_for = (now + rng.randint(-60, 150) * day).date()
-            rec.next_action_at = dt.datetime.combine(
-                rec.planned_for, dt.time(9), tzinfo=dt.UTC
-            ) + dt.timedelta(days=1)
-        if status == Status.DEFERRED:
-            rec.deferred_until = (now + rng.randint(-10, 180) * day).date()
-            rec.deferral_count = 1
-            rec.next_action_at = dt.datetime.combine(rec.deferred_until, dt.time(9), tzinfo=dt.UTC)
-        if status in (Status.IMPLEMENTED, Status.VERIFIED):
-            assert rec.decided_at is not None
-            rec.implemented_at = min(now, rec.decided_at + rng.randint(1, 60) * day)
-            rec.updated_at = rec.implemented_at
-        if status == Status.VERIFIED:
-            assert rec.implemented_at is not None
-            rec.verified_at = rec.closed_at = rec.implemented_at + dt.timedelta(hours=6)
-            rec.updated_at = rec.verified_at
-        if status == Status.WITHDRAWN:
-            rec.closed_at = rec.updated_at = created + 2 * day
-            rec.close_reason = "No longer applies after the office move."
-        recs.append(rec)
-    insert_rows(recs, returning_ids=True)
-
-    steps: list[tuple[dt.datetime, int, NewEvent, Recommendation | None]] = []
-    for order, rec in enumerate(recs):
-        steps.extend((at, order, event, decided) for at, event, decided in _events(rec, recipients))
-    steps.sort(key=lambda step: (step[0], step[1]))
-    events = [event for _, _, event, _ in steps]
-    saved = event_append_many(client=client, events=events) if events else []
-    responses = []
-    for (_, _, event, decided), row in zip(steps, saved, strict=True):
-        if decided is None:
-            continue
-        data = event.data
-        responses.append(
-            Response(
-                recommendation=decided,
-                decision=data["decision"],
-                justification=data["justification"],
-                planned_for=decided.planned_for if data["planned_for"] else None,
-                deferred_until=decided.deferred_until if data["deferred_until"] else None,
-                responder=deciders[0],
-                responder_name=data["responder_name"],
-                channel=data["channel"],
-                shown_text_sha256=decided.text_sha256,
-                recorded_at=event.at,
-                ledger_seq=row.seq,
+    timeline.sort()
+    batch = Batch(actor=admin)
+    recs: dict[int, Recommendation] = {}
+    responses = 0
+    body = "{}. Why it matters for " + client.name + ", and how the work is done."
+    for at, order, _index, action in timeline:
+        life = lives[order]
+        if action == "create":
+            recs[order] = batch.create(
+                client=client,
+                now=at,
+                external_id_taken=_never,
+                title=life.title,
+                body=body.format(life.title),
+                severity=life.severity,
+                owner=life.owner,
+                contact=responder,
+                language=client.language,
             )
-        )
-    insert_rows(responses)
-    return len(recs), len(responses), len(saved)
+            continue
+        rec = recs[order]
+        if action == "present":
+            batch.present(rec, now=at, notify_client=False)
+        elif action == "decide":
+            decision = DECISION_OF[life.status]
+            batch.decide(
+                rec,
+                decision=decision,
+                channel=Channel.EMAIL,
+                now=at,
+                responder=responder,
+                justification="" if decision == Decision.ACCEPTED else JUSTIFICATION,
+                planned_for=life.planned_for,
+                deferred_until=life.deferred_until,
+            )
+            responses += 1
+        elif action == "withdraw":
+            batch.withdraw(rec, now=at, reason=WITHDRAWN_BECAUSE)
+        else:
+            getattr(batch, action)(rec, now=at)
+    events = len(batch)
+    batch.write()
+    return len(recs), responses, events
 
 
-def _events(
-    rec: Recommendation, recipients: list[str]
-) -> Iterator[tuple[dt.datetime, NewEvent, Recommendation | None]]:
-    """The ledger events the lifecycle would have written for ``rec``, with the
-    recommendation again on the event that records a client's decision."""
-
-    def event(kind: str, at: dt.datetime, data: dict[str, Any]) -> NewEvent:
-        return NewEvent(
-            kind=kind, actor=f"user:{ADMIN}", at=at, data=data, recommendation_id=rec.pk
-        )
-
-    yield (
-        rec.created_at,
-        event(
-            "recommendation.created",
-            rec.created_at,
-            {
-                "title": rec.title,
-                "text_sha256": rec.text_sha256,
-                "language": rec.language,
-                "severity": rec.severity,
-                "template_version": None,
-                "owner": rec.owner.get_username() if rec.owner else None,
-                "contact": rec.contact_id,
-                "tags": [],
-                "field_values": {},
-                "external_id": None,
-            },
-        ),
-        None,
-    )
-    if rec.status == Status.WITHDRAWN:
-        assert rec.closed_at is not None
-        withdrawal = {"from": Status.DRAFT, "to": Status.WITHDRAWN, "reason": rec.close_reason}
-        yield rec.closed_at, event("recommendation.withdraw", rec.closed_at, withdrawal), None
-        return
-    if rec.presented_at is None:
-        return
-    yield (
-        rec.presented_at,
-        event(
-            "recommendation.present",
-            rec.presented_at,
-            {
-                "from": Status.DRAFT,
-                "to": Status.AWAITING_RESPONSE,
-                "text_sha256": rec.text_sha256,
-                "response_due_at": _stamp(rec.response_due_at),
-                "recipients": recipients,
-            },
-        ),
-        None,
-    )
-    decision = DECISION_OF.get(Status(rec.status))
-    if rec.status == Status.IGNORED:
-        assert rec.decided_at is not None
-        ignored = {"from": Status.AWAITING_RESPONSE, "to": Status.IGNORED, "reason": ""}
-        yield rec.decided_at, event("recommendation.mark_ignored", rec.decided_at, ignored), None
-    if decision is None:
-        return
-    assert rec.decided_at is not None
-    to = {Decision.ACCEPTED: Status.ACCEPTED, Decision.DEFERRED: Status.DEFERRED}.get(
-        decision, Status.REJECTED
-    )
-    data: dict[str, Any] = {
-        "from": Status.AWAITING_RESPONSE,
-        "to": to,
-        "decision": decision,
-        "justification": "" if decision == Decision.ACCEPTED else "Budget is set in January.",
-        "planned_for": _iso(rec.planned_for),
-        "deferred_until": _iso(rec.deferred_until),
-        "responder": None,
-        "responder_name": "Giulia D'Angelo",
-        "channel": Channel.EMAIL,
-        "recorded_by": None,
-        "attendees": "",
-        "shown_text_sha256": rec.text_sha256,
-        "evidence_ref": "",
-    }
-    yield rec.decided_at, event(f"recommendation.{ACTION_OF[decision]}", rec.decided_at, data), rec
-    if rec.status in (Status.IN_PROGRESS, Status.IMPLEMENTED, Status.VERIFIED):
-        started = rec.decided_at + dt.timedelta(hours=1)
-        data = {"from": Status.ACCEPTED, "to": Status.IN_PROGRESS}
-        yield started, event("recommendation.start_work", started, data), None
-    if rec.implemented_at is not None:
-        data = {"from": Status.IN_PROGRESS, "to": Status.IMPLEMENTED}
-        yield (
-            rec.implemented_at,
-            event("recommendation.mark_implemented", rec.implemented_at, data),
-            None,
-        )
-    if rec.verified_at is not None:
-        data = {"from": Status.IMPLEMENTED, "to": Status.VERIFIED}
-        yield rec.verified_at, event("recommendation.mark_verified", rec.verified_at, data), None
+def _never(external_id: str) -> bool:
+    return False
 
 
 def _devices(client: Client, count: int, kbs: int, rng: random.Random, now: dt.datetime) -> int:

@@ -229,6 +229,27 @@ class Batch:
             decision=_Decision(recorded_by, responder, planned_for, deferred_until),
         )
 
+    def start_work(
+        self, rec: Recommendation, *, now: dt.datetime, note: str = ""
+    ) -> Recommendation:
+        """``recommendation_start_work``."""
+        apply = steps.start_work(now=now, note=note)
+        return self._transition(rec, Action.START_WORK, now=now, apply=apply)
+
+    def mark_implemented(
+        self, rec: Recommendation, *, now: dt.datetime, note: str = "", evidence_ref: str = ""
+    ) -> Recommendation:
+        """``recommendation_mark_implemented``."""
+        apply = steps.mark_implemented(now=now, note=note, evidence_ref=evidence_ref)
+        return self._transition(rec, Action.MARK_IMPLEMENTED, now=now, apply=apply)
+
+    def mark_verified(
+        self, rec: Recommendation, *, now: dt.datetime, evidence_ref: str = "", note: str = ""
+    ) -> Recommendation:
+        """``recommendation_mark_verified``."""
+        apply = steps.mark_verified(now=now, evidence_ref=evidence_ref, note=note)
+        return self._transition(rec, Action.MARK_VERIFIED, now=now, apply=apply)
+
     def withdraw(self, rec: Recommendation, *, now: dt.datetime, reason: str) -> Recommendation:
         """``recommendation_withdraw``."""
         apply = steps.withdraw(now=now, reason=reason)
@@ -337,7 +358,10 @@ def _append(entries: list[_Entry]) -> list[Event]:
     """Append one client's events, in order, with one call to the ledger."""
     client = entries[0].client
     seq = 0
-    if any(entry.head_key is not None for entry in entries):
+    # Without a head_key the seqs are the ledger's to number, from wherever the
+    # chain stands; with one, they are counted here from the locked head.
+    locked = any(entry.head_key is not None for entry in entries)
+    if locked:
         # The head is locked before the events' data is final, so no other
         # transaction appends in between: a recorded head seq is the chain's.
         seq = (
@@ -361,6 +385,6 @@ def _append(entries: list[_Entry]) -> list[Event]:
             )
         )
     events = event_append_many(client=client, events=new)
-    if events[-1].seq != seq:
+    if locked and events[-1].seq != seq:
         raise LedgerError(f"the chain of client {client.pk} moved while a batch was appended")
     return events

@@ -108,6 +108,10 @@ class Recommendation(models.Model):
             models.Index(fields=["status", "planned_for"], name="rec_status_planned_for"),
             models.Index(fields=["status", "deferred_until"], name="rec_status_deferred_until"),
             models.Index(fields=["owner", "next_action_at"], name="rec_owner_next_action"),
+            # The client page's newest items of each status: a range read per status.
+            models.Index(
+                fields=["client", "status", "-created_at", "-id"], name="rec_client_status_newest"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

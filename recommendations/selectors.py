@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from accounts.models import User
@@ -291,6 +291,7 @@ def open_ages_for(
     statuses: Iterable[str],
     now: dt.datetime,
     edges: Iterable[int],
+    matrix: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[tuple[str, int], int]:
     """{(severity, bucket): count} of the recommendations in ``statuses`` by days since
     their presentation (UTC days): bucket 0 is younger than the first of ``edges``,
@@ -301,7 +302,9 @@ def open_ages_for(
     younger than the last edge, and take the oldest bucket as the rest of the
     per-client counters' total: the rows read follow the last edge's days, not the
     years of history. A technician's few clients are counted through the (client,
-    status) index, so the cost follows the clients they hold."""
+    status) index, so the cost follows the clients they hold. ``matrix``, when the
+    caller has read it (``tally_matrix_sql_for``), gives those totals without asking
+    the counters again."""
     if not (user.is_authenticated and user.is_active):
         return {}
     wanted = list(statuses)
@@ -338,15 +341,22 @@ def open_ages_for(
     )
     for row in recent:
         out[(row["severity"], row["bucket"])] = row["n"]
-    totals = (
-        StatusTally.objects.filter(status__in=wanted)
-        .order_by()
-        .values("severity")
-        .annotate(n=Sum("n"))
-    )
-    for row in totals:
-        younger = sum(n for (sev, _), n in out.items() if sev == row["severity"])
-        out[(row["severity"], oldest)] = row["n"] - younger
+    totals: dict[str, int] = {}
+    if matrix is not None:
+        for (status, severity), n in matrix.items():
+            if status in wanted:
+                totals[severity] = totals.get(severity, 0) + n
+    else:
+        for row in (
+            StatusTally.objects.filter(status__in=wanted)
+            .order_by()
+            .values("severity")
+            .annotate(n=Sum("n"))
+        ):
+            totals[row["severity"]] = row["n"]
+    for severity, total in totals.items():
+        younger = sum(n for (sev, _), n in out.items() if sev == severity)
+        out[(severity, oldest)] = total - younger
     return {key: n for key, n in out.items() if n}
 
 
@@ -380,19 +390,30 @@ def summary_rows(qs: QuerySet[Recommendation]) -> QuerySet[Recommendation]:
 
 
 def _first(
-    parts: Iterable[tuple[QuerySet[Recommendation], str]], limit: int
+    parts: Sequence[tuple[QuerySet[Recommendation], str]], limit: int
 ) -> tuple[list[Recommendation], bool]:
     """The first ``limit`` rows of several querysets by one date field each, merged, and
     whether there were more. Each part reads at most ``limit + 1`` rows in the order of
-    its index, so the cost follows what is shown, not what is stored."""
-    rows: list[tuple[dt.date, int, Recommendation]] = []
+    its index, so the cost follows what is shown, not what is stored.
+
+    With several parts, each reads only (date, id) and the rows shown are read
+    afterwards in one query: the rows that lose the merge are never built."""
+    if len(parts) == 1:
+        qs, field = parts[0]
+        rows = list(summary_rows(qs).order_by(field, "id")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    keys: list[tuple[dt.date, int]] = []
     for qs, field in parts:
-        for rec in summary_rows(qs).order_by(field, "id")[: limit + 1]:
-            value = getattr(rec, field)
+        for pk, value in qs.order_by(field, "id").values_list("pk", field)[: limit + 1]:
             day = value.astimezone(dt.UTC).date() if isinstance(value, dt.datetime) else value
-            rows.append((day, rec.pk, rec))
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return [rec for _, _, rec in rows[:limit]], len(rows) > limit
+            keys.append((day, pk))
+    keys.sort()
+    shown = [pk for _, pk in keys[:limit]]
+    if not shown:
+        return [], False
+    # The ids come from the parts, which are scoped to what the user may see.
+    found = summary_rows(Recommendation.objects.all()).in_bulk(shown)
+    return [found[pk] for pk in shown], len(keys) > limit
 
 
 def overdue_first_for(
@@ -464,25 +485,23 @@ def follow_ups_for(user: User | AnonymousUser, *, limit: int) -> tuple[list[Reco
 
 
 def newest_per_status_for(
-    user: User | AnonymousUser, *, client_id: int, limit: int
+    user: User | AnonymousUser,
+    *,
+    client_id: int,
+    limit: int,
+    statuses: Iterable[str] | None = None,
 ) -> dict[str, list[Recommendation]]:
-    """{status: its ``limit`` newest recommendations} of one client, in one query (a
-    row number per status), for a page that shows each status's first rows."""
-    ranked = (
-        recommendation_list_for(user, client_id=client_id)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("status")],
-                order_by=[F("created_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=limit)
-        .order_by("status", "-created_at", "-id")
-    )
+    """{status: its ``limit`` newest recommendations} of one client, for a page that
+    shows each status's first rows: one range read of the (client, status, created_at)
+    index per status, so the cost follows what is shown, not how many the client has.
+    ``statuses``: the ones worth asking (those the counters say are not empty); all
+    when None."""
+    base = recommendation_list_for(user, client_id=client_id)
     out: dict[str, list[Recommendation]] = {}
-    for rec in ranked:
-        out.setdefault(rec.status, []).append(rec)
+    for status in statuses if statuses is not None else Status.values:
+        rows = list(base.filter(status=status).order_by("-created_at", "-id")[:limit])
+        if rows:
+            out[status] = rows
     return out
 
 

@@ -286,11 +286,7 @@ def recommendation_start_work(
     *, recommendation: Recommendation, actor: Actor, now: dt.datetime, note: str = ""
 ) -> Recommendation:
     """The MSP starts implementing an accepted recommendation."""
-
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        rec.work_started_at = now
-        return {"note": note.strip()}
-
+    apply = steps.start_work(now=now, note=note)
     rec, _, _ = _transition(recommendation, Action.START_WORK, actor=actor, now=now, apply=apply)
     return rec
 
@@ -304,11 +300,7 @@ def recommendation_mark_implemented(
     evidence_ref: str = "",
 ) -> Recommendation:
     """The work is done; verification (on endpoints or by staff) may follow."""
-
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        rec.implemented_at = now
-        return {"note": note.strip(), "evidence_ref": evidence_ref}
-
+    apply = steps.mark_implemented(now=now, note=note, evidence_ref=evidence_ref)
     rec, _, _ = _transition(
         recommendation, Action.MARK_IMPLEMENTED, actor=actor, now=now, apply=apply
     )
@@ -324,13 +316,7 @@ def recommendation_mark_verified(
     note: str = "",
 ) -> Recommendation:
     """Evidence shows the recommendation is in effect."""
-
-    def apply(rec: Recommendation) -> dict[str, Any]:
-        rec.verified_at = now
-        if rec.implemented_at is None:
-            rec.implemented_at = now
-        return {"note": note.strip(), "evidence_ref": evidence_ref}
-
+    apply = steps.mark_verified(now=now, evidence_ref=evidence_ref, note=note)
     rec, _, _ = _transition(recommendation, Action.MARK_VERIFIED, actor=actor, now=now, apply=apply)
     return rec
 

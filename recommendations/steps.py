@@ -210,6 +210,38 @@ def response_of(
     )
 
 
+def start_work(*, now: dt.datetime, note: str = "") -> Apply:
+    """The MSP starts implementing an accepted recommendation."""
+
+    def apply(rec: Recommendation) -> dict[str, Any]:
+        rec.work_started_at = now
+        return {"note": note.strip()}
+
+    return apply
+
+
+def mark_implemented(*, now: dt.datetime, note: str = "", evidence_ref: str = "") -> Apply:
+    """The work is done; verification (on endpoints or by staff) may follow."""
+
+    def apply(rec: Recommendation) -> dict[str, Any]:
+        rec.implemented_at = now
+        return {"note": note.strip(), "evidence_ref": evidence_ref}
+
+    return apply
+
+
+def mark_verified(*, now: dt.datetime, evidence_ref: str = "", note: str = "") -> Apply:
+    """Evidence shows the recommendation is in effect (implemented now, if not before)."""
+
+    def apply(rec: Recommendation) -> dict[str, Any]:
+        rec.verified_at = now
+        if rec.implemented_at is None:
+            rec.implemented_at = now
+        return {"note": note.strip(), "evidence_ref": evidence_ref}
+
+    return apply
+
+
 def withdraw(*, now: dt.datetime, reason: str) -> Apply:
     """The MSP takes the recommendation back; a reason is required."""
 

@@ -10,13 +10,15 @@ a page says "50+" rather than counting every late item. docs/dashboard.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -56,6 +58,9 @@ LIST_LIMIT = 10
 OVERDUE_LIMIT = 20
 EXPIRING_DAYS = 14
 TREND_WEEKS = 13
+TREND_SECONDS = 15 * 60
+# {cache key: (monotonic expiry, weekly sums)}: this process's copy of the trend cache.
+_TREND_MEMO: dict[str, tuple[float, dict[str, int]]] = {}
 
 # Open risk items by why they are open, as the issue names them; overdue is apart
 # (it depends on the clock). Accepted and in progress together are "accepted, not
@@ -82,19 +87,25 @@ def risk_label(reason: str) -> str:
 
 @dataclass
 class ClientScore:
-    """A client's counts and rates from the counters (docs/reports.md definitions)."""
+    """A client's counts and rates from the counters (docs/reports.md definitions).
 
-    client: Client
+    ``client`` is the model instance, read only for the rows a page shows
+    (``attach_clients``); ranking needs no more than the id, the name and the zone."""
+
+    client_id: int
+    name: str
+    time_zone: str
     total: int
     open: int
     open_risk: int
     adoption: Decimal | None
     compliance: Decimal | None
     overdue: int | None = None  # filled for the rows a page shows
+    client: Client | None = None
 
     def sort_value(self, key: str) -> Any:
         return {
-            "name": self.client.name.casefold(),
+            "name": self.name.casefold(),
             "open": self.open,
             "risk": self.open_risk,
             "total": self.total,
@@ -114,32 +125,39 @@ def score_of(client: Client, counts: dict[tuple[str, str], int]) -> ClientScore:
     adopted = sum(n for (s, _sev), n in counts.items() if s in ADOPTED_STATUSES)
     decided = sum(n for (s, _sev), n in counts.items() if s in DECIDED_STATUSES)
     return ClientScore(
-        client=client,
+        client_id=client.pk,
+        name=client.name,
+        time_zone=client.time_zone,
         total=sum(counts.values()),
         open=sum(n for (s, _sev), n in counts.items() if s in OPEN_STATUSES),
         open_risk=sum(n for (s, _sev), n in counts.items() if s in OPEN_RISK_STATUSES),
         adoption=ratio(adopted, decided),
         compliance=score,
+        client=client,
     )
 
 
 def client_scores(
     user: User | AnonymousUser,
     *,
-    clients: Iterable[Client] | None = None,
+    clients: QuerySet[Client] | None = None,
     sort: str = "name",
     descending: bool = False,
+    limit: int | None = None,
 ) -> list[ClientScore]:
-    """Every client the user may see (or ``clients``) with its figures, sorted by
-    ``sort``: two queries whatever their size, the clients and one row of sums per
-    client that the database adds up from the counters.
+    """Every client the user may see (or of ``clients``) with its figures, sorted by
+    ``sort``, each row's ``client`` read for the first ``limit`` (all when None):
+    two queries whatever the number of clients (their ids, names and zones, and one
+    row of sums per client that the database adds up from the counters), and a third
+    for the instances of the rows shown.
 
     The sums are the ones ``reports.selectors.compliance_score`` and the adoption
     rate add up, from the same constants (``SEVERITY_WEIGHTS``, ``ACTIVE_STATUSES``,
     ``DONE_STATUSES``, ``ADOPTED_STATUSES``, ``DECIDED_STATUSES``) and the same
     ``ratio``; ``score_of`` (the client page) computes them in Python from one
     client's counters and a test holds the two to the same figures."""
-    chosen = list(clients if clients is not None else client_list_for(user))
+    chosen = clients if clients is not None else client_list_for(user)
+    named = chosen.order_by().values_list("pk", "name", "time_zone")
     sums = tally_sums_for(
         user,
         counts={
@@ -154,11 +172,13 @@ def client_scores(
     )
     empty = dict.fromkeys(("total", "open", "open_risk", "adopted", "decided"), 0)
     rows = []
-    for client in chosen:
-        row = sums.get(client.pk, {**empty, "done_w": 0, "active_w": 0})
+    for pk, name, zone in named:
+        row = sums.get(pk, {**empty, "done_w": 0, "active_w": 0})
         rows.append(
             ClientScore(
-                client=client,
+                client_id=pk,
+                name=name,
+                time_zone=zone,
                 total=row["total"],
                 open=row["open"],
                 open_risk=row["open_risk"],
@@ -169,9 +189,19 @@ def client_scores(
     key = sort if sort in SCORE_SORTS else "name"
     known = [r for r in rows if r.sort_value(key) is not None]
     unknown = [r for r in rows if r.sort_value(key) is None]
-    known.sort(key=lambda r: (r.sort_value(key), r.client.name.casefold()), reverse=descending)
-    unknown.sort(key=lambda r: r.client.name.casefold())
-    return known + unknown
+    known.sort(key=lambda r: (r.sort_value(key), r.name.casefold()), reverse=descending)
+    unknown.sort(key=lambda r: r.name.casefold())
+    ranked = known + unknown
+    attach_clients(ranked if limit is None else ranked[:limit], chosen)
+    return ranked
+
+
+def attach_clients(scores: Sequence[ClientScore], clients: QuerySet[Client]) -> None:
+    """Read the ``client`` of each of ``scores`` from ``clients`` (with whatever it
+    joins), in one query."""
+    found = clients.in_bulk([score.client_id for score in scores])
+    for score in scores:
+        score.client = found[score.client_id]
 
 
 # --- the dashboard ----------------------------------------------------------------
@@ -185,7 +215,14 @@ def _trend(user: User | AnonymousUser, now: dt.datetime, today_count: int) -> Sa
     days = [today - dt.timedelta(weeks=w) for w in range(TREND_WEEKS, 0, -1)]
     scope = "all" if getattr(user, "sees_all_clients", False) else f"user-{user.pk}"
     key = f"dashboard-trend:{scope}:{today.isoformat()}"
-    weekly: dict[str, int] | None = cache.get(key)
+    # The shared cache is a database table: this process keeps what it read from it
+    # for as long, so a page view does not ask it again.
+    remembered = _TREND_MEMO.get(key)
+    weekly: dict[str, int] | None = None
+    if remembered is not None and remembered[0] > time.monotonic():
+        weekly = remembered[1]
+    else:
+        weekly = cache.get(key)
     if weekly is None:
         sums: dict[str, int] = {}
         for day, by_status in ComplianceSnapshot.objects.filter(
@@ -194,7 +231,11 @@ def _trend(user: User | AnonymousUser, now: dt.datetime, today_count: int) -> Sa
             total = sum(n for status, n in by_status.items() if status in OPEN_RISK_STATUSES)
             sums[day.isoformat()] = sums.get(day.isoformat(), 0) + total
         weekly = sums
-        cache.set(key, weekly, 15 * 60)
+        cache.set(key, weekly, TREND_SECONDS)
+    if remembered is None or remembered[0] <= time.monotonic():
+        if len(_TREND_MEMO) > 1000:
+            _TREND_MEMO.clear()
+        _TREND_MEMO[key] = (time.monotonic() + TREND_SECONDS, weekly)
     points: list[tuple[dt.date, int | None]] = [(d, weekly.get(d.isoformat())) for d in days]
     points.append((today, today_count))
     return charts.count_line(
@@ -261,7 +302,9 @@ def dashboard_context(
     open_risk_total = sum(r["total"] for r in risk_rows)
 
     edges = [limit for _, limit in AGE_BUCKETS if limit is not None]
-    ages = open_ages_for(user, statuses=sorted(OPEN_RISK_STATUSES), now=now, edges=edges)
+    ages = open_ages_for(
+        user, statuses=sorted(OPEN_RISK_STATUSES), now=now, edges=edges, matrix=matrix
+    )
     age_rows = [
         {
             "severity": sev,
@@ -270,8 +313,8 @@ def dashboard_context(
         for sev in severities
     ]
 
-    scores = client_scores(user, sort=client_sort, descending=descending)
-    zones = {row.client.time_zone for row in scores}
+    scores = client_scores(user, sort=client_sort, descending=descending, limit=LIST_LIMIT)
+    zones = {row.time_zone for row in scores}
     overdue, overdue_more = overdue_first_for(user, now=now, limit=OVERDUE_LIMIT, zones=zones)
     # Today is the viewer's day (the site's time zone), from its midnight to the next.
     start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
@@ -365,7 +408,12 @@ def client_summary(
     by_status = {s.value: 0 for s in Status}
     for (status, _sev), n in counts.items():
         by_status[status] = by_status.get(status, 0) + n
-    newest = newest_per_status_for(user, client_id=client.pk, limit=GROUP_LIMIT)
+    newest = newest_per_status_for(
+        user,
+        client_id=client.pk,
+        limit=GROUP_LIMIT,
+        statuses=[status for status, n in by_status.items() if n],
+    )
     groups = [
         {"status": status, "items": newest.get(status.value, []), "count": by_status[status.value]}
         for status in Status

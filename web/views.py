@@ -157,10 +157,12 @@ def client_list(request: HttpRequest) -> HttpResponse:
     clients = client_list_for(request.user).select_related("account_owner")
     if q:
         clients = clients.filter(Q(name__icontains=q) | Q(industry__icontains=q))
+    # Ranked from the counters; the client rows are read for the page shown only.
     scores = dashboard_data.client_scores(
-        request.user, clients=clients, sort=sort, descending=descending
+        request.user, clients=clients, sort=sort, descending=descending, limit=0
     )
     if lists.wants_csv(request):
+        dashboard_data.attach_clients(scores, clients)
         overdue = _overdue_per_client([r.client for r in scores], now)
         return lists.csv_response(
             "clients.csv",
@@ -191,6 +193,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
             ),
         )
     page = Paginator(scores, lists.page_size(request)).get_page(request.GET.get("page"))
+    dashboard_data.attach_clients(page.object_list, clients)
     overdue = _overdue_per_client([r.client for r in page.object_list], now)
     for row in page.object_list:
         row.overdue = overdue.get(row.client.pk, 0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -71,16 +72,22 @@ def _label(choices: type, value: str) -> str:
         return value
 
 
+# A badge depends only on its value and the language: a page of fifty rows draws the
+# same dozen badges again and again, so each is built once per process and language.
+@functools.lru_cache(maxsize=512)
+def _badge(kind: str, value: str, language: str | None) -> str:
+    choices = Status if kind == "status" else Severity
+    return format_html('<span class="badge {}-{}">{}</span>', kind, value, _label(choices, value))
+
+
 @register.simple_tag
 def status_badge(status: str) -> str:
-    return format_html('<span class="badge status-{}">{}</span>', status, _label(Status, status))
+    return _badge("status", str(status), translation.get_language())
 
 
 @register.simple_tag
 def severity_badge(severity: str) -> str:
-    return format_html(
-        '<span class="badge severity-{}">{}</span>', severity, _label(Severity, severity)
-    )
+    return _badge("severity", str(severity), translation.get_language())
 
 
 @register.simple_tag

@@ -27,6 +27,15 @@ def frozen_clock(request, time_machine):
         time_machine.move_to(PAGE_NOW, tick=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh_trend_memo():
+    # The dashboard keeps the weekly trend in process memory beside the shared cache;
+    # each test starts from an empty cache, so from an empty memo too.
+    from web.dashboard import _TREND_MEMO
+
+    _TREND_MEMO.clear()
+
+
 @pytest.fixture
 def login(client) -> Callable:
     """``login(user)`` logs the test client in as ``user`` and returns it."""

@@ -167,6 +167,7 @@ def test_the_client_list_query_count_does_not_depend_on_the_page_size(
         make_recommendations(1, client_create(name=f"Studio {i}", actor=admin, now=now))
     browser = login(manager)
     expected = count_queries(lambda: browser.get("/clients/?per_page=25"))
+    expected_csv = count_queries(lambda: browser.get("/clients/?format=csv"))
     for i in range(3, 30):
         make_recommendations(1, client_create(name=f"Studio {i}", actor=admin, now=now))
 
@@ -176,6 +177,9 @@ def test_the_client_list_query_count_does_not_depend_on_the_page_size(
             response = browser.get(f"/clients/?per_page={size}&sort=-compliance")
         shown[size] = len(response.context["page"].object_list)
     assert shown == {25: 25, 100: 30}
+    with django_assert_num_queries(expected_csv):
+        rows = _csv(browser.get("/clients/?format=csv&sort=-name"))
+    assert len(rows) == 31 and rows[1][0] == "Studio 9"
 
 
 # --- deliveries -----------------------------------------------------------------------
