@@ -521,17 +521,21 @@ def _receive_read(params: list[Any]) -> tuple[Any, ...] | None:
     error translation): Django's cursor wrapper costs more than the indexed read
     itself at thousands of reports a second. Through Django's cursor when queries are
     being logged (DEBUG, tests counting queries), so it is seen and counted."""
+    row: tuple[Any, ...] | None
     if connection.queries_logged:
         with connection.cursor() as cursor:
             cursor.execute(_RECEIVE_SQL, params)
-            return cursor.fetchone()
+            row = cursor.fetchone()
+        return row
     connection.ensure_connection()
     with connection.wrap_database_errors:
         if connection.vendor == "sqlite":
-            return connection.connection.execute(_RECEIVE_SQL_QMARK, params).fetchone()
-        with connection.connection.cursor() as cursor:
-            cursor.execute(_RECEIVE_SQL, params)
-            return cursor.fetchone()
+            row = connection.connection.execute(_RECEIVE_SQL_QMARK, params).fetchone()
+        else:
+            with connection.connection.cursor() as cursor:
+                cursor.execute(_RECEIVE_SQL, params)
+                row = cursor.fetchone()
+    return row
 
 
 def _hotfix_count(body: bytes) -> int:
