@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from followup.choices import OutboxKind, OutboxStatus
+from lib import crypto
 
 
 class OutboxMessage(models.Model):
@@ -243,7 +244,9 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     kind = models.CharField(max_length=10, choices=WebhookKind.choices)
-    secret = models.CharField(max_length=100, blank=True, help_text="whsec_ + base64 key.")
+    # The whsec_ signing secret, sealed with HEEDED_ENCRYPTION_KEYS (lib.crypto): it
+    # must be known to sign, so it cannot be hashed, and a dump must not reveal it.
+    secret = models.TextField(blank=True, help_text="The whsec_ secret, sealed (lib.crypto).")
     event_types = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
@@ -253,6 +256,11 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    def signing_secret(self) -> str:
+        """The plain whsec_ secret ("" for a chat endpoint); raises
+        ``crypto.InvalidToken`` when it was sealed with a key no longer configured."""
+        return crypto.decrypt(self.secret.encode("ascii")).decode("ascii") if self.secret else ""
 
 
 class PsaCallback(models.Model):

@@ -27,6 +27,7 @@ from typing import Any
 from followup.choices import OutboxKind
 from followup.delivery import DeliveryError, PermanentDeliveryError, handles
 from followup.models import OutboxMessage, WebhookEndpoint, WebhookKind
+from lib import crypto
 
 TIMEOUT_SECONDS = 10
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
@@ -38,6 +39,10 @@ class Msg:
     ENDPOINT_GONE = "The webhook endpoint {pk} was deleted or disabled."
     NO_ENDPOINT = "No webhook endpoint {pk}."
     REFUSED = "The receiver answered HTTP {status}."
+    SECRET_UNREADABLE = (
+        "The signing secret of webhook endpoint {pk} was sealed with a key that is no "  # noqa: S105
+        "longer in HEEDED_ENCRYPTION_KEYS; add the key back, or register the endpoint again."
+    )
 
 
 # --- signing ---------------------------------------------------------------------------
@@ -99,13 +104,17 @@ def deliver_webhook(message: OutboxMessage, *, clock: Any = time.time) -> None:
     body = payload["body"]
     headers = {"Content-Type": "application/json", "User-Agent": "Heeded-Webhooks/1"}
     if endpoint.kind == WebhookKind.STANDARD:
+        try:
+            secret = endpoint.signing_secret()
+        except crypto.InvalidToken:
+            raise PermanentDeliveryError(Msg.SECRET_UNREADABLE.format(pk=endpoint.pk)) from None
         timestamp = int(clock())
         headers.update(
             {
                 "webhook-id": payload["webhook_id"],
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": sign(
-                    secret=endpoint.secret,
+                    secret=secret,
                     msg_id=payload["webhook_id"],
                     timestamp=timestamp,
                     body=body,

@@ -685,6 +685,7 @@ MATRIX: dict[str, Roles | NoRole] = {
     "answers.services.portal.portal_code_request": CONTACT,
     "answers.services.portal.portal_sign_in": CONTACT,
     "answers.services.evidence.evidence_rotate": SYSTEM,
+    "followup.services.webhooks.webhook_secrets_rotate": SYSTEM,
     "answers.services.submissions.consent_statement": PURE,
     "answers.services.authority.contact_may_decide": PURE,
     "answers.services.authority.authorised_contacts": PURE,

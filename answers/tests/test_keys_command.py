@@ -37,7 +37,8 @@ def test_rotation_moves_every_blob_to_the_newest_key(db, settings, now):
     call_command("keys", "rotate", stdout=out)
     assert (
         "re-encrypted 3 blobs with the newest key"
-        " (3 inbound e-mails, 0 form submissions, 0 second-factor secrets)" in out.getvalue()
+        " (3 inbound e-mails, 0 form submissions, 0 second-factor secrets,"
+        " 0 webhook signing secrets)" in out.getvalue()
     )
     settings.HEEDED_ENCRYPTION_KEYS = [new]  # the old key can now be dropped
     for n, row in enumerate(rows):
@@ -84,3 +85,28 @@ def test_rotation_moves_second_factor_secrets_so_the_old_key_can_go(admin, setti
     assert decrypt(totp_row.data["secret"]) == secret
     recovery = Authenticator.objects.get(user=admin, type=Authenticator.Type.RECOVERY_CODES)
     assert RecoveryCodes(recovery).generate_codes() == codes
+
+
+def test_rotation_moves_webhook_signing_secrets_which_are_never_stored_in_the_clear(
+    admin, settings, now
+):
+    from followup.models import WebhookEndpoint
+    from followup.services.webhooks import webhook_endpoint_create
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.HEEDED_ENCRYPTION_KEYS = [old]
+    endpoint = webhook_endpoint_create(
+        name="PSA", url="https://psa.example.com/hook", kind="standard", now=now, actor=admin
+    )
+    plain = endpoint.signing_secret()
+    assert plain.startswith("whsec_")
+    stored = WebhookEndpoint.objects.values_list("secret", flat=True).get(pk=endpoint.pk)
+    assert plain not in stored and "whsec_" not in stored
+
+    settings.HEEDED_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("keys", "rotate", stdout=out)
+    assert "1 webhook signing secrets" in out.getvalue()
+    settings.HEEDED_ENCRYPTION_KEYS = [new]
+    endpoint.refresh_from_db()
+    assert endpoint.signing_secret() == plain

@@ -21,6 +21,7 @@ from followup.services.outbox import outbox_enqueue
 from followup.webhooks import Msg, new_secret, secret_key
 from ledger.actors import Actor
 from ledger.models import Event
+from lib import crypto
 from lib.canonical import canonical_json, sha256_hex
 
 # Chat alerts: the events worth interrupting someone for, critical items only.
@@ -62,10 +63,38 @@ def webhook_endpoint_create(
         name=name.strip() or url,
         url=url,
         kind=kind,
-        secret=secret if kind == WebhookKind.STANDARD else "",
+        secret=_seal(secret) if kind == WebhookKind.STANDARD else "",
         event_types=sorted(set(event_types or [])),
         created_at=now,
     )
+
+
+def _seal(secret: str) -> str:
+    return crypto.encrypt(secret.encode("ascii")).decode("ascii")
+
+
+def webhook_secrets_rotate(batch: int = 200) -> int:
+    """Re-seal every webhook signing secret with the newest key (``heeded keys
+    rotate``), a batch per transaction; returns how many. Raises
+    ``crypto.InvalidToken`` (and stops) at one sealed with a key no longer configured."""
+    done = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                WebhookEndpoint.objects.select_for_update()
+                .filter(pk__gt=last)
+                .exclude(secret="")
+                .order_by("pk")
+                .values_list("pk", "secret")[:batch]
+            )
+            for pk, sealed in rows:
+                fresh = crypto.rotate(sealed.encode("ascii")).decode("ascii")
+                WebhookEndpoint.objects.filter(pk=pk).update(secret=fresh)
+        if not rows:
+            return done
+        done += len(rows)
+        last = rows[-1][0]
 
 
 def webhook_endpoint_disable(*, pk: int, actor: Actor) -> WebhookEndpoint:

@@ -119,7 +119,7 @@ def test_a_lifecycle_change_is_signed_delivered_and_retried_with_the_same_id(
     (h1, b1), (h2, b2) = receiver.requests
     assert h1["webhook-id"] == h2["webhook-id"] == message.payload["webhook_id"] and b1 == b2
     assert verify(
-        secret=endpoint.secret,
+        secret=endpoint.signing_secret(),
         msg_id=h2["webhook-id"],
         timestamp=int(h2["webhook-timestamp"]),
         body=b2,
@@ -139,6 +139,41 @@ def test_a_receiver_that_refuses_the_request_is_given_up_at_once(receiver, draft
     (result,) = _hooks(now)
     assert result.status == OutboxStatus.FAILED
     assert result.error == "The receiver answered HTTP 400."
+
+
+def test_a_secret_sealed_with_a_removed_key_fails_delivery_for_good_and_says_why(
+    receiver, draft, admin, now, settings
+):
+    from cryptography.fernet import Fernet
+
+    endpoint = webhook_endpoint_create(
+        name="SIEM", url=receiver.url, kind="standard", now=now, actor="cli"
+    )
+    recommendation_present(recommendation=draft, actor=admin, now=now)
+    settings.HEEDED_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    (result,) = _hooks(now)
+    assert result.status == OutboxStatus.FAILED
+    assert f"webhook endpoint {endpoint.pk} was sealed with a key" in result.error
+    assert receiver.requests == []
+
+
+def test_the_migration_seals_secrets_stored_in_the_clear(now):
+    import importlib
+
+    from django.apps import apps
+
+    sealing = importlib.import_module("followup.migrations.0009_webhook_secret_sealed")
+    endpoint = webhook_endpoint_create(
+        name="SIEM", url="https://siem.example.com/h", kind="standard", now=now, actor="cli"
+    )
+    plain = endpoint.signing_secret()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=plain)  # as before sealing
+    sealing.seal(apps, None)
+    endpoint.refresh_from_db()
+    assert "whsec_" not in endpoint.secret and endpoint.signing_secret() == plain
+    sealing.seal(apps, None)  # a second run leaves sealed secrets alone
+    endpoint.refresh_from_db()
+    assert endpoint.signing_secret() == plain
 
 
 def test_chat_endpoints_hear_only_of_critical_items(receiver, draft, client_a, admin, now):
@@ -190,7 +225,10 @@ def test_the_webhook_command_adds_lists_and_disables_endpoints(now):
     out = io.StringIO()
     call_command("webhook", "add", "https://siem.example/hook", "--name", "SIEM", stdout=out)
     endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.secret.startswith("whsec_") and endpoint.secret in out.getvalue()
+    assert (
+        endpoint.signing_secret().startswith("whsec_")
+        and endpoint.signing_secret() in out.getvalue()
+    )
     with pytest.raises(CommandError, match=r"^Enter a valid http\(s\) URL\.$"):
         call_command("webhook", "add", "not a url", stdout=io.StringIO())
     call_command("webhook", "disable", str(endpoint.pk), stdout=io.StringIO())

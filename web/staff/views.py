@@ -498,7 +498,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
             text = _("Webhook %(name)s added.") % {"name": endpoint.name}
             if endpoint.secret:
                 text += " " + _("Its signing secret, shown this once: %(secret)s") % {
-                    "secret": endpoint.secret
+                    "secret": endpoint.signing_secret()
                 }
             messages.success(request, text)
             return redirect("web:webhooks")

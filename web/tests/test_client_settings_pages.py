@@ -382,8 +382,8 @@ def test_an_admin_adds_and_disables_a_webhook(login, admin):
     )
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.event_types == ["recommendation.accept", "recommendation.reject"]
-    assert endpoint.secret in response.content.decode()  # shown once, after creation
-    assert browser.get("/settings/webhooks/").content.decode().count(endpoint.secret) == 0
+    assert endpoint.signing_secret() in response.content.decode()  # shown once, after creation
+    assert browser.get("/settings/webhooks/").content.decode().count(endpoint.signing_secret()) == 0
 
     assert browser.post(f"/settings/webhooks/{endpoint.pk}/disable/").status_code == 302
     assert not WebhookEndpoint.objects.get().is_active

@@ -44,9 +44,8 @@ class Command(BaseCommand):
                 ) from None
             self.stdout.write(f"endpoint {endpoint.pk} added: {endpoint.url}")
             if endpoint.secret:
-                self.stdout.write(
-                    f"signing secret (shown once, give it to the receiver): {endpoint.secret}"
-                )
+                secret = endpoint.signing_secret()
+                self.stdout.write(f"signing secret (shown once, give it to the receiver): {secret}")
         elif action == "list":
             for e in WebhookEndpoint.objects.all():
                 state = "active" if e.is_active else "disabled"

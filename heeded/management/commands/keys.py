@@ -1,5 +1,5 @@
-"""``heeded keys rotate``: re-encrypt every stored evidence blob and
-second-factor secret with the newest key.
+"""``heeded keys rotate``: re-encrypt every stored evidence blob, second-factor secret
+and webhook signing secret with the newest key.
 
 Put the new key first in HEEDED_ENCRYPTION_KEYS (keep the old ones after it), run this,
 then drop the old keys. Safe to run again: a blob already under the newest key is
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.mfa import rotate_sealed_secrets
 from answers.services.evidence import evidence_rotate
+from followup.services.webhooks import webhook_secrets_rotate
 from lib.crypto import InvalidToken
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         try:
             counts = evidence_rotate()
             counts["second-factor secrets"] = rotate_sealed_secrets()
+            counts["webhook signing secrets"] = webhook_secrets_rotate()
         except InvalidToken as exc:
             raise CommandError(
                 "rotation stopped: a blob was encrypted with a key that is not in "
