@@ -15,9 +15,10 @@ from django.db import DatabaseError, connection, transaction
 from clients.models import Client
 from heeded.testing import requires_postgres
 from ledger import triggers, verify
-from ledger.models import Event, Head
+from ledger.models import GENESIS_HASH, Event, Head
+from ledger.services import anchor_record
 from ledger.tests.helpers import append, event, json_param, set_data, tamper
-from ledger.verify import Reason, agreement_guarded, verify_all, verify_client
+from ledger.verify import AnchorClaim, Reason, agreement_guarded, verify_all, verify_client
 from lib.canonical import canonical_json
 
 migration_0004 = importlib.import_module("ledger.migrations.0004_stored_body_agrees_with_columns")
@@ -50,22 +51,31 @@ def test_an_untouched_chain_is_proved_by_the_fast_pass(chain, thorough_walk_forb
     assert (report.head_seq, report.head_hash) == (5, event(chain, 5).hash)
 
 
-def test_anchors_are_checked_by_the_fast_pass(chain, thorough_walk_forbidden):
-    from ledger.verify import AnchorClaim
+def kept(client, *seqs: int) -> list[AnchorClaim]:
+    return [
+        AnchorClaim(
+            seq=seq,
+            hash=event(client, seq).hash if seq else GENESIS_HASH,
+            source="command-line anchor",
+        )
+        for seq in seqs
+    ]
 
-    kept = AnchorClaim(seq=3, hash=event(chain, 3).hash, source="command-line anchor")
 
-    assert verify_client(chain, extra_anchors=[kept]).ok
+def test_anchors_are_checked_by_the_fast_pass(chain, now, thorough_walk_forbidden):
+    anchor_record(client=chain, at=now, purpose="qbr-report")
+
+    report = verify_client(chain, extra_anchors=kept(chain, 0, 2, 2, 4))
+
+    assert report.ok and report.anchors == 5
 
 
-def test_a_wrong_anchor_falls_back_to_the_walk_that_names_it(chain):
-    from ledger.verify import AnchorClaim
+def test_a_wrong_anchor_after_right_ones_falls_back_to_the_walk_that_names_it(chain):
+    wrong = AnchorClaim(seq=4, hash="a" * 64, source="command-line anchor")
 
-    wrong = AnchorClaim(seq=3, hash="a" * 64, source="command-line anchor")
+    report = verify_client(chain, extra_anchors=[*kept(chain, 0, 2), wrong])
 
-    report = verify_client(chain, extra_anchors=[wrong])
-
-    assert (report.bad_seq, report.reason) == (3, Reason.DIFFERS_FROM_ANCHOR)
+    assert (report.bad_seq, report.reason) == (4, Reason.DIFFERS_FROM_ANCHOR)
 
 
 def test_a_body_that_differs_from_its_columns_cannot_be_stored(chain, now):
