@@ -16,7 +16,7 @@ from clients.models import Client
 from heeded.testing import requires_postgres
 from ledger import triggers, verify
 from ledger.models import GENESIS_HASH, Event, Head
-from ledger.services import anchor_record
+from ledger.services import anchor_record, event_append
 from ledger.tests.helpers import append, event, json_param, set_data, tamper
 from ledger.verify import AnchorClaim, Reason, agreement_guarded, verify_all, verify_client
 from lib.canonical import canonical_json
@@ -223,3 +223,22 @@ def test_migration_0004_leaves_no_copy_for_columns_without_a_canonical_form(chai
     report = verify_client(chain)
     assert (report.bad_seq, report.reason) == (2, Reason.HASH_MISMATCH)
     assert "float" in report.message
+
+
+def test_the_guard_accepts_every_character_the_canonical_form_escapes(
+    client_a, now, thorough_walk_forbidden
+):
+    # The SQLite trigger rebuilds the body with json_quote: it must escape exactly as
+    # canonical JSON does, or the guard would refuse genuine events.
+    text = "".join(chr(c) for c in range(1, 0x80)) + "è\u2028\u2029\ufeff😀"
+    escaped = "".join(chr(c) for c in range(1, 0x20)) + '"\\/\x7f\u2028'  # fits a kind
+    with transaction.atomic():
+        event_append(
+            client=client_a,
+            kind=f"note {escaped}",
+            actor=f"system:{text}",
+            at=now.replace(microsecond=0),
+            data={"text": text, text: [text]},
+        )
+
+    assert verify_client(client_a).ok
