@@ -19,6 +19,10 @@ Checks, in the order a reader meets them:
   and a chain recomputed from scratch.
 
 Only the first bad event of a chain is reported: after it, nothing can be trusted.
+
+While the database guards the stored copy of every body (ledger/triggers.py), a fast
+pass hashes those copies as they come and only proves a chain good; any chain it does
+not prove is walked again the thorough way, which finds and names the fault.
 """
 
 from __future__ import annotations
