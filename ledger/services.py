@@ -98,6 +98,10 @@ def event_append_many(*, client: Client, events: Sequence[NewEvent]) -> list[Eve
         return []
     client_uuid = str(client.uuid)
     prefixes = [_body_prefix(client_uuid, new) for new in events]
+    if connection.vendor == "postgresql" and len(events) == 1:
+        appended = _append_one(client, events[0], prefixes[0])
+        if appended is not None:
+            return [appended]
 
     head_seq, prev_hash = _lock_head(client)
     rows = []
@@ -158,6 +162,71 @@ def _insert_and_move_head(client: Client, rows: list[Event]) -> None:
         row.pk = ids[row.seq]
         row._state.adding = False
         row._state.db = connection.alias
+
+
+# One statement, on PostgreSQL, for one event: lock the head row, build the body from
+# the head's seq, hash it (SHA-256 of the same bytes, computed by the server), insert
+# the event and move the head. The lock is then held for that statement and the
+# commit, without a round trip to the application in between. It inserts nothing for
+# a client without a head row yet: its first append takes the general path.
+_APPEND_ONE = """
+WITH head AS (
+    SELECT seq, hash FROM ledger_head WHERE client_id = %(client)s FOR UPDATE
+), new AS (
+    SELECT head.seq + 1 AS seq, head.hash AS prev_hash,
+           %(prefix)s::bytea || convert_to((head.seq + 1)::text, 'UTF8') || %(suffix)s::bytea
+               AS body
+    FROM head
+), hashed AS (
+    SELECT new.*, encode(sha256(convert_to(new.prev_hash, 'UTF8') || new.body), 'hex') AS hash
+    FROM new
+), moved AS (
+    UPDATE ledger_head SET seq = hashed.seq, hash = hashed.hash
+    FROM hashed WHERE ledger_head.client_id = %(client)s
+)
+INSERT INTO ledger_event (client_id, seq, kind, at, actor, recommendation_id, data, prev_hash,
+                          hash, body_bytes)
+SELECT %(client)s, seq, %(kind)s, %(at)s, %(actor)s, %(recommendation)s, %(data)s::jsonb,
+       prev_hash, hash, body
+FROM hashed
+RETURNING id, seq, prev_hash, hash, body_bytes
+"""
+
+
+def _append_one(client: Client, new: NewEvent, prefix: bytes) -> Event | None:
+    """Append ``new`` in one statement (PostgreSQL); None if the client has no head."""
+    params: dict[str, Any] = {
+        "client": client.pk,
+        "prefix": prefix,
+        "suffix": _BODY_SUFFIX,
+        "kind": new.kind,
+        "at": new.at,
+        "actor": new.actor,
+        "recommendation": new.recommendation_id,
+        "data": json.dumps(new.data, cls=CanonicalJSONEncoder),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_ONE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, seq, prev_hash, digest, body = row
+    event = Event(
+        pk=pk,
+        client=client,
+        seq=seq,
+        kind=new.kind,
+        at=new.at,
+        actor=new.actor,
+        recommendation_id=new.recommendation_id,
+        data=new.data,
+        prev_hash=prev_hash,
+        hash=digest,
+        body_bytes=bytes(body),
+    )
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
 
 
 def event_append(

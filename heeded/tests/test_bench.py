@@ -149,3 +149,28 @@ def test_the_benchmark_runs_in_a_throwaway_postgresql_database_and_drops_it(tmp_
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'heeded_bench_%%'")
         assert cursor.fetchone()[0] == 0
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_ledger_scenarios_run_on_postgresql_with_writer_processes(tmp_path):
+    env = {**os.environ, "HEEDED_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            *[sys.executable, "-m", "heeded.cli", "bench", "--only", "ledger-verify,ledger-append"],
+            *["--verify-events", "50", "--writer-appends", "10"],
+            *["--throwaway-postgres", database_url_of_this_run()],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "verify, events/s (vs plain SHA-256 of the bytes)" in result.stdout
+    assert "append, events/s (vs plain inserts, 8 writers)" in result.stdout
+    assert "append, events/s (vs one writer's commits)" in result.stdout
+    assert "forks: 0" in result.stdout

@@ -4,7 +4,7 @@ from django.db import migrations
 def install(apps, schema_editor):
     from ledger import triggers
 
-    triggers.install(schema_editor.connection)
+    triggers.install_append_only(schema_editor.connection)
 
 
 def remove(apps, schema_editor):

@@ -1,6 +1,6 @@
 """``heeded ledger``: verify the hash chains, show a head, record an anchor.
 
-    heeded ledger verify [--client C] [--anchor C:SEQ:HASH ...]
+    heeded ledger verify [--client C] [--anchor C:SEQ:HASH ...] [--thorough]
     heeded ledger head --client C
     heeded ledger anchor --client C --purpose TEXT [--reference TEXT]
 
@@ -115,6 +115,14 @@ class Command(BaseCommand):
             help="2 or more: print a line for every client, not only the failed ones",
         )
         verify.add_argument(
+            "--thorough",
+            action="store_true",
+            help=(
+                "compare every event's stored body with its columns, even while the "
+                "database's guard makes that unnecessary (slower)"
+            ),
+        )
+        verify.add_argument(
             "--chunk-size",
             type=int,
             default=DEFAULT_CHUNK_SIZE,
@@ -175,7 +183,12 @@ class Command(BaseCommand):
             if verbose or not report.ok:
                 self.stdout.write(report.line())
 
-        how = {"extra_anchors": extra, "chunk_size": options["chunk_size"], "on_report": show}
+        how = {
+            "extra_anchors": extra,
+            "chunk_size": options["chunk_size"],
+            "on_report": show,
+            "thorough": options["thorough"],
+        }
         result = verify_clients([only], **how) if only is not None else verify_all(**how)
         self.stdout.write(result.summary())
         if not result.ok:
