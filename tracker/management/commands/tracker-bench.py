@@ -339,7 +339,7 @@ class Command(BaseCommand):
             parsed = read_sheet(data, filename=path.name)
             report = ImportReport(filename=path.name, file_sha256="")
             importer = _Importer(parsed, report, actor=admin, now=NOW, create_missing=False)
-            checked = [importer.parse(n, cells) for n, cells in importer.data_rows]
+            checked = [importer.parse(n, cells) for n, cells in importer.data_rows()]
             took = time.perf_counter() - start
             good = sum(1 for row in checked if row is not None)
             self.stdout.write(
