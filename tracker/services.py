@@ -277,6 +277,7 @@ class _Importer:
         # (digest, date made, the recommendation or its pk) of the rows imported
         # since the marks were last written.
         self.marks: list[tuple[str, dt.date, Recommendation | int]] = []
+        self.fresh_marks: list[tuple[str, dt.date, Recommendation]] = []
         self.applied: Recommendation | int | None = None
         self.actor = actor
         self.now = now
@@ -441,6 +442,8 @@ class _Importer:
             self.row_defaults: list[str] = []
             try:
                 outcome = self.batched(row) if self.batch is not None else None
+                # A recommendation the batch creates is, once written, as it is held.
+                fresh = outcome == "created"
                 if outcome is None:
                     # The one-by-one path writes now: what the batch holds goes first,
                     # so each client's chain keeps the sheet's order.
@@ -454,7 +457,7 @@ class _Importer:
                 self.refuse(row.number, exc.column, exc.message)
                 self.report.refused += 1
                 continue
-            self.remember(row, self.applied)
+            self.remember(row, self.applied, fresh=fresh)
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
             self.report.outcomes.append((row.number, outcome, row.external_id))
             self.report.defaults += [(row.number, line) for line in self.row_defaults]
@@ -532,18 +535,36 @@ class _Importer:
                 rows.append(row)
         chunk.clear()
 
-    def remember(self, row: _Row, rec: Recommendation | int | None) -> None:
-        """Mark ``rec`` as what ``row`` imported into (written with the batch)."""
+    def remember(self, row: _Row, rec: Recommendation | int | None, *, fresh: bool) -> None:
+        """Mark ``rec`` as what ``row`` imported into (written with the batch);
+        ``fresh``: the batch created it, so its state is the one it holds."""
         if rec is None or not row.digest:
             return
         if isinstance(rec, Recommendation) and rec.external_id != row.external_id:
             return  # made in Heeded and found by its derived id: nothing to key it by
-        self.marks.append((row.digest, row.date_made, rec))
+        if fresh and isinstance(rec, Recommendation):
+            self.fresh_marks.append((row.digest, row.date_made, rec))
+        else:
+            self.marks.append((row.digest, row.date_made, rec))
 
     def write_marks(self) -> None:
         """Replace the marks of the recommendations the rows since the last write
         imported into, with their state as stored now: a few statements per few hundred
-        rows."""
+        rows (a recommendation the batch created has no mark yet, and its state is in
+        hand)."""
+        insert_rows(
+            [
+                RowMark(
+                    recommendation_id=rec.pk,
+                    digest=digest,
+                    made_on=made_on,
+                    status=rec.status,
+                    updated_at=rec.updated_at,
+                )
+                for digest, made_on, rec in self.fresh_marks
+            ]
+        )
+        self.fresh_marks = []
         pending: dict[int, tuple[str, dt.date]] = {}
         for digest, made_on, rec in self.marks:
             pk = rec if isinstance(rec, int) else rec.pk
@@ -613,7 +634,7 @@ class _Importer:
             # All of it is rolled back at the end: write none of it.
             if self.batch is not None:
                 self.batch.rollback((0, 0))
-            self.marks = []
+            self.marks, self.fresh_marks = [], []
             return
         if self.batch is not None:
             self.batch.write()
