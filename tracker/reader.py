@@ -63,6 +63,11 @@ class Sheet:
                 break
         return rows
 
+    def release(self) -> None:
+        """Let go of the text or the workbook's cells once every row has been read:
+        the sheet is empty from here."""
+        self.source = _nothing
+
     @property
     def rows(self) -> list[tuple[int, list[object]]]:
         """Every non-blank row at once (small sheets, tests)."""
@@ -175,6 +180,10 @@ def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
     if empty:
         raise UnreadableFile("The sheet has no header row.")
     return sheet
+
+
+def _nothing() -> Iterable[list[object]]:
+    return ()
 
 
 def _non_blank(rows: Iterator[tuple[int, Iterable[object]]]) -> Iterator[tuple[int, list[object]]]:

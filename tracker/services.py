@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,7 @@ def tracker_import(
         discard=lambda: dry_run or (not skip_invalid and report.refused > 0),
         progress=progress,
     )
+    del data, parsed  # the importer reads the rows from here, and then lets go of them
     with transaction.atomic():
         importer.run()
         report.committed = not dry_run and (skip_invalid or report.refused == 0)
@@ -249,7 +251,7 @@ def sheet_layout(
 ) -> Layout:
     """Where the header of ``data`` is and what its columns mean, without importing;
     raise UnreadableFile as tracker_import would."""
-    return locate(_read(data, filename=filename, sheet=sheet, mapping=mapping).rows, mapping)
+    return locate(_read(data, filename=filename, sheet=sheet, mapping=mapping).head(), mapping)
 
 
 class _Importer:
@@ -278,6 +280,7 @@ class _Importer:
         # since the marks were last written.
         self.marks: list[tuple[str, dt.date, Recommendation | int]] = []
         self.fresh_marks: list[tuple[str, dt.date, Recommendation]] = []
+        self.names: dict[str, str] = {}
         self.applied: Recommendation | int | None = None
         self.actor = actor
         self.now = now
@@ -410,15 +413,21 @@ class _Importer:
                 self.read_chunk(chunk, rows)
                 chunk = []
         self.read_chunk(chunk, rows)
+        # Every cell has been read: the workbook's cells need not stay in memory while
+        # the rows are written.
+        self.sheet.release()
         self.note_unnamed_columns()
         self.warn_unmapped_decisions()
         seen: dict[tuple[str, str], int] = {}
         # Oldest first, so each client's chain tells the imported history in order.
-        rows.sort(key=lambda r: (r.date_made, r.number))
+        # The rows are in sheet order already: a stable sort by date keeps it per day.
+        rows.sort(key=attrgetter("date_made"))
         if self.batch is not None:
             self.stored = stored_rows(self.keys(rows))
         total = len(rows)
-        for done, row in enumerate(rows, 1):
+        for done in range(1, total + 1):
+            # A row is let go once done, so what the loop keeps grows as they go.
+            row, rows[done - 1] = rows[done - 1], None  # type: ignore[call-overload]
             if self.progress is not None and (done % 100 == 0 or done == total):
                 self.progress(done, total)
             key = (fold(row.client), row.external_id)
@@ -474,7 +483,8 @@ class _Importer:
         """The digest of the imported cells of a row: the same cells under the same
         columns give the same digest, any changed cell another."""
         values = tuple(cells[p] if p < len(cells) else None for p in self.digest_positions)
-        return hashlib.sha256(self.digest_prefix + repr(values).encode()).hexdigest()
+        # 128 bits are plenty to tell a sheet's rows apart, and half the memory.
+        return hashlib.sha256(self.digest_prefix + repr(values).encode()).hexdigest()[:32]
 
     def read_chunk(
         self, chunk: list[tuple[int, list[object], str]], rows: list[_Row | _Known]
@@ -526,6 +536,7 @@ class _Importer:
                     and client.pk == client_id
                     and (not owner or self.known_owner(owner) is not None)
                 ):
+                    name = self.names.setdefault(name, name)
                     rows.append(_Known(number, name, made_on, external_id))
                     continue
             row = self.parse(number, cells, digest)
@@ -592,16 +603,14 @@ class _Importer:
 
     # --- the batch --------------------------------------------------------------------
 
-    def keys(self, rows: list[_Row | _Known]) -> list[tuple[int, str]]:
+    def keys(self, rows: list[_Row | _Known]) -> Iterator[tuple[int, str]]:
         """(client id, external id) of every row to import whose client exists."""
-        keys = []
         for row in rows:
             if isinstance(row, _Known):
                 continue
             client = self.clients.get(fold(row.client))
             if client is not None:
-                keys.append((client.pk, row.external_id))
-        return keys
+                yield client.pk, row.external_id
 
     def batched(self, row: _Row) -> str | None:
         """The row's outcome through the batch, or None when it takes the one-by-one
@@ -659,7 +668,8 @@ class _Importer:
                 self.refuse(number, column, exc.message)
                 return None
 
-        client = text(cell(Column.CLIENT))
+        # A sheet names its few clients and owners on every row: one string each.
+        client = self.names.setdefault(name := text(cell(Column.CLIENT)), name)
         title = text(cell(Column.RECOMMENDATION))
         if not client:
             self.refuse(number, Column.CLIENT, "the client is missing.")
@@ -712,11 +722,11 @@ class _Importer:
             date_made=date_made,
             decided_on=decided_on,
             category=category or AWAITING,
-            owner=text(cell(Column.OWNER)),
+            owner=self.names.setdefault(owner := text(cell(Column.OWNER)), owner),
             justification=text(cell(Column.JUSTIFICATION)),
             planned=planned,
             severity=severity or "medium",
-            tags=parse_tags(cell(Column.TAGS)),
+            tags=parse_tags(tags) if (tags := cell(Column.TAGS)) is not None else _NO_TAGS,
             deferred_until=deferred_until,
             external_id=external_id,
             digest=digest,
@@ -992,9 +1002,19 @@ class _Importer:
 
 
 _USERNAME = re.compile(r"^[\w.+-]{1,150}$")
+# The tags of every row without any (never changed in place: ``draft`` copies them).
+_NO_TAGS: list[str] = []
+# What ``str.splitlines`` splits on.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _title(body: str) -> str:
+    if (
+        len(body) <= TITLE_MAX
+        and not _LINE_BREAK.search(body)
+        and not (body[:1].isspace() or body[-1:].isspace())
+    ):
+        return body  # already one trimmed line: the same string, not a copy
     first_line = body.strip().splitlines()[0].strip()
     if len(first_line) <= TITLE_MAX:
         return first_line
