@@ -188,5 +188,10 @@ def _nothing() -> Iterable[list[object]]:
 
 def _non_blank(rows: Iterator[tuple[int, Iterable[object]]]) -> Iterator[tuple[int, list[object]]]:
     for number, cells in rows:
-        if any(str(c).strip() for c in cells if c is not None):
-            yield number, list(cells)
+        cells = list(cells)
+        first = cells[0] if cells else None
+        # Most rows start with a filled cell: a plain test of it skips the scan.
+        if (
+            type(first) is str and first and not first[0].isspace() and not first[-1].isspace()
+        ) or any(str(c).strip() for c in cells if c is not None):
+            yield number, cells

@@ -14,13 +14,12 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db import connection, transaction
 from django.utils.text import slugify
 
 from accounts.choices import Role
@@ -292,6 +291,9 @@ class _Importer:
         # column it is read as, so the same values mean the same whatever the order.
         self.digest_positions = [position for _, position in sorted(self.index.items())]
         self.digest_prefix = repr(sorted(self.index)).encode()
+        self.digest_last = max(self.digest_positions)
+        # Three columns at least are required, so the getter always gives a tuple.
+        self.digest_cells = itemgetter(*self.digest_positions)
         self.note_layout(sheet)
         # A technician imports into the clients they are assigned to; any other name
         # reads as unknown, so the sheet cannot probe for clients they may not see.
@@ -482,7 +484,10 @@ class _Importer:
     def digest(self, cells: list[object]) -> str:
         """The digest of the imported cells of a row: the same cells under the same
         columns give the same digest, any changed cell another."""
-        values = tuple(cells[p] if p < len(cells) else None for p in self.digest_positions)
+        if len(cells) > self.digest_last:
+            values = self.digest_cells(cells)
+        else:
+            values = tuple(cells[p] if p < len(cells) else None for p in self.digest_positions)
         # 128 bits are plenty to tell a sheet's rows apart, and half the memory.
         return hashlib.sha256(self.digest_prefix + repr(values).encode()).hexdigest()[:32]
 
@@ -491,39 +496,13 @@ class _Importer:
     ) -> None:
         """Add the chunk's rows to ``rows``: a ``_Known`` for a row its mark says is
         unchanged, else the parsed row (a refused one is counted and reported)."""
-        marks: dict[str, tuple[int, int, str, dt.date, bool]] = {}
-        digests = [digest for _, _, digest in chunk]
-        for start in range(0, len(digests), CHUNK):
-            for digest, rec_id, client_id, external_id, made_on, ok in (
-                RowMark.objects.filter(digest__in=digests[start : start + CHUNK])
-                .annotate(
-                    same=ExpressionWrapper(
-                        Q(status=F("recommendation__status"))
-                        & Q(updated_at=F("recommendation__updated_at")),
-                        output_field=BooleanField(),
-                    )
-                )
-                .values_list(
-                    "digest",
-                    "recommendation_id",
-                    "recommendation__client_id",
-                    "recommendation__external_id",
-                    "made_on",
-                    "same",
-                )
-            ):
-                # Two recommendations with one digest cannot both be the row's.
-                marks[digest] = (
-                    (rec_id, client_id, external_id, made_on, bool(ok))
-                    if digest not in marks
-                    else (0, 0, "", made_on, False)
-                )
+        marks = _marks_of([digest for _, _, digest in chunk])
         client_at = self.index[Column.CLIENT]
         owner_at = self.index.get(Column.OWNER)
         for number, cells, digest in chunk:
             mark = marks.get(digest)
-            if mark is not None and mark[4]:
-                _, client_id, external_id, made_on, _ = mark
+            if mark is not None and mark[3]:
+                client_id, external_id, made_on, _ = mark
                 name = text(cells[client_at]) if client_at < len(cells) else ""
                 owner = (
                     text(cells[owner_at]) if owner_at is not None and owner_at < len(cells) else ""
@@ -1006,6 +985,37 @@ _USERNAME = re.compile(r"^[\w.+-]{1,150}$")
 _NO_TAGS: list[str] = []
 # What ``str.splitlines`` splits on.
 _LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _marks_of(digests: list[str]) -> dict[str, tuple[int, str, dt.date, bool]]:
+    """{digest: (client id, external id, date made, whether the recommendation has
+    not changed since)} of the marks with those digests, a query per few hundred.
+
+    In SQL rather than through the ORM, which prepares each of the many digests of the
+    IN list through a lookup of its own: on a re-import this is most of the work."""
+    quote = connection.ops.quote_name
+    head = (
+        f"SELECT m.digest, r.client_id, r.external_id, m.made_on, "
+        f"CASE WHEN m.status = r.status AND m.updated_at = r.updated_at THEN 1 ELSE 0 END "
+        f"FROM {quote(RowMark._meta.db_table)} m "
+        f"JOIN {quote(Recommendation._meta.db_table)} r ON r.id = m.recommendation_id "
+        "WHERE m.digest IN "
+    )
+    marks: dict[str, tuple[int, str, dt.date, bool]] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(digests), CHUNK):
+            part = digests[start : start + CHUNK]
+            cursor.execute(head + "(" + ", ".join(["%s"] * len(part)) + ")", part)
+            for digest, client_id, external_id, made_on, same in cursor.fetchall():
+                if isinstance(made_on, str):  # SQLite returns the ISO text
+                    made_on = dt.date.fromisoformat(made_on)
+                # Two recommendations with one digest cannot both be the row's.
+                marks[digest] = (
+                    (client_id, external_id, made_on, bool(same))
+                    if digest not in marks
+                    else (0, "", made_on, False)
+                )
+    return marks
 
 
 def _title(body: str) -> str:
