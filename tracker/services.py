@@ -59,7 +59,7 @@ RESPONDER_NAME = "Client (imported spreadsheet)"
 PLACEHOLDER_CONTACT = "Imported decision maker"
 TITLE_MAX = 200
 # Rows the batch holds before it writes them (memory stays flat on a large sheet).
-BATCH_ROWS = 2000
+BATCH_ROWS = 1000
 
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
@@ -280,6 +280,7 @@ class _Importer:
         self.marks: list[tuple[str, dt.date, Recommendation | int]] = []
         self.fresh_marks: list[tuple[str, dt.date, Recommendation]] = []
         self.names: dict[str, str] = {}
+        self.values: dict[tuple[type, object], object] = {}
         self.applied: Recommendation | int | None = None
         self.actor = actor
         self.now = now
@@ -420,7 +421,8 @@ class _Importer:
         self.sheet.release()
         self.note_unnamed_columns()
         self.warn_unmapped_decisions()
-        seen: dict[tuple[str, str], int] = {}
+        # {folded client name: {external id: row}}: no key tuple held per row.
+        seen: dict[str, dict[str, int]] = {}
         # Oldest first, so each client's chain tells the imported history in order.
         # The rows are in sheet order already: a stable sort by date keeps it per day.
         rows.sort(key=attrgetter("date_made"))
@@ -432,18 +434,19 @@ class _Importer:
             row, rows[done - 1] = rows[done - 1], None  # type: ignore[call-overload]
             if self.progress is not None and (done % 100 == 0 or done == total):
                 self.progress(done, total)
-            key = (fold(row.client), row.external_id)
-            if key in seen:
+            of_client = seen.setdefault(fold(row.client), {})
+            if row.external_id in of_client:
                 self.refuse(
                     row.number,
                     Column.EXTERNAL_ID
                     if Column.EXTERNAL_ID in self.index
                     else Column.RECOMMENDATION,
-                    f"duplicate of row {seen[key]}; each recommendation may appear once.",
+                    f"duplicate of row {of_client[row.external_id]}; each recommendation may "
+                    "appear once.",
                 )
                 self.report.refused += 1
                 continue
-            seen[key] = row.number
+            of_client[row.external_id] = row.number
             if isinstance(row, _Known):
                 self.report.unchanged += 1
                 self.report.outcomes.append((row.number, "unchanged", row.external_id))
@@ -642,10 +645,14 @@ class _Importer:
 
         def parsed(column: Column, parser, *args):  # type: ignore[no-untyped-def]
             try:
-                return parser(cell(column), *args)
+                value = parser(cell(column), *args)
             except BadValue as exc:
                 self.refuse(number, column, exc.message)
                 return None
+            # A sheet's dates and categories repeat: one object each, not one a row.
+            if value is None:
+                return None
+            return self.values.setdefault((type(value), value), value)
 
         # A sheet names its few clients and owners on every row: one string each.
         client = self.names.setdefault(name := text(cell(Column.CLIENT)), name)
