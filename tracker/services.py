@@ -60,6 +60,8 @@ PLACEHOLDER_CONTACT = "Imported decision maker"
 TITLE_MAX = 200
 # Rows the batch holds before it writes them (memory stays flat on a large sheet).
 BATCH_ROWS = 1000
+# Digests per mark lookup on PostgreSQL (see ``_marks_of``).
+MARK_LOOKUP_PG = 5000
 
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
@@ -408,11 +410,12 @@ class _Importer:
         # its cells let go once its rows are parsed, so a large sheet is never held as
         # cells and as parsed rows at the same time.
         chunk: list[tuple[int, list[object], str]] = []
+        read_size = MARK_LOOKUP_PG if connection.vendor == "postgresql" else CHUNK
         for number, cells in self.data_rows():
             self.survey(cells)
             self.report.rows += 1
             chunk.append((number, cells, self.digest(cells)))
-            if len(chunk) == CHUNK:
+            if len(chunk) == read_size:
                 self.read_chunk(chunk, rows)
                 chunk = []
         self.read_chunk(chunk, rows)
@@ -1009,9 +1012,12 @@ def _marks_of(digests: list[str]) -> dict[str, tuple[int, str, dt.date, bool]]:
         "WHERE m.digest IN "
     )
     marks: dict[str, tuple[int, str, dt.date, bool]] = {}
+    # PostgreSQL answers a few hundred digests with a scan of the whole mark table
+    # (cheaper, it estimates, than as many index probes): ask it fewer, larger lists.
+    size = MARK_LOOKUP_PG if connection.vendor == "postgresql" else CHUNK
     with connection.cursor() as cursor:
-        for start in range(0, len(digests), CHUNK):
-            part = digests[start : start + CHUNK]
+        for start in range(0, len(digests), size):
+            part = digests[start : start + size]
             cursor.execute(head + "(" + ", ".join(["%s"] * len(part)) + ")", part)
             for digest, client_id, external_id, made_on, same in cursor.fetchall():
                 if isinstance(made_on, str):  # SQLite returns the ISO text
