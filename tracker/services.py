@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.choices import Role
@@ -30,7 +30,6 @@ from clients.models import Client
 from clients.policy import policy_for
 from clients.selectors import client_list_for
 from clients.services import client_create, contact_create
-from lib.bulk import insert_rows
 from lib.errors import ServiceError
 from recommendations import deadlines
 from recommendations.batch import Batch
@@ -40,8 +39,8 @@ from recommendations.models import Recommendation
 from tracker.columns import Column, fold, label, recognise
 from tracker.identity import DerivedIds, stable_external_id
 from tracker.layout import Layout, Mapping, locate
-from tracker.models import RowMark
-from tracker.paths import CHUNK, OneByOne, Stored, stored_rows
+from tracker.marks import lookup_size, marks_add, marks_of, marks_replace
+from tracker.paths import OneByOne, Stored, stored_rows
 from tracker.reader import Sheet, UnreadableFile, read_sheet
 from tracker.values import (
     AWAITING,
@@ -60,8 +59,6 @@ PLACEHOLDER_CONTACT = "Imported decision maker"
 TITLE_MAX = 200
 # Rows the batch holds before it writes them (memory stays flat on a large sheet).
 BATCH_ROWS = 1000
-# Digests per mark lookup on PostgreSQL (see ``_marks_of``).
-MARK_LOOKUP_PG = 5000
 
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
@@ -410,7 +407,7 @@ class _Importer:
         # its cells let go once its rows are parsed, so a large sheet is never held as
         # cells and as parsed rows at the same time.
         chunk: list[tuple[int, list[object], str]] = []
-        read_size = MARK_LOOKUP_PG if connection.vendor == "postgresql" else CHUNK
+        read_size = lookup_size()
         for number, cells in self.data_rows():
             self.survey(cells)
             self.report.rows += 1
@@ -502,7 +499,7 @@ class _Importer:
     ) -> None:
         """Add the chunk's rows to ``rows``: a ``_Known`` for a row its mark says is
         unchanged, else the parsed row (a refused one is counted and reported)."""
-        marks = _marks_of([digest for _, _, digest in chunk])
+        marks = marks_of([digest for _, _, digest in chunk])
         client_at = self.index[Column.CLIENT]
         owner_at = self.index.get(Column.OWNER)
         for number, cells, digest in chunk:
@@ -548,18 +545,7 @@ class _Importer:
         imported into, with their state as stored now: a few statements per few hundred
         rows (a recommendation the batch created has no mark yet, and its state is in
         hand)."""
-        insert_rows(
-            [
-                RowMark(
-                    recommendation_id=rec.pk,
-                    digest=digest,
-                    made_on=made_on,
-                    status=rec.status,
-                    updated_at=rec.updated_at,
-                )
-                for digest, made_on, rec in self.fresh_marks
-            ]
-        )
+        marks_add(self.fresh_marks)
         self.fresh_marks = []
         pending: dict[int, tuple[str, dt.date]] = {}
         for digest, made_on, rec in self.marks:
@@ -567,24 +553,7 @@ class _Importer:
             if pk is not None:
                 pending[pk] = (digest, made_on)
         self.marks = []
-        pks = list(pending)
-        for start in range(0, len(pks), CHUNK):
-            part = pks[start : start + CHUNK]
-            RowMark.objects.filter(recommendation_id__in=part).delete()
-            insert_rows(
-                [
-                    RowMark(
-                        recommendation_id=pk,
-                        digest=pending[pk][0],
-                        made_on=pending[pk][1],
-                        status=status,
-                        updated_at=updated_at,
-                    )
-                    for pk, status, updated_at in Recommendation.objects.filter(
-                        pk__in=part
-                    ).values_list("pk", "status", "updated_at")
-                ]
-            )
+        marks_replace(pending)
 
     # --- the batch --------------------------------------------------------------------
 
@@ -995,40 +964,6 @@ _USERNAME = re.compile(r"^[\w.+-]{1,150}$")
 _NO_TAGS: list[str] = []
 # What ``str.splitlines`` splits on.
 _LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
-def _marks_of(digests: list[str]) -> dict[str, tuple[int, str, dt.date, bool]]:
-    """{digest: (client id, external id, date made, whether the recommendation has
-    not changed since)} of the marks with those digests, a query per few hundred.
-
-    In SQL rather than through the ORM, which prepares each of the many digests of the
-    IN list through a lookup of its own: on a re-import this is most of the work."""
-    quote = connection.ops.quote_name
-    head = (
-        f"SELECT m.digest, r.client_id, r.external_id, m.made_on, "
-        f"CASE WHEN m.status = r.status AND m.updated_at = r.updated_at THEN 1 ELSE 0 END "
-        f"FROM {quote(RowMark._meta.db_table)} m "
-        f"JOIN {quote(Recommendation._meta.db_table)} r ON r.id = m.recommendation_id "
-        "WHERE m.digest IN "
-    )
-    marks: dict[str, tuple[int, str, dt.date, bool]] = {}
-    # PostgreSQL answers a few hundred digests with a scan of the whole mark table
-    # (cheaper, it estimates, than as many index probes): ask it fewer, larger lists.
-    size = MARK_LOOKUP_PG if connection.vendor == "postgresql" else CHUNK
-    with connection.cursor() as cursor:
-        for start in range(0, len(digests), size):
-            part = digests[start : start + size]
-            cursor.execute(head + "(" + ", ".join(["%s"] * len(part)) + ")", part)
-            for digest, client_id, external_id, made_on, same in cursor.fetchall():
-                if isinstance(made_on, str):  # SQLite returns the ISO text
-                    made_on = dt.date.fromisoformat(made_on)
-                # Two recommendations with one digest cannot both be the row's.
-                marks[digest] = (
-                    (client_id, external_id, made_on, bool(same))
-                    if digest not in marks
-                    else (0, "", made_on, False)
-                )
-    return marks
 
 
 def _title(body: str) -> str:
