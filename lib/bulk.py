@@ -15,6 +15,7 @@ both for every field type the project uses. Like ``bulk_create`` it calls no
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -86,6 +87,21 @@ def _adapter(
     return own
 
 
+def _passes_as_is(field: models.Field[Any, Any]) -> bool:
+    """Whether ``_adapter`` passes the field's plain values through unchanged."""
+    return (
+        type(field).__module__.startswith("django.db.models.")
+        and field.get_internal_type() in _AS_IS
+    )
+
+
+def _one(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
+    def fetch(values: dict[str, Any]) -> tuple[Any]:
+        return (values[name],)
+
+    return fetch
+
+
 def insert_rows(
     objs: Sequence[M], *, returning_ids: bool = False, using: str = DEFAULT_DB_ALIAS
 ) -> Sequence[M]:
@@ -100,8 +116,15 @@ def insert_rows(
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    adapters = [_adapter(f, connection) for f in fields]
     attnames = [f.attname for f in fields]
+    # A row's values are fetched in one C call; only the values that need adapting
+    # (dates, JSON, a project field's) go through Python one by one, and the rest
+    # are checked plain in one C call too (else the row takes the careful way).
+    fetch = operator.itemgetter(*attnames) if len(attnames) > 1 else _one(attnames[0])
+    adapters = [_adapter(f, connection) for f in fields]
+    as_is = [i for i, f in enumerate(fields) if _passes_as_is(f)]
+    adapted = [(i, adapters[i]) for i in range(len(fields)) if i not in set(as_is)]
+    fetch_as_is = operator.itemgetter(*as_is) if as_is else (lambda row: ())
     quote = connection.ops.quote_name
     head = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -117,9 +140,15 @@ def insert_rows(
                 for field in stamped:
                     field.pre_save(obj, add=True)
                 values = obj.__dict__
-                params.extend(
-                    adapt(values[name]) for adapt, name in zip(adapters, attnames, strict=True)
-                )
+                row = list(fetch(values))
+                plain = fetch_as_is(row)
+                for i, adapt in adapted:
+                    row[i] = adapt(row[i])
+                if not _PLAIN.issuperset(map(type, plain if len(as_is) > 1 else (plain,))):
+                    row = [
+                        adapt(values[name]) for adapt, name in zip(adapters, attnames, strict=True)
+                    ]
+                params.extend(row)
             cursor.execute(head + ", ".join([row_marks] * len(batch)) + tail, params)
             if returning_ids:
                 for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):

@@ -76,6 +76,10 @@ def text_matches(recommendation: Recommendation, shown_sha256: str) -> bool:
     return actual == stored
 
 
+# Once: ``Channel.values`` builds its list (and every label) again at each call.
+_CHANNELS = frozenset(Channel.values)
+
+
 def validate_decision(
     *,
     recommendation: Recommendation,
@@ -107,7 +111,7 @@ def validate_decision(
     if responder_name is not None and not responder_name.strip():
         raise MissingField(Msg.RESPONDER_REQUIRED, field="responder")
     if channel is not None:
-        if channel not in Channel.values:
+        if channel not in _CHANNELS:
             raise InvalidValue(
                 _("Unknown channel {channel!r}.").format(channel=channel), field="channel"
             )

@@ -283,6 +283,9 @@ def mark_ignored(*, now: dt.datetime, reason: str = "") -> Apply:
 
 # --- a new draft -----------------------------------------------------------------
 
+# Once: ``Severity.values`` builds its list (and every label) again at each call.
+_SEVERITIES = frozenset(Severity.values)
+
 
 def check_text(errors: dict[str, list[str]], *, title: str, body: str, severity: str) -> None:
     """The rules every draft's text obeys, at creation and at each edit."""
@@ -290,7 +293,7 @@ def check_text(errors: dict[str, list[str]], *, title: str, body: str, severity:
         errors.setdefault("title", []).append("A recommendation needs a title.")
     if not body:
         errors.setdefault("body", []).append("A recommendation needs a body.")
-    if severity not in Severity.values:
+    if severity not in _SEVERITIES:
         errors.setdefault("severity", []).append(
             f"Severity must be one of {', '.join(Severity.values)}."
         )

@@ -1,11 +1,14 @@
 """What the tracker keeps between requests: the preview of an uploaded sheet, which the
-worker runs (``tracker.previews``) while the page shows its progress."""
+worker runs (``tracker.previews``) while the page shows its progress, and what it
+remembers between imports of the same sheet (row marks)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from recommendations.models import Recommendation
 
 
 class PreviewStatus(models.TextChoices):
@@ -64,3 +67,24 @@ class Preview(models.Model):
     @property
     def pending(self) -> bool:
         return self.status in {PreviewStatus.QUEUED, PreviewStatus.RUNNING}
+
+
+class RowMark(models.Model):
+    """The last sheet row that imported cleanly into a recommendation: a digest of the
+    row's cells under the columns they were read as, and the recommendation's status
+    and ``updated_at`` just after. A later import of a row with the same digest, whose
+    recommendation still has that status and ``updated_at`` (every transition moves
+    ``updated_at``), is unchanged after one comparison, without its cells being read
+    again. Anything else takes the full path, which writes the mark anew."""
+
+    recommendation = models.OneToOneField(
+        Recommendation, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    digest = models.CharField(max_length=64, db_index=True)
+    # The date made, as the row gave it: where the row sorts among the sheet's rows.
+    made_on = models.DateField()
+    status = models.CharField(max_length=20)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"row mark of recommendation {self.recommendation_id}"

@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import python_calamine
 
@@ -36,11 +36,42 @@ class UnreadableFile(Exception):
 
 @dataclass
 class Sheet:
-    # (row number as the spreadsheet shows it, cells) of every non-blank row, the
-    # header and anything above it included; blank rows are left out.
-    rows: list[tuple[int, list[object]]] = field(default_factory=list)
+    """A readable sheet whose rows are produced as they are asked for, so a large
+    sheet is never held as Python objects all at once: the CSV's text or the
+    workbook's cells (kept compactly by calamine) are read again on each pass."""
+
+    # Every row of the sheet, blank ones included, the first numbered ``first_row``.
+    source: Callable[[], Iterable[list[object]]]
+    first_row: int = 1
     # The delimiter an Excel "sep=" first line named, for the report.
     sep_line: str = ""
+
+    def iter_rows(self) -> Iterator[tuple[int, list[object]]]:
+        """(row number as the spreadsheet shows it, cells) of every non-blank row, the
+        header and anything above it included; blank rows are left out."""
+        try:
+            yield from _non_blank(enumerate(self.source(), self.first_row))
+        except csv.Error as exc:
+            raise UnreadableFile(f"The CSV file is malformed: {exc}.") from None
+
+    def head(self, count: int = HEADER_SEARCH_ROWS) -> list[tuple[int, list[object]]]:
+        """The first ``count`` non-blank rows, where the header is looked for."""
+        rows = []
+        for row in self.iter_rows():
+            rows.append(row)
+            if len(rows) == count:
+                break
+        return rows
+
+    def release(self) -> None:
+        """Let go of the text or the workbook's cells once every row has been read:
+        the sheet is empty from here."""
+        self.source = _nothing
+
+    @property
+    def rows(self) -> list[tuple[int, list[object]]]:
+        """Every non-blank row at once (small sheets, tests)."""
+        return list(self.iter_rows())
 
 
 def read_sheet(
@@ -113,14 +144,15 @@ def _read_csv(data: bytes, is_header: Callable[[str], bool]) -> Sheet:
     else:
         top = [line for line in text.splitlines() if line.strip()][:HEADER_SEARCH_ROWS]
         delimiter = _delimiter(top, is_header)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        rows = [(number, list(cells)) for number, cells in _non_blank(enumerate(reader, 1))]
-    except csv.Error as exc:
-        raise UnreadableFile(f"The CSV file is malformed: {exc}.") from None
-    if not rows:
+    body = text
+
+    def source() -> Iterable[list[object]]:
+        return csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+
+    sheet = Sheet(source=source, sep_line=sep_line)
+    if not sheet.head(1):
         raise UnreadableFile("The file has no header row.")
-    return Sheet(rows=rows, sep_line=sep_line)
+    return sheet
 
 
 def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
@@ -138,18 +170,28 @@ def _read_workbook(data: bytes, sheet: str | None) -> Sheet:
         else:
             ws = workbook.get_sheet_by_index(0)
         first_row = (ws.start or (0, 0))[0] + 1
-        cells = ws.iter_rows()
-        rows = [(number, list(row)) for number, row in _non_blank(enumerate(cells, first_row))]
+        # calamine holds the cells compactly; each pass makes Python rows one at a time.
+        sheet = Sheet(source=ws.iter_rows, first_row=first_row)
+        empty = not sheet.head(1)
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for bad input
         raise UnreadableFile(f"The workbook cannot be read: {exc}.") from None
-    if not rows:
+    if empty:
         raise UnreadableFile("The sheet has no header row.")
-    return Sheet(rows=rows)
+    return sheet
 
 
-def _non_blank(rows: Iterator[tuple[int, list[object]]]) -> Iterator[tuple[int, list[object]]]:
+def _nothing() -> Iterable[list[object]]:
+    return ()
+
+
+def _non_blank(rows: Iterator[tuple[int, Iterable[object]]]) -> Iterator[tuple[int, list[object]]]:
     for number, cells in rows:
-        if any(str(c).strip() for c in cells if c is not None):
+        cells = list(cells)
+        first = cells[0] if cells else None
+        # Most rows start with a filled cell: a plain test of it skips the scan.
+        if (
+            type(first) is str and first and not first[0].isspace() and not first[-1].isspace()
+        ) or any(str(c).strip() for c in cells if c is not None):
             yield number, cells

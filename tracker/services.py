@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from recommendations.models import Recommendation
 from tracker.columns import Column, fold, label, recognise
 from tracker.identity import DerivedIds, stable_external_id
 from tracker.layout import Layout, Mapping, locate
+from tracker.marks import lookup_size, marks_add, marks_of, marks_replace
 from tracker.paths import OneByOne, Stored, stored_rows
 from tracker.reader import Sheet, UnreadableFile, read_sheet
 from tracker.values import (
@@ -56,7 +58,7 @@ RESPONDER_NAME = "Client (imported spreadsheet)"
 PLACEHOLDER_CONTACT = "Imported decision maker"
 TITLE_MAX = 200
 # Rows the batch holds before it writes them (memory stays flat on a large sheet).
-BATCH_ROWS = 2000
+BATCH_ROWS = 1000
 
 # Where a service's field error belongs in the sheet.
 _FIELD_COLUMNS = {
@@ -144,6 +146,19 @@ class _Row:
     tags: list[str]
     deferred_until: dt.date | None
     external_id: str
+    # The digest of the row's cells (``_Importer.digest``), for its mark.
+    digest: str = ""
+
+
+@dataclass(slots=True)
+class _Known:
+    """A row whose cells are those last imported into a recommendation that has not
+    changed since (its ``RowMark``): unchanged, without its cells being read."""
+
+    number: int
+    client: str
+    date_made: dt.date
+    external_id: str
 
 
 class _Refused(ServiceError):
@@ -210,6 +225,7 @@ def tracker_import(
         discard=lambda: dry_run or (not skip_invalid and report.refused > 0),
         progress=progress,
     )
+    del data, parsed  # the importer reads the rows from here, and then lets go of them
     with transaction.atomic():
         importer.run()
         report.committed = not dry_run and (skip_invalid or report.refused == 0)
@@ -233,7 +249,7 @@ def sheet_layout(
 ) -> Layout:
     """Where the header of ``data`` is and what its columns mean, without importing;
     raise UnreadableFile as tracker_import would."""
-    return locate(_read(data, filename=filename, sheet=sheet, mapping=mapping).rows, mapping)
+    return locate(_read(data, filename=filename, sheet=sheet, mapping=mapping).head(), mapping)
 
 
 class _Importer:
@@ -258,14 +274,26 @@ class _Importer:
         self.discard = discard
         self.progress = progress
         self.stored: dict[tuple[int, str], Stored] = {}
+        # (digest, date made, the recommendation or its pk) of the rows imported
+        # since the marks were last written.
+        self.marks: list[tuple[str, dt.date, Recommendation | int]] = []
+        self.fresh_marks: list[tuple[str, dt.date, Recommendation]] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[tuple[type, object], object] = {}
+        self.applied: Recommendation | int | None = None
         self.actor = actor
         self.now = now
         self.create_missing = create_missing
-        self.layout: Layout = locate(sheet.rows, mapping)
+        self.sheet = sheet
+        self.layout: Layout = locate(sheet.head(), mapping)
         self.index = self.layout.index
-        # The rows below the header; the header and what is above it are not data.
-        self.data_rows = [(n, cells) for n, cells in sheet.rows if n > self.layout.header_row]
-        sheet.rows = []  # the importer holds the only copy of the cells from here
+        # A row's digest covers the cells of the imported columns, each under the
+        # column it is read as, so the same values mean the same whatever the order.
+        self.digest_positions = [position for _, position in sorted(self.index.items())]
+        self.digest_prefix = repr(sorted(self.index)).encode()
+        self.digest_last = max(self.digest_positions)
+        # Three columns at least are required, so the getter always gives a tuple.
+        self.digest_cells = itemgetter(*self.digest_positions)
         self.note_layout(sheet)
         # A technician imports into the clients they are assigned to; any other name
         # reads as unknown, so the sheet cannot probe for clients they may not see.
@@ -312,15 +340,38 @@ class _Importer:
             notes.append(f"{layout.describe(position)} is {target}")
         self.report.choosable = layout.choosable()
 
+    def data_rows(self) -> Iterator[tuple[int, list[object]]]:
+        """The rows below the header, read as they are asked for; the header and what
+        is above it are not data."""
+        for number, cells in self.sheet.iter_rows():
+            if number > self.layout.header_row:
+                yield number, cells
+
+    def survey(self, cells: list[object]) -> None:
+        """Note, for the report, the values of ``cells`` that are not imported."""
+        headers = self.layout.headers
+        for position in range(len(headers), len(cells)):
+            if text(cells[position]):
+                self.unnamed[position] = self.unnamed.get(position, 0) + 1
+        for position in self.blank_headers:
+            if position < len(cells) and text(cells[position]):
+                self.unnamed[position] = self.unnamed.get(position, 0) + 1
+        for position, seen in self.undecided.items():
+            value = text(cells[position]) if position < len(cells) else ""
+            if not value:
+                continue
+            seen[0] += 1
+            try:
+                category = parse_category(value)
+            except BadValue:
+                continue
+            if category != AWAITING:
+                seen[1] += 1
+                seen[2] = seen[2] or value
+
     def note_unnamed_columns(self) -> None:
         """Values under no header are not imported either; say where they are."""
-        headers = self.layout.headers
-        unnamed: dict[int, int] = {}
-        for _, cells in self.data_rows:
-            for position, value in enumerate(cells):
-                if (position >= len(headers) or not headers[position]) and text(value):
-                    unnamed[position] = unnamed.get(position, 0) + 1
-        for position, count in sorted(unnamed.items()):
+        for position, count in sorted(self.unnamed.items()):
             self.report.notes.append(
                 f"{self.layout.describe(position)} has no header; its values ({count} "
                 f"row{'s' if count != 1 else ''}) were not imported"
@@ -329,23 +380,7 @@ class _Importer:
     def warn_unmapped_decisions(self) -> None:
         """A sheet with no response category column whose decisions sit in a column we
         did not recognise would import every row as awaiting a response: say so."""
-        if Column.CATEGORY in self.index:
-            return
-        for position in self.layout.unused:
-            filled = decisions = 0
-            example = ""
-            for _, cells in self.data_rows:
-                value = text(cells[position]) if position < len(cells) else ""
-                if not value:
-                    continue
-                filled += 1
-                try:
-                    category = parse_category(value)
-                except BadValue:
-                    continue
-                if category != AWAITING:
-                    decisions += 1
-                    example = example or value
+        for position, (filled, decisions, example) in self.undecided.items():
             if decisions and decisions * 2 >= filled:
                 header = self.layout.headers[position]
                 self.report.notes.append(
@@ -360,45 +395,69 @@ class _Importer:
         self.report.errors.append(RowError(number, self.column_name(column), message))
 
     def run(self) -> None:
+        headers = self.layout.headers
+        self.unnamed: dict[int, int] = {}
+        self.blank_headers = [p for p, header in enumerate(headers) if not header]
+        # Unrecognised columns that may hold the decisions: [filled, decisions, example].
+        self.undecided: dict[int, list[Any]] = (
+            {} if Column.CATEGORY in self.index else {p: [0, 0, ""] for p in self.layout.unused}
+        )
+        rows: list[_Row | _Known] = []
+        # The sheet is read in chunks: each chunk's digests are looked up at once, and
+        # its cells let go once its rows are parsed, so a large sheet is never held as
+        # cells and as parsed rows at the same time.
+        chunk: list[tuple[int, list[object], str]] = []
+        read_size = lookup_size()
+        for number, cells in self.data_rows():
+            self.survey(cells)
+            self.report.rows += 1
+            chunk.append((number, cells, self.digest(cells)))
+            if len(chunk) == read_size:
+                self.read_chunk(chunk, rows)
+                chunk = []
+        self.read_chunk(chunk, rows)
+        # Every cell has been read: the workbook's cells need not stay in memory while
+        # the rows are written.
+        self.sheet.release()
         self.note_unnamed_columns()
         self.warn_unmapped_decisions()
-        rows: list[_Row] = []
-        # Each row's raw cells are let go once it is parsed, so a large sheet is not
-        # held twice (cells and parsed rows) at once.
-        pending, self.data_rows = self.data_rows[::-1], []
-        while pending:
-            number, cells = pending.pop()
-            self.report.rows += 1
-            row = self.parse(number, cells)
-            if row is None:
-                self.report.refused += 1
-            else:
-                rows.append(row)
-        seen: dict[tuple[str, str], int] = {}
+        # {folded client name: {external id: row}}: no key tuple held per row.
+        seen: dict[str, dict[str, int]] = {}
         # Oldest first, so each client's chain tells the imported history in order.
-        rows.sort(key=lambda r: (r.date_made, r.number))
+        # The rows are in sheet order already: a stable sort by date keeps it per day.
+        rows.sort(key=attrgetter("date_made"))
         if self.batch is not None:
             self.stored = stored_rows(self.keys(rows))
         total = len(rows)
-        for done, row in enumerate(rows, 1):
+        for done in range(1, total + 1):
+            # A row is let go once done, so what the loop keeps grows as they go.
+            row, rows[done - 1] = rows[done - 1], None  # type: ignore[call-overload]
             if self.progress is not None and (done % 100 == 0 or done == total):
                 self.progress(done, total)
-            key = (fold(row.client), row.external_id)
-            if key in seen:
+            of_client = seen.setdefault(fold(row.client), {})
+            if row.external_id in of_client:
                 self.refuse(
                     row.number,
                     Column.EXTERNAL_ID
                     if Column.EXTERNAL_ID in self.index
                     else Column.RECOMMENDATION,
-                    f"duplicate of row {seen[key]}; each recommendation may appear once.",
+                    f"duplicate of row {of_client[row.external_id]}; each recommendation may "
+                    "appear once.",
                 )
                 self.report.refused += 1
                 continue
-            seen[key] = row.number
+            of_client[row.external_id] = row.number
+            if isinstance(row, _Known):
+                self.report.unchanged += 1
+                self.report.outcomes.append((row.number, "unchanged", row.external_id))
+                continue
+            self.applied = None
             self.added: list[tuple[dict[str, Any], str]] = []
             self.row_defaults: list[str] = []
             try:
                 outcome = self.batched(row) if self.batch is not None else None
+                # A recommendation the batch creates is, once written, as it is held.
+                fresh = outcome == "created"
                 if outcome is None:
                     # The one-by-one path writes now: what the batch holds goes first,
                     # so each client's chain keeps the sheet's order.
@@ -412,6 +471,7 @@ class _Importer:
                 self.refuse(row.number, exc.column, exc.message)
                 self.report.refused += 1
                 continue
+            self.remember(row, self.applied, fresh=fresh)
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
             self.report.outcomes.append((row.number, outcome, row.external_id))
             self.report.defaults += [(row.number, line) for line in self.row_defaults]
@@ -422,16 +482,89 @@ class _Importer:
         self.report.outcomes.sort()
         self.report.defaults.sort()
 
+    # --- row marks --------------------------------------------------------------------
+
+    def digest(self, cells: list[object]) -> str:
+        """The digest of the imported cells of a row: the same cells under the same
+        columns give the same digest, any changed cell another."""
+        if len(cells) > self.digest_last:
+            values = self.digest_cells(cells)
+        else:
+            values = tuple(cells[p] if p < len(cells) else None for p in self.digest_positions)
+        # 128 bits are plenty to tell a sheet's rows apart, and half the memory.
+        return hashlib.sha256(self.digest_prefix + repr(values).encode()).hexdigest()[:32]
+
+    def read_chunk(
+        self, chunk: list[tuple[int, list[object], str]], rows: list[_Row | _Known]
+    ) -> None:
+        """Add the chunk's rows to ``rows``: a ``_Known`` for a row its mark says is
+        unchanged, else the parsed row (a refused one is counted and reported)."""
+        marks = marks_of([digest for _, _, digest in chunk])
+        client_at = self.index[Column.CLIENT]
+        owner_at = self.index.get(Column.OWNER)
+        for number, cells, digest in chunk:
+            mark = marks.get(digest)
+            if mark is not None and mark[3]:
+                client_id, external_id, made_on, _ = mark
+                name = text(cells[client_at]) if client_at < len(cells) else ""
+                owner = (
+                    text(cells[owner_at]) if owner_at is not None and owner_at < len(cells) else ""
+                )
+                client = self.clients.get(fold(name))
+                # The client must still go by that name for this user, and the owner
+                # be known (else the full path refuses the row, or adds the owner).
+                if (
+                    client is not None
+                    and client.pk == client_id
+                    and (not owner or self.known_owner(owner) is not None)
+                ):
+                    name = self.names.setdefault(name, name)
+                    rows.append(_Known(number, name, made_on, external_id))
+                    continue
+            row = self.parse(number, cells, digest)
+            if row is None:
+                self.report.refused += 1
+            else:
+                rows.append(row)
+        chunk.clear()
+
+    def remember(self, row: _Row, rec: Recommendation | int | None, *, fresh: bool) -> None:
+        """Mark ``rec`` as what ``row`` imported into (written with the batch);
+        ``fresh``: the batch created it, so its state is the one it holds."""
+        if rec is None or not row.digest:
+            return
+        if isinstance(rec, Recommendation) and rec.external_id != row.external_id:
+            return  # made in Heeded and found by its derived id: nothing to key it by
+        if fresh and isinstance(rec, Recommendation):
+            self.fresh_marks.append((row.digest, row.date_made, rec))
+        else:
+            self.marks.append((row.digest, row.date_made, rec))
+
+    def write_marks(self) -> None:
+        """Replace the marks of the recommendations the rows since the last write
+        imported into, with their state as stored now: a few statements per few hundred
+        rows (a recommendation the batch created has no mark yet, and its state is in
+        hand)."""
+        marks_add(self.fresh_marks)
+        self.fresh_marks = []
+        pending: dict[int, tuple[str, dt.date]] = {}
+        for digest, made_on, rec in self.marks:
+            pk = rec if isinstance(rec, int) else rec.pk
+            if pk is not None:
+                pending[pk] = (digest, made_on)
+        self.marks = []
+        marks_replace(pending)
+
     # --- the batch --------------------------------------------------------------------
 
-    def keys(self, rows: list[_Row]) -> list[tuple[int, str]]:
-        """(client id, external id) of every row whose client exists."""
-        keys = []
+    def keys(self, rows: list[_Row | _Known]) -> Iterator[tuple[int, str]]:
+        """(client id, external id) of every row to import whose client exists."""
         for row in rows:
+            if isinstance(row, _Known):
+                continue
             client = self.clients.get(fold(row.client))
             if client is not None:
-                keys.append((client.pk, row.external_id))
-        return keys
+                yield client.pk, row.external_id
 
     def batched(self, row: _Row) -> str | None:
         """The row's outcome through the batch, or None when it takes the one-by-one
@@ -447,6 +580,7 @@ class _Importer:
         if stored is not None:
             _, status, reason, latest = stored
             if _matches(_state(status, reason, latest), row):
+                self.applied = stored[0]
                 return "unchanged"
             return None
         if row.external_id.startswith("sheet-") and row.external_id in self.derived_ids(client):
@@ -459,16 +593,19 @@ class _Importer:
             raise
 
     def flush(self) -> None:
-        if self.batch is None:
-            return
         if self.discard():
-            self.batch.rollback((0, 0))
-        else:
+            # All of it is rolled back at the end: write none of it.
+            if self.batch is not None:
+                self.batch.rollback((0, 0))
+            self.marks, self.fresh_marks = [], []
+            return
+        if self.batch is not None:
             self.batch.write()
+        self.write_marks()
 
     # --- reading a row ---------------------------------------------------------------
 
-    def parse(self, number: int, cells: list[object]) -> _Row | None:
+    def parse(self, number: int, cells: list[object], digest: str = "") -> _Row | None:
         errors = len(self.report.errors)
 
         def cell(column: Column) -> object:
@@ -480,12 +617,17 @@ class _Importer:
 
         def parsed(column: Column, parser, *args):  # type: ignore[no-untyped-def]
             try:
-                return parser(cell(column), *args)
+                value = parser(cell(column), *args)
             except BadValue as exc:
                 self.refuse(number, column, exc.message)
                 return None
+            # A sheet's dates and categories repeat: one object each, not one a row.
+            if value is None:
+                return None
+            return self.values.setdefault((type(value), value), value)
 
-        client = text(cell(Column.CLIENT))
+        # A sheet names its few clients and owners on every row: one string each.
+        client = self.names.setdefault(name := text(cell(Column.CLIENT)), name)
         title = text(cell(Column.RECOMMENDATION))
         if not client:
             self.refuse(number, Column.CLIENT, "the client is missing.")
@@ -538,13 +680,14 @@ class _Importer:
             date_made=date_made,
             decided_on=decided_on,
             category=category or AWAITING,
-            owner=text(cell(Column.OWNER)),
+            owner=self.names.setdefault(owner := text(cell(Column.OWNER)), owner),
             justification=text(cell(Column.JUSTIFICATION)),
             planned=planned,
             severity=severity or "medium",
-            tags=parse_tags(cell(Column.TAGS)),
+            tags=parse_tags(tags) if (tags := cell(Column.TAGS)) is not None else _NO_TAGS,
             deferred_until=deferred_until,
             external_id=external_id,
+            digest=digest,
         )
 
     # --- writing a row ---------------------------------------------------------------
@@ -566,6 +709,7 @@ class _Importer:
             else:
                 rec = existing
                 if _matches(sheet_state(rec), row):
+                    self.applied = rec
                     return "unchanged"
                 self.answer(rec, row, ops, at=self.now)
                 outcome = "updated"
@@ -590,6 +734,7 @@ class _Importer:
             data["defaulted_by_import"] = dict(self.defaulted)
         # "through_seq": the client's head once the row's own events are appended.
         ops.note(rec, kind="tracker.imported", at=self.now, data=data, head_key="through_seq")
+        self.applied = rec
         return outcome
 
     def find(self, client: Client, external_id: str) -> Recommendation | None:
@@ -815,9 +960,19 @@ class _Importer:
 
 
 _USERNAME = re.compile(r"^[\w.+-]{1,150}$")
+# The tags of every row without any (never changed in place: ``draft`` copies them).
+_NO_TAGS: list[str] = []
+# What ``str.splitlines`` splits on.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _title(body: str) -> str:
+    if (
+        len(body) <= TITLE_MAX
+        and not _LINE_BREAK.search(body)
+        and not (body[:1].isspace() or body[-1:].isspace())
+    ):
+        return body  # already one trimmed line: the same string, not a copy
     first_line = body.strip().splitlines()[0].strip()
     if len(first_line) <= TITLE_MAX:
         return first_line
