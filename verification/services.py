@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -516,25 +516,35 @@ def _fresh_after(vendor: str, now: dt.datetime) -> Any:
     return _fresh_after_at(vendor, now.replace(microsecond=0))
 
 
-def _receive_read(params: list[Any]) -> tuple[Any, ...] | None:
-    """The one read of ``_RECEIVE_SQL``. On the driver's own connection (with Django's
-    error translation): Django's cursor wrapper costs more than the indexed read
-    itself at thousands of reports a second. Through Django's cursor when queries are
-    being logged (DEBUG, tests counting queries), so it is seen and counted."""
+def _receive_read(now: dt.datetime, params: list[Any]) -> tuple[Any, ...] | None:
+    """The one read of ``_RECEIVE_SQL`` (``params`` after the freshness bound). On the
+    driver's own connection: Django's cursor wrapper and its connection proxy cost
+    more than the indexed read itself at thousands of reports a second. The checks
+    Django's cursor makes first (health check, connect) are made here too, and a
+    driver error is translated as Django's would be. Through Django's cursor when
+    queries are being logged (DEBUG, tests counting queries), so it is seen and
+    counted."""
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [_fresh_after(db.vendor, now), *params]
     row: tuple[Any, ...] | None
-    if connection.queries_logged:
-        with connection.cursor() as cursor:
+    if db.queries_logged:
+        with db.cursor() as cursor:
             cursor.execute(_RECEIVE_SQL, params)
             row = cursor.fetchone()
         return row
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        if connection.vendor == "sqlite":
-            row = connection.connection.execute(_RECEIVE_SQL_QMARK, params).fetchone()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    try:
+        if db.vendor == "sqlite":
+            row = db.connection.execute(_RECEIVE_SQL_QMARK, params).fetchone()
         else:
-            with connection.connection.cursor() as cursor:
+            with db.connection.cursor() as cursor:
                 cursor.execute(_RECEIVE_SQL, params)
                 row = cursor.fetchone()
+    except Exception:
+        with db.wrap_database_errors:
+            raise
+        raise
     return row
 
 
@@ -564,9 +574,7 @@ def collector_report_receive(
     identity clash (kept for review). The last two carry ``signed_by``."""
     timestamp_check(key_id=key_id, timestamp=timestamp, signature=signature, now=now)
     parts = report_body(body)
-    row = _receive_read(
-        [_fresh_after(connection.vendor, now), parts.document_hash, parts.fingerprint, key_id]
-    )
+    row = _receive_read(now, [parts.document_hash, parts.fingerprint, key_id])
     # No such key id: the same HMAC against nothing, then the same refusal.
     token_id, digest, revoked, device_id, fresh, repeat = row or (None, None, 0, None, 0, 0)
     signature_verify(

@@ -613,3 +613,19 @@ def test_each_distinct_body_has_its_own_document_hash_and_a_repeat_the_same():
     assert report_body(body) == report_body(bytes(body))
     assert report_body(body).fingerprint == report_body(later).fingerprint
     assert report_body(b"{}").fingerprint is None
+
+
+def test_the_receive_read_off_django_s_cursor_still_raises_django_s_errors(monkeypatch, now):
+    """The unchanged path reads on the driver's connection; a failure there must reach
+    the caller as Django's DatabaseError (the 503 page and the worker's reconnect catch
+    that), not as the driver's own exception."""
+    from django.db import DatabaseError
+
+    from verification import services
+
+    monkeypatch.setattr(services, "_RECEIVE_SQL", "SELECT * FROM no_such_table WHERE 1 = %s")
+    monkeypatch.setattr(services, "_RECEIVE_SQL_QMARK", "SELECT * FROM no_such_table WHERE 1 = ?")
+    assert not connection.queries_logged
+    with pytest.raises(DatabaseError) as caught:
+        services._receive_read(now, [])
+    assert type(caught.value).__module__ == "django.db.utils"
