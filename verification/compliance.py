@@ -222,7 +222,10 @@ def _verify_one(
                 recommendation=rec, actor=ACTOR, now=now, evidence_ref=evidence
             )
             result.verified.append(rec.pk)
-        elif rec.status == Status.VERIFIED and not ok:
+        elif rec.status == Status.VERIFIED and not ok and in_scope:
+            # Drift is evidence lost: a device in scope that no longer complies or no
+            # longer reports. With no device in scope (no collector at this client, or
+            # none tagged) the pass has nothing to say about an item a person verified.
             lifecycle.recommendation_drift(
                 recommendation=rec, actor=ACTOR, now=now, reason=_drift_reason(states, rule)
             )

@@ -198,6 +198,21 @@ def test_a_device_that_stops_reporting_goes_stale_and_the_item_drifts(make_rec, 
     assert DeviceCompliance.objects.get().state == "stale"
 
 
+def test_an_item_verified_by_a_person_stays_verified_where_no_device_is_in_scope(
+    make_rec, client_a, now
+):
+    """A client without a collector (or no device with the rule's tag): the pass has no
+    evidence either way, so it must not drift what a person verified with their own."""
+    rec = make_rec("KB5073724 present", status=Status.VERIFIED)
+
+    result = verify_pass(now=now)
+
+    rec.refresh_from_db()
+    assert rec.status == Status.VERIFIED and result.drifted == []
+    summary = RecommendationCompliance.objects.get(recommendation=rec)
+    assert (summary.in_scope, summary.holds) == (0, False)
+
+
 def test_a_rejected_item_found_applied_is_noted_once(make_rec, client_a, now):
     rec = make_rec("KB5073724 present", status=Status.REJECTED)
     report(client_a, 1, 5073724, now=now)
