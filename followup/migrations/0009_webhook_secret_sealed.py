@@ -7,20 +7,22 @@ from django.db import migrations, models
 def seal(apps, schema_editor):
     from lib import crypto
 
-    Endpoint = apps.get_model("followup", "WebhookEndpoint")
-    plain = Endpoint.objects.filter(secret__startswith="whsec_")  # noqa: S106
+    db = schema_editor.connection.alias
+    endpoints = apps.get_model("followup", "WebhookEndpoint").objects.using(db)
+    plain = endpoints.filter(secret__startswith="whsec_")  # noqa: S106
     for endpoint in plain.only("pk", "secret"):
         sealed = crypto.encrypt(endpoint.secret.encode("ascii")).decode("ascii")
-        Endpoint.objects.filter(pk=endpoint.pk).update(secret=sealed)
+        endpoints.filter(pk=endpoint.pk).update(secret=sealed)
 
 
 def unseal(apps, schema_editor):
     from lib import crypto
 
-    Endpoint = apps.get_model("followup", "WebhookEndpoint")
-    for endpoint in Endpoint.objects.exclude(secret="").only("pk", "secret"):
+    db = schema_editor.connection.alias
+    endpoints = apps.get_model("followup", "WebhookEndpoint").objects.using(db)
+    for endpoint in endpoints.exclude(secret="").only("pk", "secret"):
         plain = crypto.decrypt(endpoint.secret.encode("ascii")).decode("ascii")
-        Endpoint.objects.filter(pk=endpoint.pk).update(secret=plain)
+        endpoints.filter(pk=endpoint.pk).update(secret=plain)
 
 
 class Migration(migrations.Migration):

@@ -159,19 +159,22 @@ def test_a_secret_sealed_with_a_removed_key_fails_delivery_for_good_and_says_why
 
 def test_the_migration_seals_secrets_stored_in_the_clear(now):
     import importlib
+    from types import SimpleNamespace
 
     from django.apps import apps
+    from django.db import connection
 
+    editor = SimpleNamespace(connection=connection)
     sealing = importlib.import_module("followup.migrations.0009_webhook_secret_sealed")
     endpoint = webhook_endpoint_create(
         name="SIEM", url="https://siem.example.com/h", kind="standard", now=now, actor="cli"
     )
     plain = endpoint.signing_secret()
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=plain)  # as before sealing
-    sealing.seal(apps, None)
+    sealing.seal(apps, editor)
     endpoint.refresh_from_db()
     assert "whsec_" not in endpoint.secret and endpoint.signing_secret() == plain
-    sealing.seal(apps, None)  # a second run leaves sealed secrets alone
+    sealing.seal(apps, editor)  # a second run leaves sealed secrets alone
     endpoint.refresh_from_db()
     assert endpoint.signing_secret() == plain
 
