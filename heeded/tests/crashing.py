@@ -49,6 +49,16 @@ def arm(point: str) -> None:
             return lock_head(client)
 
         services._lock_head = dying_lock_head  # type: ignore[assignment]
+
+        # A single append on PostgreSQL locks the head inside its one statement.
+        append_one = services._append_one
+
+        def dying_append_one(client: Any, new: Any, prefix: bytes) -> Any:
+            if str(client.pk) == target:
+                _die()
+            return append_one(client, new, prefix)
+
+        services._append_one = dying_append_one  # type: ignore[assignment]
     elif kind == "restore-table":
         from heeded import backup
 
