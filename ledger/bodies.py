@@ -13,15 +13,13 @@ copy; the verifier encodes it, and reports it, from its columns.
 
 from __future__ import annotations
 
-import json
 import uuid as uuid_module
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ledger.models import FORMAT_VERSION
-from ledger.verify import timestamp_text
-from lib.canonical import NotCanonical, canonical_json
+from ledger.verify import body_of_columns
+from lib.canonical import NotCanonical
 
 PAGE = 2000
 _UTC_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
@@ -42,20 +40,9 @@ WHERE e.id > %s ORDER BY e.id LIMIT {PAGE}
 def body_from_columns(row: tuple[Any, ...]) -> bytes | None:
     """The canonical body of a row (uuid, seq, kind, at text, actor, recommendation,
     data text), or None when its columns have no canonical form."""
-    client_uuid, seq, kind, at, actor, recommendation, data = row
+    client_uuid, *columns = row
     try:
-        return canonical_json(
-            {
-                "v": FORMAT_VERSION,
-                "client": str(uuid_module.UUID(str(client_uuid))),
-                "seq": seq,
-                "kind": kind,
-                "at": timestamp_text(at),
-                "actor": actor,
-                "recommendation": recommendation,
-                "data": json.loads(data),
-            }
-        )
+        return body_of_columns(str(uuid_module.UUID(str(client_uuid))), *columns)
     except (NotCanonical, TypeError, ValueError):
         return None
 

@@ -293,23 +293,30 @@ def timestamp_text(text: str) -> str:
     return utc_timestamp(moment)
 
 
+def body_of_columns(
+    client_uuid: str, seq: int, kind: str, at: Any, actor: str, recommendation: Any, data: str
+) -> bytes:
+    """An event's canonical body from its columns (``data`` as stored text), the slow,
+    specified way: parse the data, check it, serialise it canonically. Raises
+    NotCanonical, TypeError or ValueError for columns that have no canonical form."""
+    body = {
+        "v": FORMAT_VERSION,
+        "client": client_uuid,
+        "seq": seq,
+        "kind": kind,
+        "at": timestamp_text(at),
+        "actor": actor,
+        "recommendation": recommendation,
+        "data": json.loads(data),
+    }
+    return canonical_json(body)
+
+
 def _columns_body(client_uuid: str) -> Callable[[Row], bytes]:
-    """Encode a row's body from its columns (seq, ..., kind, at, actor, rec, data text)
-    the slow, specified way: parse the data, check it, serialise it canonically."""
+    """Encode a row's body from its columns (seq, ..., kind, at, actor, rec, data text)."""
 
     def encode(row: Row) -> bytes:
-        seq, kind, at, actor, recommendation, data = row[0], *row[4:9]
-        body = {
-            "v": FORMAT_VERSION,
-            "client": client_uuid,
-            "seq": seq,
-            "kind": kind,
-            "at": timestamp_text(at),
-            "actor": actor,
-            "recommendation": recommendation,
-            "data": json.loads(data),
-        }
-        return canonical_json(body)
+        return body_of_columns(client_uuid, row[0], *row[4:9])
 
     return encode
 
