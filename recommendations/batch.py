@@ -202,8 +202,6 @@ class Batch:
     ) -> Recommendation:
         """``response_record``: the Response is written with the batch."""
         action = decision_action(decision)
-        justification = justification.strip()
-        responder_name = (responder_name or (responder.name if responder else "")).strip()
         actor = steps.decision_actor(recorded_by=recorded_by, responder=responder, channel=channel)
         apply = steps.decide(
             decision=decision,

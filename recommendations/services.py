@@ -236,8 +236,6 @@ def response_record(
     concern: staff entry points go through ``answers.services.staff.staff_answer_record``,
     which calls this once the contact's authority allows it."""
     action = decision_action(decision)
-    justification = justification.strip()
-    responder_name = (responder_name or (responder.name if responder else "")).strip()
 
     def apply(rec: Recommendation) -> dict[str, Any]:
         step = steps.decide(

@@ -127,7 +127,9 @@ def decide(
     evidence_ref: str = "",
 ) -> Apply:
     """A client's decision (accept, defer, reject), checked by ``validate_decision``.
-    ``justification`` and ``responder_name`` arrive stripped."""
+    The justification is stripped; the responder's name defaults to the contact's."""
+    justification = justification.strip()
+    responder_name = (responder_name or (responder.name if responder else "")).strip()
 
     def apply(rec: Recommendation) -> dict[str, Any]:
         validate_decision(
