@@ -18,13 +18,13 @@ MultiFernet, newest first), so a database dump or a backup alone cannot mint cod
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
@@ -158,38 +158,23 @@ class MfaRequiredMiddleware:
         return path in self._open_paths() or any(path.startswith(p) for p in _OPEN_PREFIXES)
 
 
-def rotate_sealed_secrets(batch: int = 200) -> int:
+def rotate_sealed_secrets() -> int:
     """Re-encrypt every sealed second-factor secret (TOTP secrets, recovery-code seeds)
-    with the newest key, a batch per transaction; returns how many were re-encrypted.
-    Raises ``crypto.InvalidToken`` (and stops) when one was sealed with a key no longer
-    configured. Secrets stored before sealing are sealed on the way."""
-    done = 0
-    last = 0
-    while True:
-        with transaction.atomic():
-            rows = list(
-                Authenticator.objects.select_for_update()
-                .filter(pk__gt=last)
-                .order_by("pk")
-                .only("pk", "data")[:batch]
-            )
-            for authenticator in rows:
-                changed = 0
-                data = dict(authenticator.data or {})
-                for name in ("secret", "seed"):
-                    value = data.get(name)
-                    if not isinstance(value, str) or not value:
-                        continue
-                    if value.startswith(_SEALED_PREFIX):
-                        token = value.removeprefix(_SEALED_PREFIX).encode("ascii")
-                        sealed = crypto.rotate(token).decode("ascii")
-                    else:
-                        sealed = crypto.encrypt(value.encode("utf-8")).decode("ascii")
-                    data[name] = _SEALED_PREFIX + sealed
-                    changed += 1
-                if changed:
-                    Authenticator.objects.filter(pk=authenticator.pk).update(data=data)
-                    done += changed
-        if not rows:
-            return done
-        last = rows[-1].pk
+    with the newest key; returns how many authenticators changed. Raises
+    ``crypto.InvalidToken`` (and stops) at one sealed with a key no longer configured.
+    Secrets stored before sealing are sealed on the way."""
+
+    def reseal(data: dict[str, Any] | None) -> dict[str, Any] | None:
+        fresh = dict(data or {})
+        for name in ("secret", "seed"):
+            value = fresh.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            if value.startswith(_SEALED_PREFIX):
+                token = crypto.rotate(value.removeprefix(_SEALED_PREFIX).encode("ascii"))
+            else:
+                token = crypto.encrypt(value.encode("utf-8"))
+            fresh[name] = _SEALED_PREFIX + token.decode("ascii")
+        return fresh if fresh != (data or {}) else None
+
+    return crypto.reseal_rows(Authenticator.objects.all(), "data", reseal)

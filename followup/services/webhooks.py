@@ -73,28 +73,15 @@ def _seal(secret: str) -> str:
     return crypto.encrypt(secret.encode("ascii")).decode("ascii")
 
 
-def webhook_secrets_rotate(batch: int = 200) -> int:
+def webhook_secrets_rotate() -> int:
     """Re-seal every webhook signing secret with the newest key (``heeded keys
-    rotate``), a batch per transaction; returns how many. Raises
-    ``crypto.InvalidToken`` (and stops) at one sealed with a key no longer configured."""
-    done = 0
-    last = 0
-    while True:
-        with transaction.atomic():
-            rows = list(
-                WebhookEndpoint.objects.select_for_update()
-                .filter(pk__gt=last)
-                .exclude(secret="")
-                .order_by("pk")
-                .values_list("pk", "secret")[:batch]
-            )
-            for pk, sealed in rows:
-                fresh = crypto.rotate(sealed.encode("ascii")).decode("ascii")
-                WebhookEndpoint.objects.filter(pk=pk).update(secret=fresh)
-        if not rows:
-            return done
-        done += len(rows)
-        last = rows[-1][0]
+    rotate``); returns how many. Raises ``crypto.InvalidToken`` (and stops) at one
+    sealed with a key no longer configured."""
+
+    def reseal(sealed: str) -> str:
+        return crypto.rotate(sealed.encode("ascii")).decode("ascii")
+
+    return crypto.reseal_rows(WebhookEndpoint.objects.exclude(secret=""), "secret", reseal)
 
 
 def webhook_endpoint_disable(*, pk: int, actor: Actor) -> WebhookEndpoint:
